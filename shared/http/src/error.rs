@@ -1,0 +1,104 @@
+use lambda_http::http::StatusCode;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every way a request can fail. Each variant knows its status and its problem+json text; the
+/// internals of a 500 are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request body is missing")]
+    MissingBody,
+    #[error("{} is invalid: {}", .0.field, .0.message)]
+    InvalidField(FieldError),
+    #[error("the content type must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("path parameter {name} is invalid: {message}")]
+    InvalidPathParameter { name: &'static str, message: String },
+    #[error("query parameter {name} is invalid: {message}")]
+    InvalidQueryParameter { name: &'static str, message: String },
+    #[error("the cursor is not one this API issued for this query")]
+    InvalidCursor,
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("the e-mail address or password is wrong")]
+    BadCredentials,
+    #[error("this needs the {0} role")]
+    Forbidden(&'static str),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("no route matches {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("{method} is not allowed on {path}; allowed: {}", .allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: Vec<String>,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(source.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_)
+            | Self::MissingBody
+            | Self::InvalidPathParameter { .. }
+            | Self::InvalidQueryParameter { .. }
+            | Self::InvalidCursor => StatusCode::BAD_REQUEST,
+            Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable, machine-readable slug for the problem's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed-json",
+            Self::MissingBody => "missing-body",
+            Self::InvalidField(_) => "validation-failed",
+            Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::InvalidPathParameter { .. } => "invalid-path-parameter",
+            Self::InvalidQueryParameter { .. } => "invalid-query-parameter",
+            Self::InvalidCursor => "invalid-cursor",
+            Self::Unauthenticated => "unauthenticated",
+            Self::BadCredentials => "bad-credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::RouteNotFound { .. } => "route-not-found",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
+            Self::Conflict(_) => "conflict",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::InvalidField(field) => vec![field.clone()],
+            _ => Vec::new(),
+        }
+    }
+}

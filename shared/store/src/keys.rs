@@ -1,0 +1,41 @@
+//! Key formats of the single table, in one place.
+
+use cartwheel_domain::{Category, Email, ProductId, ProductName, Sku, UserId};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+
+pub fn product(id: ProductId) -> (String, String) {
+    (format!("PRODUCT#{id}"), "PRODUCT".into())
+}
+
+pub fn sku(sku: &Sku) -> (String, String) {
+    (format!("SKU#{sku}"), "SKU".into())
+}
+
+/// Category counters share one partition so that `GET /categories` is a single Query.
+pub const CATEGORIES_PK: &str = "CATEGORIES";
+
+pub fn category(category: &Category) -> (String, String) {
+    (CATEGORIES_PK.into(), category.to_string())
+}
+
+pub fn by_category(category: &Category) -> String {
+    format!("CATEGORY#{category}")
+}
+
+/// Every product sits in this GSI2 partition, sorted by name: the unfiltered catalog listing.
+pub const CATALOG_PK: &str = "CATALOG";
+
+/// Sorts by name case-insensitively; the id makes equal names distinct and the order total.
+pub fn name_sort_key(name: &ProductName, id: ProductId) -> String {
+    format!("{}#{id}", name.as_str().to_lowercase())
+}
+
+pub fn user(id: UserId) -> (String, String) {
+    (format!("USER#{id}"), "PROFILE".into())
+}
+
+pub fn email(email: &Email) -> (String, String) {
+    (format!("EMAIL#{email}"), "EMAIL".into())
+}

@@ -1,0 +1,41 @@
+//! The single DynamoDB table (see README "Data model"). Every write that can race is conditional,
+//! and uniqueness (SKU, e-mail) is guarded by a second item in the same transaction.
+
+mod error;
+mod keys;
+mod listing;
+mod operations;
+mod products;
+mod transaction;
+mod users;
+
+pub use error::StoreError;
+pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
+pub use operations::*;
+pub use users::Credentials;
+
+use aws_sdk_dynamodb::Client;
+
+/// The table and a client reused across invocations.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}

@@ -1,0 +1,81 @@
+//! One narrow trait per store operation, so that a handler states exactly what it touches.
+
+use crate::{CategorySummary, Credentials, ProductPage, ProductQuery, StoreError};
+use cartwheel_domain::{Email, Product, ProductId, Stock, Timestamp, User, UserId};
+use std::future::Future;
+
+pub trait GetProduct {
+    fn get_product(
+        &self,
+        id: ProductId,
+    ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+}
+
+pub trait ListProducts {
+    fn list_products(
+        &self,
+        query: &ProductQuery,
+    ) -> impl Future<Output = Result<ProductPage, StoreError>> + Send;
+}
+
+pub trait ListCategories {
+    fn list_categories(
+        &self,
+    ) -> impl Future<Output = Result<Vec<CategorySummary>, StoreError>> + Send;
+}
+
+pub trait CreateProduct {
+    /// Fails with `DuplicateSku` if another product has its SKU.
+    fn create_product(
+        &self,
+        product: &Product,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait ReplaceProduct {
+    /// Writes `next` over `current` only if the stored version is still `current.version`.
+    fn replace_product(
+        &self,
+        current: &Product,
+        next: &Product,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait DeleteProduct {
+    /// Deletes `current` only if the stored version is still `current.version`.
+    fn delete_product(
+        &self,
+        current: &Product,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait SetStock {
+    /// Sets the units on hand; `NotFound` if there is no such product.
+    fn set_stock(
+        &self,
+        id: ProductId,
+        stock: Stock,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Product, StoreError>> + Send;
+}
+
+pub trait CreateUser {
+    /// Fails with `EmailTaken` if the e-mail address has an account.
+    fn create_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait GetUser {
+    fn get_user(&self, id: UserId)
+        -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+}
+
+pub trait FindCredentials {
+    fn find_credentials(
+        &self,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
+}

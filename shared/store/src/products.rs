@@ -1,0 +1,212 @@
+use crate::{
+    keys,
+    transaction::{self, key, n, put_new, s, Item},
+    CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, SetStock, Store, StoreError,
+};
+use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
+use cartwheel_domain::{Category, Product, ProductId, Stock, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A product as stored: the domain product plus its index keys and a lower-cased search text.
+#[derive(Serialize, Deserialize)]
+struct ProductRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    gsi2sk: String,
+    #[serde(rename = "searchText")]
+    search_text: String,
+    #[serde(flatten)]
+    product: Product,
+}
+
+pub(crate) fn to_item(product: &Product) -> Result<Item, StoreError> {
+    let (pk, sk) = keys::product(product.id);
+    let sort = keys::name_sort_key(&product.name, product.id);
+    let record = ProductRecord {
+        pk,
+        sk,
+        gsi1pk: keys::by_category(&product.category),
+        gsi1sk: sort.clone(),
+        gsi2pk: keys::CATALOG_PK.into(),
+        gsi2sk: sort,
+        search_text: format!("{} {}", product.name, product.description).to_lowercase(),
+        product: product.clone(),
+    };
+    serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(keys::product(product.id).0, e))
+}
+
+pub(crate) fn from_item(item: Item) -> Result<Product, StoreError> {
+    let pk = item
+        .get(keys::PK)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    serde_dynamo::from_item::<_, ProductRecord>(item)
+        .map(|record| record.product)
+        .map_err(|e| StoreError::corrupt(pk, e))
+}
+
+fn sku_guard(table: &str, product: &Product) -> Result<TransactWriteItem, StoreError> {
+    let mut item = key(keys::sku(&product.sku));
+    item.insert("productId".into(), s(product.id.to_string()));
+    put_new(table, item)
+}
+
+fn release_sku(table: &str, product: &Product) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key(keys::sku(&product.sku))))
+        .build()
+        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// Adds `delta` to the category's product count, creating the counter on first use.
+fn count_in_category(
+    table: &str,
+    category: &Category,
+    delta: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(keys::category(category))))
+        .update_expression("ADD productCount :delta SET #name = :name")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_values(":delta", n(delta))
+        .expression_attribute_values(":name", s(category.to_string()))
+        .build()
+        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Puts `product` only if the stored one still has `expected_version`.
+fn put_if_version(
+    table: &str,
+    product: &Product,
+    expected_version: u64,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(to_item(product)?))
+        .condition_expression("version = :expected")
+        .expression_attribute_values(":expected", n(expected_version))
+        .build()
+        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl GetProduct for Store {
+    async fn get_product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(id))))
+            .send()
+            .await?;
+        output.item.map(from_item).transpose()
+    }
+}
+
+impl CreateProduct for Store {
+    async fn create_product(&self, product: &Product) -> Result<(), StoreError> {
+        let items = vec![
+            put_new(&self.table, to_item(product)?)?,
+            sku_guard(&self.table, product)?,
+            count_in_category(&self.table, &product.category, 1)?,
+        ];
+        transaction::run(&self.client, items, |failed| match failed {
+            [_, true, ..] => StoreError::DuplicateSku(product.sku.clone()),
+            _ => StoreError::Dynamo(format!("product id {} is already in use", product.id)),
+        })
+        .await
+        .map(drop)
+    }
+}
+
+impl ReplaceProduct for Store {
+    async fn replace_product(&self, current: &Product, next: &Product) -> Result<(), StoreError> {
+        let table = &self.table;
+        let mut items = vec![put_if_version(table, next, current.version)?];
+        let sku_changed = current.sku != next.sku;
+        if sku_changed {
+            items.push(sku_guard(table, next)?);
+            items.push(release_sku(table, current)?);
+        }
+        if current.category != next.category {
+            items.push(count_in_category(table, &current.category, -1)?);
+            items.push(count_in_category(table, &next.category, 1)?);
+        }
+        transaction::run(&self.client, items, |failed| match failed {
+            [true, ..] => StoreError::VersionConflict,
+            _ if sku_changed => StoreError::DuplicateSku(next.sku.clone()),
+            _ => StoreError::VersionConflict,
+        })
+        .await
+        .map(drop)
+    }
+}
+
+impl DeleteProduct for Store {
+    async fn delete_product(&self, current: &Product) -> Result<(), StoreError> {
+        let table = &self.table;
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(key(keys::product(current.id))))
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(current.version))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let items = vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            release_sku(table, current)?,
+            count_in_category(table, &current.category, -1)?,
+        ];
+        transaction::run(&self.client, items, |_| StoreError::VersionConflict)
+            .await
+            .map(drop)
+    }
+}
+
+impl SetStock for Store {
+    async fn set_stock(
+        &self,
+        id: ProductId,
+        stock: Stock,
+        now: Timestamp,
+    ) -> Result<Product, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::product(id))))
+            .update_expression("SET stock = :stock, version = version + :one, updatedAt = :now")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":stock", n(stock.units()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", s(now.to_string()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => from_item(output.attributes.unwrap_or_default()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}

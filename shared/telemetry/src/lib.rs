@@ -1,0 +1,99 @@
+//! Telemetry designed in from the start: JSON logs through `tracing`, and metrics as CloudWatch
+//! Embedded Metric Format lines, which CloudWatch turns into metrics with no API call on the hot path.
+
+use serde_json::json;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+/// Installs JSON logging, filtered by `RUST_LOG` (default `info`). Safe to call more than once.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_target(false)
+        .without_time()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .try_init();
+}
+
+pub const NAMESPACE: &str = "Cartwheel";
+
+/// One EMF record: a single metric with the `function` dimension.
+pub fn metric_line(
+    function: &str,
+    name: &str,
+    value: f64,
+    unit: &str,
+    timestamp_ms: i128,
+) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["function"]],
+                "Metrics": [{ "Name": name, "Unit": unit }]
+            }]
+        },
+        "function": function,
+        name: value,
+    })
+    .to_string()
+}
+
+fn now_ms() -> i128 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+}
+
+/// Records a handler's latency. Lambda ships stdout to CloudWatch Logs, where EMF becomes a metric.
+pub fn record_latency(function: &str, elapsed: Duration) {
+    println!(
+        "{}",
+        metric_line(
+            function,
+            "HandlerLatency",
+            elapsed.as_secs_f64() * 1000.0,
+            "Milliseconds",
+            now_ms()
+        )
+    );
+}
+
+/// Records a count, such as orders placed or reservation conflicts.
+pub fn record_count(function: &str, name: &str, count: u32) {
+    println!(
+        "{}",
+        metric_line(function, name, f64::from(count), "Count", now_ms())
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_lines_follow_the_embedded_metric_format() {
+        let line: serde_json::Value = serde_json::from_str(&metric_line(
+            "get-product",
+            "HandlerLatency",
+            1.5,
+            "Milliseconds",
+            7,
+        ))
+        .unwrap();
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Cartwheel"
+        );
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "HandlerLatency"
+        );
+        assert_eq!(line["_aws"]["Timestamp"], 7);
+        assert_eq!(line["HandlerLatency"], 1.5);
+        assert_eq!(line["function"], "get-product");
+    }
+}

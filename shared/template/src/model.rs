@@ -1,0 +1,316 @@
+use serde_yaml::{Mapping, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template.yaml is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template.yaml: {0}")]
+    Shape(String),
+}
+
+fn shape(message: impl Into<String>) -> TemplateError {
+    TemplateError::Shape(message.into())
+}
+
+/// One `AWS::Serverless::Function` and the HTTP routes that invoke it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub logical_id: String,
+    /// The cargo binary that `sam build` (cargo-lambda) packages for it.
+    pub binary: String,
+    pub routes: Vec<RouteDecl>,
+}
+
+/// An `HttpApi` event. `method` and `path` are `None` for the `$default` route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDecl {
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub authorizer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorizer {
+    pub name: String,
+    pub function: String,
+    pub identity_headers: Vec<String>,
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttribute {
+    pub name: String,
+    /// `HASH` or `RANGE`.
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    /// Attribute name and scalar type (`S`, `N`, `B`).
+    pub attributes: Vec<(String, String)>,
+    pub key_schema: Vec<KeyAttribute>,
+    /// Index name and its key schema; every index projects all attributes.
+    pub indexes: Vec<(String, Vec<KeyAttribute>)>,
+    pub stream_view_type: Option<String>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusSpec {
+    pub logical_id: String,
+    /// The bus name with `${Stage}` resolved to the parameter's default.
+    pub name: String,
+    pub archived: bool,
+}
+
+pub struct Template {
+    resources: Mapping,
+    parameters: Mapping,
+}
+
+fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    value.as_mapping()?.get(key)
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    get(value, key)?.as_str().map(str::to_owned)
+}
+
+fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+    get(value, key)
+        .and_then(Value::as_sequence)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// The logical id that `!GetAtt Id.Arn` or `!Ref Id` names.
+fn referenced_id(value: &Value) -> Option<String> {
+    let Value::Tagged(tagged) = value else {
+        return None;
+    };
+    let target = tagged.value.as_str()?;
+    Some(target.split('.').next().unwrap_or(target).to_owned())
+}
+
+fn key_schema(value: &Value) -> Vec<KeyAttribute> {
+    list(value, "KeySchema")
+        .iter()
+        .filter_map(|k| {
+            Some(KeyAttribute {
+                name: text(k, "AttributeName")?,
+                key_type: text(k, "KeyType")?,
+            })
+        })
+        .collect()
+}
+
+impl Template {
+    pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
+        let root: Value = serde_yaml::from_str(yaml)?;
+        let section = |name: &str| get(&root, name).and_then(Value::as_mapping).cloned();
+        Ok(Self {
+            resources: section("Resources").ok_or_else(|| shape("no Resources section"))?,
+            parameters: section("Parameters").unwrap_or_default(),
+        })
+    }
+
+    fn resources_of_type<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = (String, &'a Value)> + 'a {
+        self.resources.iter().filter_map(move |(id, resource)| {
+            (text(resource, "Type").as_deref() == Some(kind))
+                .then(|| (id.as_str().unwrap_or_default().to_owned(), resource))
+        })
+    }
+
+    pub fn functions(&self) -> Result<Vec<Function>, TemplateError> {
+        self.resources_of_type("AWS::Serverless::Function")
+            .map(|(logical_id, resource)| {
+                let binary = get(resource, "Metadata")
+                    .and_then(|m| get(m, "BuildProperties"))
+                    .and_then(|b| text(b, "Binary"))
+                    .ok_or_else(|| {
+                        shape(format!(
+                            "{logical_id} has no Metadata.BuildProperties.Binary"
+                        ))
+                    })?;
+                let events = get(resource, "Properties").and_then(|p| get(p, "Events"));
+                let routes = events
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flat_map(|events| events.values())
+                    .filter(|event| text(event, "Type").as_deref() == Some("HttpApi"))
+                    .map(|event| {
+                        let props = get(event, "Properties").cloned().unwrap_or_default();
+                        RouteDecl {
+                            method: text(&props, "Method").map(|m| m.to_ascii_uppercase()),
+                            path: text(&props, "Path"),
+                            authorizer: get(&props, "Auth").and_then(|a| text(a, "Authorizer")),
+                        }
+                    })
+                    .collect();
+                Ok(Function {
+                    logical_id,
+                    binary,
+                    routes,
+                })
+            })
+            .collect()
+    }
+
+    pub fn authorizers(&self) -> Vec<Authorizer> {
+        let declared = self
+            .resources_of_type("AWS::Serverless::HttpApi")
+            .filter_map(|(_, api)| get(api, "Properties").and_then(|p| get(p, "Auth")))
+            .filter_map(|auth| get(auth, "Authorizers").and_then(Value::as_mapping))
+            .flat_map(|authorizers| authorizers.iter());
+        declared
+            .filter_map(|(name, spec)| {
+                let identity = get(spec, "Identity");
+                Some(Authorizer {
+                    name: name.as_str()?.to_owned(),
+                    function: referenced_id(get(spec, "FunctionArn")?)?,
+                    identity_headers: identity
+                        .map(|i| {
+                            list(i, "Headers")
+                                .iter()
+                                .filter_map(|h| h.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    ttl_seconds: identity
+                        .and_then(|i| get(i, "ReauthorizeEvery"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    pub fn table(&self) -> Result<TableSpec, TemplateError> {
+        let mut tables = self.resources_of_type("AWS::DynamoDB::Table");
+        let (logical_id, table) = tables
+            .next()
+            .ok_or_else(|| shape("no AWS::DynamoDB::Table"))?;
+        if tables.next().is_some() {
+            return Err(shape(
+                "Cartwheel is single-table: more than one AWS::DynamoDB::Table",
+            ));
+        }
+        let props = get(table, "Properties").ok_or_else(|| shape("the table has no Properties"))?;
+        Ok(TableSpec {
+            logical_id,
+            attributes: list(props, "AttributeDefinitions")
+                .iter()
+                .filter_map(|a| Some((text(a, "AttributeName")?, text(a, "AttributeType")?)))
+                .collect(),
+            key_schema: key_schema(props),
+            indexes: list(props, "GlobalSecondaryIndexes")
+                .iter()
+                .filter_map(|index| Some((text(index, "IndexName")?, key_schema(index))))
+                .collect(),
+            stream_view_type: get(props, "StreamSpecification")
+                .and_then(|s| text(s, "StreamViewType")),
+            ttl_attribute: get(props, "TimeToLiveSpecification")
+                .and_then(|t| text(t, "AttributeName")),
+        })
+    }
+
+    pub fn buses(&self) -> Vec<BusSpec> {
+        let archived: Vec<String> = self
+            .resources_of_type("AWS::Events::Archive")
+            .filter_map(|(_, archive)| get(archive, "Properties").and_then(|p| get(p, "SourceArn")))
+            .filter_map(referenced_id)
+            .collect();
+        self.resources_of_type("AWS::Events::EventBus")
+            .filter_map(|(logical_id, bus)| {
+                let name = get(bus, "Properties").and_then(|p| get(p, "Name"))?;
+                let name = match name {
+                    Value::Tagged(sub) => self.substitute_defaults(sub.value.as_str()?),
+                    plain => plain.as_str()?.to_owned(),
+                };
+                Some(BusSpec {
+                    archived: archived.contains(&logical_id),
+                    logical_id,
+                    name,
+                })
+            })
+            .collect()
+    }
+
+    /// Resolves `${Param}` in a `!Sub` string with each parameter's default value.
+    fn substitute_defaults(&self, pattern: &str) -> String {
+        self.parameters
+            .iter()
+            .fold(pattern.to_owned(), |acc, (name, spec)| {
+                let default = get(spec, "Default")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                acc.replace(
+                    &format!("${{{}}}", name.as_str().unwrap_or_default()),
+                    default,
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template() -> Template {
+        Template::parse(crate::EMBEDDED).expect("template.yaml parses")
+    }
+
+    #[test]
+    fn reads_functions_with_their_routes() {
+        let functions = template().functions().unwrap();
+        let get_product = functions
+            .iter()
+            .find(|f| f.logical_id == "GetProductFunction")
+            .unwrap();
+        assert_eq!(get_product.binary, "get-product");
+        assert_eq!(
+            get_product.routes,
+            vec![RouteDecl {
+                method: Some("GET".into()),
+                path: Some("/products/{productId}".into()),
+                authorizer: None
+            }]
+        );
+        let default = functions
+            .iter()
+            .find(|f| f.logical_id == "RouteNotFoundFunction")
+            .unwrap();
+        assert_eq!(
+            default.routes,
+            vec![RouteDecl {
+                method: None,
+                path: None,
+                authorizer: None
+            }]
+        );
+    }
+
+    #[test]
+    fn reads_the_authorizer_table_and_bus() {
+        let t = template();
+        let authorizers = t.authorizers();
+        assert_eq!(authorizers.len(), 1);
+        assert_eq!(authorizers[0].function, "AuthorizerFunction");
+        assert_eq!(
+            authorizers[0].identity_headers,
+            vec!["Authorization".to_owned()]
+        );
+        assert!(
+            authorizers[0].ttl_seconds > 0,
+            "the authorizer's result cache is configured"
+        );
+        let table = t.table().unwrap();
+        assert_eq!(table.key_schema[0].name, "PK");
+        assert_eq!(table.indexes.len(), 2);
+        assert_eq!(t.buses()[0].name, "cartwheel-dev");
+        assert!(t.buses()[0].archived);
+    }
+}

@@ -1,0 +1,237 @@
+use crate::{Function, RouteDecl};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+    /// `{name+}`: the rest of the path.
+    Greedy(String),
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    method: String,
+    path: String,
+    segments: Vec<Segment>,
+    function: String,
+    authorizer: Option<String>,
+}
+
+/// What API Gateway does with a request's method and path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteMatch<'a> {
+    Route {
+        /// As API Gateway writes it: `GET /products/{productId}`.
+        route_key: String,
+        function: &'a str,
+        authorizer: Option<&'a str>,
+        path_parameters: Vec<(String, String)>,
+    },
+    /// No route matches; the `$default` route's function answers. `allowed` lists the methods that
+    /// the path does have, so that it can tell 405 from 404.
+    Default {
+        function: Option<&'a str>,
+        allowed: Vec<String>,
+    },
+}
+
+/// HTTP API routing: exact method before `ANY`, and literal segments before parameters.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+    default_function: Option<String>,
+}
+
+fn segments(path: &str) -> Vec<Segment> {
+    path.trim_start_matches('/')
+        .split('/')
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('+') {
+                    Some(greedy) => Segment::Greedy(greedy.to_owned()),
+                    None => Segment::Param(name.to_owned()),
+                },
+                None => Segment::Literal(s.to_owned()),
+            },
+        )
+        .collect()
+}
+
+/// Matches `path` against `pattern`, returning the parameters, and a specificity rank per segment
+/// (2 literal, 1 parameter, 0 greedy) that orders competing matches as API Gateway does.
+fn match_path(pattern: &[Segment], path: &str) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut params = Vec::new();
+    let mut rank = Vec::new();
+    for (i, segment) in pattern.iter().enumerate() {
+        match segment {
+            Segment::Greedy(name) => {
+                let rest = parts.get(i..).filter(|r| !r.is_empty())?.join("/");
+                params.push((name.clone(), rest));
+                rank.push(0);
+                return Some((params, rank));
+            }
+            Segment::Literal(literal) => {
+                (parts.get(i)? == literal).then_some(())?;
+                rank.push(2);
+            }
+            Segment::Param(name) => {
+                let value = parts.get(i).filter(|v| !v.is_empty())?;
+                params.push((name.clone(), (*value).to_owned()));
+                rank.push(1);
+            }
+        }
+    }
+    (parts.len() == pattern.len()).then_some((params, rank))
+}
+
+impl RouteTable {
+    pub fn new(functions: &[Function]) -> Self {
+        let mut table = Self::default();
+        for function in functions {
+            for RouteDecl {
+                method,
+                path,
+                authorizer,
+            } in &function.routes
+            {
+                match (method, path) {
+                    (Some(method), Some(path)) => table.routes.push(Route {
+                        method: method.clone(),
+                        path: path.clone(),
+                        segments: segments(path),
+                        function: function.logical_id.clone(),
+                        authorizer: authorizer.clone(),
+                    }),
+                    _ => table.default_function = Some(function.logical_id.clone()),
+                }
+            }
+        }
+        table
+    }
+
+    pub fn route_keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.routes
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+    }
+
+    pub fn resolve(&self, method: &str, path: &str) -> RouteMatch<'_> {
+        let candidates: Vec<(&Route, Vec<(String, String)>, Vec<u8>)> = self
+            .routes
+            .iter()
+            .filter_map(|route| match_path(&route.segments, path).map(|(p, rank)| (route, p, rank)))
+            .collect();
+        let best = candidates
+            .iter()
+            .filter(|(route, _, _)| route.method == method || route.method == "ANY")
+            .max_by(|a, b| {
+                a.2.cmp(&b.2)
+                    .then((a.0.method != "ANY").cmp(&(b.0.method != "ANY")))
+            });
+        match best {
+            Some((route, params, _)) => RouteMatch::Route {
+                route_key: format!("{} {}", route.method, route.path),
+                function: &route.function,
+                authorizer: route.authorizer.as_deref(),
+                path_parameters: params.clone(),
+            },
+            None => {
+                let mut allowed: Vec<String> = candidates
+                    .iter()
+                    .map(|(r, _, _)| r.method.clone())
+                    .collect();
+                allowed.sort();
+                allowed.dedup();
+                RouteMatch::Default {
+                    function: self.default_function.as_deref(),
+                    allowed,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function(id: &str, routes: &[(&str, &str)]) -> Function {
+        Function {
+            logical_id: id.into(),
+            binary: id.into(),
+            routes: routes
+                .iter()
+                .map(|(m, p)| RouteDecl {
+                    method: Some((*m).into()),
+                    path: Some((*p).into()),
+                    authorizer: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn table() -> RouteTable {
+        let mut default = function("Default", &[]);
+        default.routes.push(RouteDecl {
+            method: None,
+            path: None,
+            authorizer: None,
+        });
+        RouteTable::new(&[
+            function("Get", &[("GET", "/products/{productId}")]),
+            function("Stock", &[("PUT", "/products/{productId}/stock")]),
+            function("Me", &[("GET", "/users/me")]),
+            function("User", &[("GET", "/users/{userId}")]),
+            function("Files", &[("ANY", "/files/{path+}")]),
+            default,
+        ])
+    }
+
+    fn function_of(m: RouteMatch<'_>) -> String {
+        match m {
+            RouteMatch::Route { function, .. } => function.to_owned(),
+            RouteMatch::Default { allowed, .. } => format!("default {allowed:?}"),
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_extracted() {
+        let RouteMatch::Route {
+            path_parameters,
+            route_key,
+            ..
+        } = table().resolve("PUT", "/products/42/stock")
+        else {
+            panic!("no match")
+        };
+        assert_eq!(path_parameters, vec![("productId".into(), "42".into())]);
+        assert_eq!(route_key, "PUT /products/{productId}/stock");
+    }
+
+    #[test]
+    fn literal_beats_parameter_and_greedy_takes_the_rest() {
+        let t = table();
+        assert_eq!(function_of(t.resolve("GET", "/users/me")), "Me");
+        assert_eq!(function_of(t.resolve("GET", "/users/7")), "User");
+        let RouteMatch::Route {
+            path_parameters, ..
+        } = t.resolve("DELETE", "/files/a/b")
+        else {
+            panic!()
+        };
+        assert_eq!(path_parameters, vec![("path".into(), "a/b".into())]);
+    }
+
+    #[test]
+    fn unmatched_requests_go_to_default_with_the_allowed_methods() {
+        let t = table();
+        assert_eq!(
+            function_of(t.resolve("POST", "/products/42")),
+            "default [\"GET\"]"
+        );
+        assert_eq!(function_of(t.resolve("GET", "/nope")), "default []");
+        assert_eq!(function_of(t.resolve("GET", "/products/")), "default []");
+        assert_eq!(function_of(t.resolve("GET", "/products/42/")), "default []");
+    }
+}
