@@ -54,6 +54,23 @@ pub enum GatewayError {
 
 type AuthDecision = Option<Value>;
 
+/// The gateway's own answers when a route's authorizer does not admit a request.
+enum Refusal {
+    /// No identity source: 401 without calling the authorizer.
+    Unauthorized,
+    /// The authorizer said no: 403.
+    Forbidden,
+}
+
+impl Refusal {
+    fn answer(self) -> Response<Full<Bytes>> {
+        match self {
+            Self::Unauthorized => gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"),
+            Self::Forbidden => gateway_answer(StatusCode::FORBIDDEN, "Forbidden"),
+        }
+    }
+}
+
 pub struct Gateway {
     routes: RouteTable,
     authorizers: HashMap<String, Authorizer>,
@@ -178,7 +195,7 @@ impl Gateway {
                     authorizer.fields = serde_json::from_value(context).unwrap_or_default();
                     event.request_context.authorizer = Some(authorizer);
                 }
-                Err(refusal) => return refusal,
+                Err(refusal) => return refusal.answer(),
             }
         }
         self.invoke(&function, event).await
@@ -220,13 +237,8 @@ impl Gateway {
 
     /// API Gateway's order: no identity source → 401 without calling the authorizer; a denial →
     /// 403; both answers are cached for the authorizer's TTL, keyed by the identity source.
-    fn authorize(
-        &self,
-        name: &str,
-        event: &ApiGatewayV2httpRequest,
-    ) -> Result<Value, Response<Full<Bytes>>> {
-        let unauthorized = || gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized");
-        let authorizer = self.authorizers.get(name).ok_or_else(unauthorized)?;
+    fn authorize(&self, name: &str, event: &ApiGatewayV2httpRequest) -> Result<Value, Refusal> {
+        let authorizer = self.authorizers.get(name).ok_or(Refusal::Unauthorized)?;
         let identity: Vec<String> = authorizer
             .identity_headers
             .iter()
@@ -239,7 +251,7 @@ impl Gateway {
                     .map(str::to_owned)
             })
             .collect::<Option<_>>()
-            .ok_or_else(unauthorized)?;
+            .ok_or(Refusal::Unauthorized)?;
         let cache_key = (name.to_owned(), identity.join(","));
         let ttl = Duration::from_secs(authorizer.ttl_seconds);
         let cached = self.auth_cache.lock().ok().and_then(|cache| {
@@ -273,7 +285,7 @@ impl Gateway {
                 decision
             }
         };
-        decision.ok_or_else(|| gateway_answer(StatusCode::FORBIDDEN, "Forbidden"))
+        decision.ok_or(Refusal::Forbidden)
     }
 
     /// Runs the handler as Lambda would; a panic becomes API Gateway's 500, not a dropped connection.

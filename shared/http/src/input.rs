@@ -29,8 +29,11 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
     }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MissingBody);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::MissingBody),
+        // serde would read a struct from an array, positionally; the API only speaks objects.
+        Some(b'{') => {}
+        Some(_) => return Err(not_an_object(bytes)),
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -51,6 +54,16 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
         .end()
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+fn not_an_object(bytes: &[u8]) -> ApiError {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        Ok(_) => ApiError::InvalidField(FieldError {
+            field: "body".into(),
+            message: "must be a JSON object".into(),
+        }),
+        Err(error) => ApiError::MalformedJson(error.to_string()),
+    }
 }
 
 /// serde_json appends " at line L column C"; for a field error the field name says more.
@@ -139,6 +152,14 @@ mod tests {
             Err(ApiError::MalformedJson(_))
         ));
         assert!(matches!(parse("  "), Err(ApiError::MissingBody)));
+        assert!(matches!(parse("[1,"), Err(ApiError::MalformedJson(_))));
+        match parse("[1,2]") {
+            Err(ApiError::InvalidField(f)) => assert_eq!(
+                (f.field.as_str(), f.message.as_str()),
+                ("body", "must be a JSON object")
+            ),
+            other => panic!("{other:?}"),
+        }
         let form: Result<Payload, _> =
             json_body(&request("a=b", Some("application/x-www-form-urlencoded")));
         assert!(matches!(form, Err(ApiError::UnsupportedMediaType)));

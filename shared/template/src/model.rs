@@ -118,10 +118,10 @@ impl Template {
         &'a self,
         kind: &'a str,
     ) -> impl Iterator<Item = (String, &'a Value)> + 'a {
-        self.resources.iter().filter_map(move |(id, resource)| {
-            (text(resource, "Type").as_deref() == Some(kind))
-                .then(|| (id.as_str().unwrap_or_default().to_owned(), resource))
-        })
+        self.resources
+            .iter()
+            .filter(move |(_, resource)| text(resource, "Type").as_deref() == Some(kind))
+            .map(|(id, resource)| (id.as_str().unwrap_or_default().to_owned(), resource))
     }
 
     pub fn functions(&self) -> Result<Vec<Function>, TemplateError> {

@@ -57,9 +57,17 @@ fn segments(path: &str) -> Vec<Segment> {
         .collect()
 }
 
-/// Matches `path` against `pattern`, returning the parameters, and a specificity rank per segment
-/// (2 literal, 1 parameter, 0 greedy) that orders competing matches as API Gateway does.
-fn match_path(pattern: &[Segment], path: &str) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+type Params = Vec<(String, String)>;
+
+/// A path that fits a route: its parameters, and a specificity rank per segment (2 literal,
+/// 1 parameter, 0 greedy) that orders competing matches as API Gateway does.
+struct PathMatch<'a> {
+    route: &'a Route,
+    params: Params,
+    rank: Vec<u8>,
+}
+
+fn match_path(pattern: &[Segment], path: &str) -> Option<(Params, Vec<u8>)> {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut params = Vec::new();
     let mut rank = Vec::new();
@@ -117,30 +125,33 @@ impl RouteTable {
     }
 
     pub fn resolve(&self, method: &str, path: &str) -> RouteMatch<'_> {
-        let candidates: Vec<(&Route, Vec<(String, String)>, Vec<u8>)> = self
+        let candidates: Vec<PathMatch<'_>> = self
             .routes
             .iter()
-            .filter_map(|route| match_path(&route.segments, path).map(|(p, rank)| (route, p, rank)))
+            .filter_map(|route| {
+                let (params, rank) = match_path(&route.segments, path)?;
+                Some(PathMatch {
+                    route,
+                    params,
+                    rank,
+                })
+            })
             .collect();
+        let exact = |m: &PathMatch<'_>| m.route.method != "ANY";
         let best = candidates
             .iter()
-            .filter(|(route, _, _)| route.method == method || route.method == "ANY")
-            .max_by(|a, b| {
-                a.2.cmp(&b.2)
-                    .then((a.0.method != "ANY").cmp(&(b.0.method != "ANY")))
-            });
+            .filter(|m| m.route.method == method || m.route.method == "ANY")
+            .max_by(|a, b| a.rank.cmp(&b.rank).then(exact(a).cmp(&exact(b))));
         match best {
-            Some((route, params, _)) => RouteMatch::Route {
+            Some(PathMatch { route, params, .. }) => RouteMatch::Route {
                 route_key: format!("{} {}", route.method, route.path),
                 function: &route.function,
                 authorizer: route.authorizer.as_deref(),
                 path_parameters: params.clone(),
             },
             None => {
-                let mut allowed: Vec<String> = candidates
-                    .iter()
-                    .map(|(r, _, _)| r.method.clone())
-                    .collect();
+                let mut allowed: Vec<String> =
+                    candidates.iter().map(|m| m.route.method.clone()).collect();
                 allowed.sort();
                 allowed.dedup();
                 RouteMatch::Default {

@@ -1,0 +1,168 @@
+//! Starts the app as a black box: a fresh table in DynamoDB Local and the gateway on a free port.
+//! `scripts/test` starts DynamoDB Local and moto and points the AWS SDK at them.
+#![allow(dead_code)]
+
+use cartwheel_domain::{Email, NewUser, Password, PersonName, Role, UserId};
+use cartwheel_functions::{App, Config};
+use cartwheel_identity::{JwtSecret, TokenService};
+use cartwheel_local::{provision, serve, Gateway};
+use cartwheel_template::Template;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub const JWT_SECRET: &str = "integration-test-secret-of-sufficient-length";
+
+pub struct TestApp {
+    pub base_url: String,
+    pub app: Arc<App>,
+    pub tokens: TokenService,
+    pub http: reqwest::Client,
+    pub template: Template,
+}
+
+pub fn template() -> Template {
+    Template::parse(cartwheel_template::EMBEDDED).expect("template.yaml parses")
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test, which starts DynamoDB Local and moto"
+    );
+    aws_config::load_from_env().await
+}
+
+/// An App on a brand-new table named after `ulid`, so tests never see each other's data.
+pub async fn fresh_app() -> (Arc<App>, Template) {
+    let sdk = sdk_config().await;
+    let template = template();
+    let table = format!("test-{}", ulid::Ulid::new()).to_lowercase();
+    provision::create_table(
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &table,
+        &template.table().unwrap(),
+    )
+    .await
+    .expect("the table is created");
+    let secret = JwtSecret::parse(JWT_SECRET).unwrap();
+    let config = Config {
+        table_name: table,
+        jwt_secret: Some(secret),
+        access_token_ttl_seconds: 600,
+    };
+    (Arc::new(App::new(&sdk, &config)), template)
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        let (app, template) = fresh_app().await;
+        let gateway = Arc::new(
+            Gateway::new(&template, Arc::clone(&app)).expect("every function has a handler"),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(serve(listener, gateway));
+        let tokens = TokenService::new(&JwtSecret::parse(JWT_SECRET).unwrap(), 600);
+        Self {
+            base_url,
+            app,
+            tokens,
+            http: reqwest::Client::new(),
+            template,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Sends `body` (raw text, as JSON) with an optional bearer token.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        request.send().await.expect("the gateway answers")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    /// Registers a user directly in the store and returns an access token for them.
+    pub async fn user_token(&self, role: Role) -> (UserId, String) {
+        let new = NewUser {
+            email: Email::parse(&format!("{}@example.com", ulid::Ulid::new()).to_lowercase())
+                .unwrap(),
+            password: Password::parse("a long enough password").unwrap(),
+            name: PersonName::parse("Test User").unwrap(),
+        };
+        let user = cartwheel_functions::handlers::identity::register(&self.app.store, new, role)
+            .await
+            .unwrap();
+        (
+            user.id,
+            self.tokens.issue(user.id, role).unwrap().access_token,
+        )
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.user_token(Role::Admin).await.1
+    }
+
+    pub async fn create_product(
+        &self,
+        admin: &str,
+        sku: &str,
+        name: &str,
+        category: &str,
+        price: i64,
+    ) -> Value {
+        let body = serde_json::json!({
+            "sku": sku, "name": name, "description": format!("{name} description"),
+            "category": category, "price": {"amount": price, "currency": "EUR"}, "stock": 10
+        });
+        let response = self
+            .send(
+                Method::POST,
+                "/products",
+                Some(admin),
+                Some(&body.to_string()),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating {sku}");
+        response.json().await.unwrap()
+    }
+}
+
+/// Asserts a problem+json answer with `status` whose detail mentions `mentions`.
+pub async fn assert_problem(response: Response, status: StatusCode, mentions: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(mentions),
+        "detail {detail:?} should mention {mentions:?}"
+    );
+    body
+}

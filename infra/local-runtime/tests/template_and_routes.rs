@@ -1,0 +1,106 @@
+//! template.yaml and the code agree, and unmatched requests get API-Gateway-shaped answers.
+
+mod support;
+
+use cartwheel_functions::registry;
+use reqwest::{Method, StatusCode};
+use std::collections::BTreeSet;
+use support::{assert_problem, template, TestApp};
+
+#[test]
+fn every_template_function_has_a_handler_and_every_handler_is_deployed() {
+    let declared: BTreeSet<String> = template()
+        .functions()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.logical_id)
+        .collect();
+    let registered: BTreeSet<String> = registry::all()
+        .into_iter()
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert_eq!(declared, registered);
+}
+
+#[test]
+fn every_function_has_a_binary_that_runs_its_handler() {
+    let bin_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../functions/src/bin");
+    let mut binaries = BTreeSet::new();
+    for function in template().functions().unwrap() {
+        let source = std::fs::read_to_string(format!("{bin_dir}/{}.rs", function.binary))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} names binary {}, which does not exist",
+                    function.logical_id, function.binary
+                )
+            });
+        assert!(
+            source.contains(&format!("\"{}\"", function.logical_id)),
+            "{} does not run {}",
+            function.binary,
+            function.logical_id
+        );
+        binaries.insert(format!("{}.rs", function.binary));
+    }
+    let present: BTreeSet<String> = std::fs::read_dir(bin_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        present, binaries,
+        "every binary is deployed by template.yaml"
+    );
+}
+
+#[test]
+fn the_routes_are_the_documented_api() {
+    let functions = template().functions().unwrap();
+    let table = cartwheel_template::RouteTable::new(&functions);
+    let routes: BTreeSet<String> = table.route_keys().collect();
+    let expected: BTreeSet<String> = [
+        "GET /health",
+        "GET /products",
+        "GET /products/{productId}",
+        "GET /categories",
+        "POST /products",
+        "PUT /products/{productId}",
+        "DELETE /products/{productId}",
+        "PUT /products/{productId}/stock",
+        "POST /users",
+        "POST /auth/login",
+        "GET /users/me",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(routes, expected);
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_and_wrong_methods_405_as_problems() {
+    let app = TestApp::start().await;
+    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+    assert_problem(app.get("/nowhere").await, StatusCode::NOT_FOUND, "/nowhere").await;
+    assert_problem(
+        app.get("/products/").await,
+        StatusCode::NOT_FOUND,
+        "/products/",
+    )
+    .await;
+    let wrong = app
+        .send(
+            Method::PATCH,
+            "/products/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            None,
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(wrong.headers()["allow"], "DELETE, GET, PUT");
+    assert_problem(wrong, StatusCode::METHOD_NOT_ALLOWED, "PATCH").await;
+    assert_problem(
+        app.send(Method::DELETE, "/health", None, None).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "GET",
+    )
+    .await;
+}
