@@ -1,0 +1,133 @@
+//! The `sam local invoke` fixtures in infra/events, run through the handlers exactly as Lambda
+//! would deliver them (lambda_http parses the API Gateway v2 event).
+
+mod support;
+
+use cartwheel_domain::{NewProduct, Password, Product, Role, Timestamp, User};
+use cartwheel_functions::{
+    authorizer::authorize,
+    registry::{self, Handler},
+    App,
+};
+use cartwheel_identity::PasswordHash;
+use cartwheel_store::{CreateProduct, CreateUser, GetProduct, ListProducts, ProductQuery};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use serde_json::json;
+use std::sync::Arc;
+use support::{fresh_app, template};
+
+const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+const PRODUCT: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AB";
+const CUSTOMER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AC";
+
+fn fixture(binary: &str) -> String {
+    std::fs::read_to_string(format!("{EVENTS}/{binary}.json"))
+        .unwrap_or_else(|_| panic!("infra/events/{binary}.json is missing"))
+}
+
+/// A fresh table holding what the fixtures refer to: product PRODUCT and customer CUSTOMER.
+async fn app_with_fixture_data() -> Arc<App> {
+    let (app, _) = fresh_app().await;
+    let new: NewProduct =
+        serde_json::from_value(json!({"sku": "FIX-DEMO", "name": "Fixture product",
+        "category": "kitchen", "price": {"amount": 999, "currency": "EUR"}, "stock": 7}))
+        .unwrap();
+    app.store
+        .create_product(&Product::create(
+            PRODUCT.parse().unwrap(),
+            new,
+            Timestamp::now(),
+        ))
+        .await
+        .unwrap();
+    let customer: User =
+        serde_json::from_value(json!({"id": CUSTOMER, "email": "customer@example.com",
+        "name": "Fixture Customer", "role": "customer", "createdAt": "2026-11-21T12:00:00Z"}))
+        .unwrap();
+    let hash = PasswordHash::create(&Password::parse("a long enough password").unwrap()).unwrap();
+    app.store
+        .create_user(&customer, hash.as_str())
+        .await
+        .unwrap();
+    app
+}
+
+fn expected_status(binary: &str) -> u16 {
+    match binary {
+        "create-product" | "sign-up" => 201,
+        "delete-product" => 204,
+        "route-not-found" => 404,
+        _ => 200,
+    }
+}
+
+#[tokio::test]
+async fn every_http_function_answers_its_fixture() {
+    for function in template().functions().unwrap() {
+        let Some(Handler::Http(handle)) = registry::handler(&function.logical_id) else {
+            continue;
+        };
+        let app = app_with_fixture_data().await;
+        let request = lambda_http::request::from_str(&fixture(&function.binary))
+            .expect("the fixture is an API Gateway v2 event");
+        let response = handle(Arc::clone(&app), request)
+            .await
+            .unwrap_or_else(|e| cartwheel_http::problem(&e));
+        let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert_eq!(
+            response.status().as_u16(),
+            expected_status(&function.binary),
+            "{}: {body}",
+            function.binary
+        );
+
+        let stored = app
+            .store
+            .get_product(PRODUCT.parse().unwrap())
+            .await
+            .unwrap();
+        match function.binary.as_str() {
+            "update-product" => {
+                assert_eq!(stored.unwrap().name.as_str(), "Renamed fixture product")
+            }
+            "set-stock" => assert_eq!(stored.unwrap().stock.units(), 40),
+            "delete-product" => assert!(stored.is_none()),
+            "create-product" => {
+                let query = ProductQuery {
+                    category: None,
+                    text: Some("fixture mug".into()),
+                    price: Default::default(),
+                    limit: 5,
+                    cursor: None,
+                };
+                assert_eq!(
+                    app.store.list_products(&query).await.unwrap().items.len(),
+                    1
+                );
+            }
+            "get-me" => assert!(body.contains(CUSTOMER)),
+            "login" => assert!(body.contains("accessToken")),
+            _ => assert!(stored.is_some()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_authorizer_fixture_is_admitted_with_a_real_token_only() {
+    let (app, _) = fresh_app().await;
+    let raw = fixture("authorizer");
+    let as_shipped: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&raw).unwrap();
+    assert!(!authorize(app.tokens().ok(), &as_shipped).is_authorized);
+
+    let token = app
+        .tokens()
+        .unwrap()
+        .issue(CUSTOMER.parse().unwrap(), Role::Customer)
+        .unwrap()
+        .access_token;
+    let with_token: ApiGatewayV2CustomAuthorizerV2Request =
+        serde_json::from_str(&raw.replace("REPLACE_WITH_ACCESS_TOKEN", &token)).unwrap();
+    let answer = authorize(app.tokens().ok(), &with_token);
+    assert!(answer.is_authorized);
+    assert_eq!(answer.context, json!({"sub": CUSTOMER, "role": "customer"}));
+}
