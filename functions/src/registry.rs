@@ -66,6 +66,18 @@ pub fn all() -> Vec<(&'static str, Handler)> {
             "GetMeFunction",
             Http(|a, r| Box::pin(async move { identity::get_me(&a.store, r).await })),
         ),
+        (
+            "GetCartFunction",
+            Http(|a, r| Box::pin(async move { cart::get_cart(&a.store, r).await })),
+        ),
+        (
+            "PutCartItemFunction",
+            Http(|a, r| Box::pin(async move { cart::put_item(&a.store, r).await })),
+        ),
+        (
+            "RemoveCartItemFunction",
+            Http(|a, r| Box::pin(async move { cart::remove_item(&a.store, r).await })),
+        ),
     ]
 }
 

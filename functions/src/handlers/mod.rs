@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod cart;
 pub mod catalog;
 pub mod identity;
 pub mod system;

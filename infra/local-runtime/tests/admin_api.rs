@@ -6,7 +6,7 @@ use cartwheel_domain::{Role, UserId};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{assert_problem, TestApp};
+use support::{assert_exactly_one, assert_problem, TestApp};
 
 const VALID: &str = r#"{"sku":"SKU-1","name":"Mug","description":"350 ml","category":"kitchen","price":{"amount":1299,"currency":"EUR"},"stock":5}"#;
 
@@ -364,19 +364,7 @@ async fn of_concurrent_updates_with_one_version_exactly_one_wins() {
         }
     });
     let statuses = join_all(attempts).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
-        7,
-        "{statuses:?}"
-    );
+    assert_exactly_one(&statuses, StatusCode::OK, StatusCode::CONFLICT);
     let stored: Value = app.get(&path).await.json().await.unwrap();
     assert_eq!(stored["version"], 2);
 }
@@ -397,22 +385,7 @@ async fn of_concurrent_creates_with_one_sku_exactly_one_succeeds() {
         }
     });
     let statuses = join_all(attempts).await;
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
-        9,
-        "{statuses:?}"
-    );
+    assert_exactly_one(&statuses, StatusCode::CREATED, StatusCode::CONFLICT);
     let page: Value = app.get("/products").await.json().await.unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     let categories: Value = app.get("/categories").await.json().await.unwrap();

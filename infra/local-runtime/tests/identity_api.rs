@@ -5,7 +5,7 @@ mod support;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{assert_problem, TestApp};
+use support::{assert_exactly_one, assert_problem, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -115,22 +115,7 @@ async fn of_concurrent_sign_ups_with_one_email_exactly_one_succeeds() {
     let app = TestApp::start().await;
     let statuses =
         join_all((0..10).map(|_| async { sign_up(&app, "twin@example.com").await.status() })).await;
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CREATED)
-            .count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::CONFLICT)
-            .count(),
-        9,
-        "{statuses:?}"
-    );
+    assert_exactly_one(&statuses, StatusCode::CREATED, StatusCode::CONFLICT);
     assert_eq!(
         login(&app, "twin@example.com", PASSWORD).await.status(),
         StatusCode::OK

@@ -107,6 +107,11 @@ async fn every_http_function_answers_its_fixture() {
             }
             "get-me" => assert!(body.contains(CUSTOMER)),
             "login" => assert!(body.contains("accessToken")),
+            "put-cart-item" => assert!(
+                body.contains(r#""quantity":2"#) && body.contains(PRODUCT),
+                "{body}"
+            ),
+            "get-cart" | "remove-cart-item" => assert!(body.contains(r#""items":[]"#), "{body}"),
             _ => assert!(stored.is_some()),
         }
     }

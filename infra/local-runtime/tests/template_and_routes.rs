@@ -69,6 +69,9 @@ fn the_routes_are_the_documented_api() {
         "POST /users",
         "POST /auth/login",
         "GET /users/me",
+        "GET /cart",
+        "PUT /cart/items/{productId}",
+        "DELETE /cart/items/{productId}",
     ]
     .into_iter()
     .map(str::to_owned)

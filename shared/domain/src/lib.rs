@@ -1,6 +1,7 @@
 //! Cartwheel's domain types. Each one is parsed once at the edge and cannot hold an invalid value
 //! afterwards, so handlers and the store never re-check them.
 
+mod cart;
 mod catalog;
 mod ids;
 mod invalid;
@@ -9,11 +10,12 @@ mod text;
 mod time;
 mod user;
 
+pub use cart::{CartLine, Quantity};
 pub use catalog::{
     Category, Description, NewProduct, Product, ProductName, ProductUpdate, Sku, Stock,
 };
 pub use ids::{ProductId, UserId};
 pub use invalid::InvalidValue;
-pub use money::{Currency, Money, PriceAmount};
+pub use money::{Currency, Money, PriceAmount, Total};
 pub use time::Timestamp;
 pub use user::{Email, NewUser, Password, PersonName, Role, User};

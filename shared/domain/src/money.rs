@@ -75,3 +75,31 @@ mod tests {
         }
     }
 }
+
+/// A sum of money in minor units, such as a line total or a cart total; unlike a price it may be
+/// zero and may exceed one price's bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    /// The price of `quantity` units. Both are bounded, so this cannot overflow.
+    pub fn times(&self, quantity: crate::Quantity) -> Total {
+        Total {
+            amount: self.amount.value() * quantity.units(),
+            currency: self.currency.clone(),
+        }
+    }
+}
+
+impl Total {
+    /// Adds `other`, or `None` if it is in another currency.
+    pub fn plus(&self, other: &Total) -> Option<Total> {
+        (self.currency == other.currency).then(|| Total {
+            amount: self.amount + other.amount,
+            currency: self.currency.clone(),
+        })
+    }
+}

@@ -39,3 +39,12 @@ pub fn user(id: UserId) -> (String, String) {
 pub fn email(email: &Email) -> (String, String) {
     (format!("EMAIL#{email}"), "EMAIL".into())
 }
+
+pub const CART_LINE_PREFIX: &str = "CART#";
+
+pub fn cart_line(user: UserId, product: ProductId) -> (String, String) {
+    (
+        format!("USER#{user}"),
+        format!("{CART_LINE_PREFIX}{product}"),
+    )
+}

@@ -1,6 +1,7 @@
 //! The single DynamoDB table (see README "Data model"). Every write that can race is conditional,
 //! and uniqueness (SKU, e-mail) is guarded by a second item in the same transaction.
 
+mod cart;
 mod error;
 mod keys;
 mod listing;

@@ -1,7 +1,7 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{CategorySummary, Credentials, ProductPage, ProductQuery, StoreError};
-use cartwheel_domain::{Email, Product, ProductId, Stock, Timestamp, User, UserId};
+use cartwheel_domain::{CartLine, Email, Product, ProductId, Stock, Timestamp, User, UserId};
 use std::future::Future;
 
 pub trait GetProduct {
@@ -78,4 +78,36 @@ pub trait FindCredentials {
         &self,
         email: &Email,
     ) -> impl Future<Output = Result<Option<Credentials>, StoreError>> + Send;
+}
+
+pub trait GetProducts {
+    /// The products that exist among `ids`, in no particular order.
+    fn get_products(
+        &self,
+        ids: &[ProductId],
+    ) -> impl Future<Output = Result<Vec<Product>, StoreError>> + Send;
+}
+
+pub trait GetCart {
+    fn cart_lines(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<CartLine>, StoreError>> + Send;
+}
+
+pub trait PutCartLine {
+    /// Sets the line for `line.product_id`, replacing any quantity it had.
+    fn put_cart_line(
+        &self,
+        user: UserId,
+        line: &CartLine,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait RemoveCartLine {
+    fn remove_cart_line(
+        &self,
+        user: UserId,
+        product: ProductId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

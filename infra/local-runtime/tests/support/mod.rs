@@ -166,3 +166,10 @@ pub async fn assert_problem(response: Response, status: StatusCode, mentions: &s
     );
     body
 }
+
+/// Asserts that of concurrent attempts exactly one got `winner` and every other got `loser`.
+pub fn assert_exactly_one(statuses: &[StatusCode], winner: StatusCode, loser: StatusCode) {
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(count(winner), 1, "{statuses:?}");
+    assert_eq!(count(loser), statuses.len() - 1, "{statuses:?}");
+}

@@ -1,0 +1,141 @@
+use crate::{
+    keys,
+    products::from_item,
+    transaction::{key, s, Item},
+    GetCart, GetProducts, PutCartLine, RemoveCartLine, Store, StoreError,
+};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use cartwheel_domain::{CartLine, Product, ProductId, UserId};
+use serde::{Deserialize, Serialize};
+use std::{collections::HashMap, time::Duration};
+
+/// BatchGetItem takes at most 100 keys a call.
+const BATCH_GET_LIMIT: usize = 100;
+/// Retries of the keys DynamoDB leaves unprocessed under throttling, with doubling backoff.
+const UNPROCESSED_RETRIES: u32 = 5;
+
+#[derive(Serialize, Deserialize)]
+struct CartLineRecord {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    line: CartLine,
+}
+
+impl Store {
+    /// Reads one batch, retrying unprocessed keys; fails rather than return a silently short list.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let mut found = Vec::new();
+        for attempt in 0..=UNPROCESSED_RETRIES {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+            }
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await?;
+            found.extend(
+                output
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default(),
+            );
+            match output
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+            {
+                Some(rest) if !rest.keys().is_empty() => pending = rest,
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::Dynamo(format!(
+            "BatchGetItem left keys unprocessed after {UNPROCESSED_RETRIES} retries"
+        )))
+    }
+}
+
+impl GetProducts for Store {
+    async fn get_products(&self, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
+        let mut unique: Vec<ProductId> = ids.to_vec();
+        unique.sort();
+        unique.dedup();
+        let mut products = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_LIMIT) {
+            let keys = chunk.iter().map(|id| key(keys::product(*id))).collect();
+            for item in self.batch_get(keys).await? {
+                products.push(from_item(item)?);
+            }
+        }
+        Ok(products)
+    }
+}
+
+impl GetCart for Store {
+    async fn cart_lines(&self, user: UserId) -> Result<Vec<CartLine>, StoreError> {
+        let mut lines = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(keys::user(user).0))
+                .expression_attribute_values(":prefix", s(keys::CART_LINE_PREFIX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                let record: CartLineRecord = serde_dynamo::from_item(item)
+                    .map_err(|e| StoreError::corrupt(keys::user(user).0, e))?;
+                lines.push(record.line);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(lines);
+            }
+        }
+    }
+}
+
+impl PutCartLine for Store {
+    async fn put_cart_line(&self, user: UserId, line: &CartLine) -> Result<(), StoreError> {
+        let (pk, sk) = keys::cart_line(user, line.product_id);
+        let record = CartLineRecord {
+            pk: pk.clone(),
+            sk,
+            line: line.clone(),
+        };
+        let item: HashMap<_, _> =
+            serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(pk, e))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl RemoveCartLine for Store {
+    async fn remove_cart_line(&self, user: UserId, product: ProductId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::cart_line(user, product))))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
