@@ -78,6 +78,18 @@ pub fn all() -> Vec<(&'static str, Handler)> {
             "RemoveCartItemFunction",
             Http(|a, r| Box::pin(async move { cart::remove_item(&a.store, r).await })),
         ),
+        (
+            "PlaceOrderFunction",
+            Http(|a, r| Box::pin(async move { orders::place_order(&a.store, r).await })),
+        ),
+        (
+            "GetOrderFunction",
+            Http(|a, r| Box::pin(async move { orders::get_order(&a.store, r).await })),
+        ),
+        (
+            "ListOrdersFunction",
+            Http(|a, r| Box::pin(async move { orders::list_orders(&a.store, r).await })),
+        ),
     ]
 }
 

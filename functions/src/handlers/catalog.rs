@@ -27,13 +27,19 @@ fn price(raw: &str) -> Result<i64, String> {
         .ok_or_else(|| "must be a whole, non-negative number of minor units".to_owned())
 }
 
-fn product_query(request: &Request) -> Result<ProductQuery, ApiError> {
+/// The `limit` query parameter of a listing: 1 to 100, 20 when absent.
+pub(crate) fn page_size(request: &Request) -> Result<u16, ApiError> {
     let limit = parse_query(request, "limit", |raw| {
         raw.parse::<u16>()
             .ok()
             .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
             .ok_or_else(|| format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"))
     })?;
+    Ok(limit.unwrap_or(DEFAULT_PAGE_SIZE))
+}
+
+fn product_query(request: &Request) -> Result<ProductQuery, ApiError> {
+    let limit = page_size(request)?;
     let category = parse_query(request, "category", |raw| {
         Category::parse(raw).map_err(|e| e.0)
     })?;
@@ -66,7 +72,7 @@ fn product_query(request: &Request) -> Result<ProductQuery, ApiError> {
         category,
         text,
         price: PriceRange { min, max },
-        limit: limit.unwrap_or(DEFAULT_PAGE_SIZE),
+        limit,
         cursor,
     })
 }

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod cart;
 pub mod catalog;
 pub mod identity;
+pub mod orders;
 pub mod system;
 
 use cartwheel_http::ApiError;

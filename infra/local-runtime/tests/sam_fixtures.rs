@@ -3,14 +3,19 @@
 
 mod support;
 
-use cartwheel_domain::{NewProduct, Password, Product, Role, Timestamp, User};
+use cartwheel_domain::{
+    IdempotencyKey, NewProduct, Order, Password, Product, Role, Timestamp, User,
+};
 use cartwheel_functions::{
     authorizer::authorize,
     registry::{self, Handler},
     App,
 };
 use cartwheel_identity::PasswordHash;
-use cartwheel_store::{CreateProduct, CreateUser, GetProduct, ListProducts, ProductQuery};
+use cartwheel_store::{
+    CreateProduct, CreateUser, GetProduct, IdempotentRequest, ListProducts, PlaceOrder,
+    ProductQuery,
+};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 use std::sync::Arc;
@@ -19,6 +24,7 @@ use support::{fresh_app, template};
 const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
 const PRODUCT: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AB";
 const CUSTOMER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AC";
+const ORDER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AE";
 
 fn fixture(binary: &str) -> String {
     std::fs::read_to_string(format!("{EVENTS}/{binary}.json"))
@@ -49,12 +55,25 @@ async fn app_with_fixture_data() -> Arc<App> {
         .create_user(&customer, hash.as_str())
         .await
         .unwrap();
+    let order: Order = serde_json::from_value(json!({"id": ORDER, "userId": CUSTOMER, "status": "PENDING",
+        "lines": [], "total": {"amount": 0, "currency": "EUR"},
+        "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"},
+        "paymentToken": "tok_visa", "createdAt": "2026-11-21T12:00:00Z", "updatedAt": "2026-11-21T12:00:00Z",
+        "history": [{"status": "PENDING", "at": "2026-11-21T12:00:00Z"}]}))
+    .unwrap();
+    let key = IdempotentRequest {
+        user: customer.id,
+        key: IdempotencyKey::parse("fixture-setup").unwrap(),
+        fingerprint: "setup".into(),
+    };
+    app.store.place_order(&order, &key, &[]).await.unwrap();
     app
 }
 
 fn expected_status(binary: &str) -> u16 {
     match binary {
         "create-product" | "sign-up" => 201,
+        "place-order" => 202,
         "delete-product" => 204,
         "route-not-found" => 404,
         _ => 200,
@@ -106,6 +125,8 @@ async fn every_http_function_answers_its_fixture() {
                 );
             }
             "get-me" => assert!(body.contains(CUSTOMER)),
+            "get-order" | "list-orders" => assert!(body.contains(ORDER), "{body}"),
+            "place-order" => assert!(body.contains(r#""status":"PENDING""#), "{body}"),
             "login" => assert!(body.contains("accessToken")),
             "put-cart-item" => assert!(
                 body.contains(r#""quantity":2"#) && body.contains(PRODUCT),

@@ -72,6 +72,9 @@ fn the_routes_are_the_documented_api() {
         "GET /cart",
         "PUT /cart/items/{productId}",
         "DELETE /cart/items/{productId}",
+        "POST /orders",
+        "GET /orders/{orderId}",
+        "GET /orders",
     ]
     .into_iter()
     .map(str::to_owned)

@@ -6,6 +6,7 @@ mod catalog;
 mod ids;
 mod invalid;
 mod money;
+mod order;
 mod text;
 mod time;
 mod user;
@@ -17,5 +18,9 @@ pub use catalog::{
 pub use ids::{ProductId, UserId};
 pub use invalid::InvalidValue;
 pub use money::{Currency, Money, PriceAmount, Total};
+pub use order::{
+    AddressLine, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
+    ShippingAddress, StatusChange,
+};
 pub use time::Timestamp;
 pub use user::{Email, NewUser, Password, PersonName, Role, User};

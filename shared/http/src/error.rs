@@ -27,6 +27,10 @@ pub enum ApiError {
     InvalidQueryParameter { name: &'static str, message: String },
     #[error("the cursor is not one this API issued for this query")]
     InvalidCursor,
+    #[error("header {name} is invalid: {message}")]
+    InvalidHeader { name: &'static str, message: String },
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
     #[error("authentication is required")]
     Unauthenticated,
     #[error("the e-mail address or password is wrong")]
@@ -60,8 +64,9 @@ impl ApiError {
             | Self::MissingBody
             | Self::InvalidPathParameter { .. }
             | Self::InvalidQueryParameter { .. }
-            | Self::InvalidCursor => StatusCode::BAD_REQUEST,
-            Self::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | Self::InvalidCursor
+            | Self::InvalidHeader { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidField(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -84,6 +89,8 @@ impl ApiError {
             Self::InvalidPathParameter { .. } => "invalid-path-parameter",
             Self::InvalidQueryParameter { .. } => "invalid-query-parameter",
             Self::InvalidCursor => "invalid-cursor",
+            Self::InvalidHeader { .. } => "invalid-header",
+            Self::IdempotencyKeyReused => "idempotency-key-reused",
             Self::Unauthenticated => "unauthenticated",
             Self::BadCredentials => "bad-credentials",
             Self::Forbidden(_) => "forbidden",

@@ -1,6 +1,8 @@
 //! Key formats of the single table, in one place.
 
-use cartwheel_domain::{Category, Email, ProductId, ProductName, Sku, UserId};
+use cartwheel_domain::{
+    Category, Email, IdempotencyKey, OrderId, ProductId, ProductName, Sku, Timestamp, UserId,
+};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -47,4 +49,21 @@ pub fn cart_line(user: UserId, product: ProductId) -> (String, String) {
         format!("USER#{user}"),
         format!("{CART_LINE_PREFIX}{product}"),
     )
+}
+
+pub fn order(id: OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "ORDER".into())
+}
+
+/// GSI1 partition of a customer's orders; the sort key orders them by time.
+pub fn orders_of(user: UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub fn order_sort_key(created_at: Timestamp, id: OrderId) -> String {
+    format!("ORDER#{created_at}#{id}")
+}
+
+pub fn idempotency(user: UserId, key: &IdempotencyKey) -> (String, String) {
+    (format!("IDEMPOTENCY#{user}#{key}"), "KEY".into())
 }

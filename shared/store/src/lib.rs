@@ -6,6 +6,7 @@ mod error;
 mod keys;
 mod listing;
 mod operations;
+mod orders;
 mod products;
 mod transaction;
 mod users;
@@ -13,6 +14,7 @@ mod users;
 pub use error::StoreError;
 pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
 pub use operations::*;
+pub use orders::{IdempotentRequest, OrderPage, Placement};
 pub use users::Credentials;
 
 use aws_sdk_dynamodb::Client;

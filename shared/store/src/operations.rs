@@ -1,7 +1,12 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
-use crate::{CategorySummary, Credentials, ProductPage, ProductQuery, StoreError};
-use cartwheel_domain::{CartLine, Email, Product, ProductId, Stock, Timestamp, User, UserId};
+use crate::{
+    CategorySummary, Credentials, IdempotentRequest, OrderPage, Placement, ProductPage,
+    ProductQuery, StoreError,
+};
+use cartwheel_domain::{
+    CartLine, Email, Order, OrderId, Product, ProductId, Stock, Timestamp, User, UserId,
+};
 use std::future::Future;
 
 pub trait GetProduct {
@@ -110,4 +115,33 @@ pub trait RemoveCartLine {
         user: UserId,
         product: ProductId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait PlaceOrder {
+    /// Stores `order` (PENDING) with its idempotency record and removes `cart_lines` from the
+    /// customer's cart, all in one transaction. If the key was used before, nothing is written
+    /// and the earlier order's id and request fingerprint come back instead.
+    fn place_order(
+        &self,
+        order: &Order,
+        request: &IdempotentRequest,
+        cart_lines: &[ProductId],
+    ) -> impl Future<Output = Result<Placement, StoreError>> + Send;
+}
+
+pub trait GetOrder {
+    fn get_order(
+        &self,
+        id: OrderId,
+    ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+}
+
+pub trait ListOrders {
+    /// The customer's orders, newest first.
+    fn list_orders(
+        &self,
+        user: UserId,
+        limit: u16,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<OrderPage, StoreError>> + Send;
 }

@@ -34,20 +34,33 @@ pub fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError>
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Which items' conditions failed when a transaction was cancelled; `None` for any other error.
-pub fn failed_conditions(
+/// Each item's cancellation code (`ConditionalCheckFailed`, `TransactionConflict`, `None`, ...)
+/// when a transaction was cancelled; `None` for any other error.
+pub fn cancellation_codes(
     error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
-) -> Option<Vec<bool>> {
+) -> Option<Vec<String>> {
     match error.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
             cancelled
                 .cancellation_reasons()
                 .iter()
-                .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                .map(|reason| reason.code().unwrap_or("None").to_owned())
                 .collect(),
         ),
         _ => None,
     }
+}
+
+/// Which items' conditions failed when a transaction was cancelled; `None` for any other error.
+pub fn failed_conditions(
+    error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
+) -> Option<Vec<bool>> {
+    cancellation_codes(error).map(|codes| {
+        codes
+            .iter()
+            .map(|c| c == "ConditionalCheckFailed")
+            .collect()
+    })
 }
 
 /// Runs a transaction; if it is cancelled by a failed condition, `explain` turns the per-item

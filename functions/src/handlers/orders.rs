@@ -1,0 +1,233 @@
+//! Placing and reading orders. An order is accepted in one transaction and answered 202; the
+//! checkout saga takes it from `PENDING`.
+
+use super::{catalog::page_size, store_error};
+use cartwheel_domain::{
+    IdempotencyKey, Order, OrderId, OrderLine, PaymentToken, Product, ProductId, Quantity, Role,
+    ShippingAddress, Timestamp, Total,
+};
+use cartwheel_http::{
+    json, json_body, path_id, query_param, ApiError, ApiResult, Caller, FieldError,
+};
+use cartwheel_store::{
+    GetCart, GetOrder, GetProducts, IdempotentRequest, ListOrders, PlaceOrder, Placement,
+};
+use lambda_http::{
+    http::{header, HeaderValue, StatusCode},
+    Request,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// One transaction holds the order, its idempotency record and the cart lines it clears.
+pub const MAX_ORDER_LINES: usize = 50;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RequestedLine {
+    product_id: ProductId,
+    quantity: Quantity,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PlaceOrderRequest {
+    #[serde(default)]
+    items: Option<Vec<RequestedLine>>,
+    #[serde(default)]
+    from_cart: bool,
+    shipping_address: ShippingAddress,
+    payment_token: PaymentToken,
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+    ApiError::InvalidField(FieldError {
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+fn idempotency_key(request: &Request) -> Result<IdempotencyKey, ApiError> {
+    let name = "Idempotency-Key";
+    let raw = request
+        .headers()
+        .get(name)
+        .ok_or_else(|| ApiError::InvalidHeader {
+            name,
+            message: "is required to place an order".into(),
+        })?;
+    let text = raw.to_str().map_err(|_| ApiError::InvalidHeader {
+        name,
+        message: "must be ASCII".into(),
+    })?;
+    IdempotencyKey::parse(text).map_err(|e| ApiError::InvalidHeader { name, message: e.0 })
+}
+
+/// The lines to order, as (product, quantity), from the body or from the caller's cart.
+async fn requested_lines(
+    store: &impl GetCart,
+    caller: &Caller,
+    body: &PlaceOrderRequest,
+) -> Result<(Vec<(ProductId, Quantity)>, Vec<ProductId>), ApiError> {
+    let lines: Vec<(ProductId, Quantity)> = match (&body.items, body.from_cart) {
+        (Some(items), false) => items.iter().map(|l| (l.product_id, l.quantity)).collect(),
+        (None, true) => {
+            let cart = store
+                .cart_lines(caller.user_id)
+                .await
+                .map_err(store_error)?;
+            if cart.is_empty() {
+                return Err(invalid("fromCart", "the cart is empty"));
+            }
+            cart.iter().map(|l| (l.product_id, l.quantity)).collect()
+        }
+        _ => {
+            return Err(invalid(
+                "items",
+                "give either a list of items or \"fromCart\": true",
+            ))
+        }
+    };
+    if lines.is_empty() || lines.len() > MAX_ORDER_LINES {
+        return Err(invalid(
+            "items",
+            format!("must hold 1 to {MAX_ORDER_LINES} lines"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(i) = lines.iter().position(|(id, _)| !seen.insert(*id)) {
+        return Err(invalid(
+            format!("items[{i}].productId"),
+            "appears twice; order it once with the total quantity",
+        ));
+    }
+    let from_cart = if body.from_cart {
+        lines.iter().map(|(id, _)| *id).collect()
+    } else {
+        Vec::new()
+    };
+    Ok((lines, from_cart))
+}
+
+/// Prices every line from the catalog, never from the client.
+fn priced_lines(
+    lines: &[(ProductId, Quantity)],
+    products: Vec<Product>,
+) -> Result<(Vec<OrderLine>, Total), ApiError> {
+    let mut by_id: HashMap<ProductId, Product> = products.into_iter().map(|p| (p.id, p)).collect();
+    let mut priced = Vec::with_capacity(lines.len());
+    for (i, (id, quantity)) in lines.iter().enumerate() {
+        let product = by_id.remove(id).ok_or_else(|| {
+            invalid(
+                format!("items[{i}].productId"),
+                format!("no product {id} exists"),
+            )
+        })?;
+        priced.push(OrderLine {
+            product_id: product.id,
+            sku: product.sku.to_string(),
+            name: product.name.to_string(),
+            line_total: product.price.times(*quantity),
+            unit_price: product.price,
+            quantity: *quantity,
+        });
+    }
+    let mut totals = priced.iter().map(|l| l.line_total.clone());
+    let first = totals
+        .next()
+        .ok_or_else(|| invalid("items", "must not be empty"))?;
+    let total = totals
+        .try_fold(first, |sum, line| sum.plus(&line))
+        .ok_or_else(|| {
+            invalid(
+                "items",
+                "all products of one order must be priced in one currency",
+            )
+        })?;
+    Ok((priced, total))
+}
+
+fn accepted(order_id: OrderId, status: cartwheel_domain::OrderStatus) -> ApiResult {
+    let mut response = json(
+        StatusCode::ACCEPTED,
+        &json!({ "orderId": order_id, "status": status }),
+    )?;
+    if let Ok(location) = HeaderValue::from_str(&format!("/orders/{order_id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+pub async fn place_order(
+    store: &(impl GetCart + GetProducts + GetOrder + PlaceOrder),
+    request: Request,
+) -> ApiResult {
+    let caller = Caller::of(&request)?;
+    let key = idempotency_key(&request)?;
+    let body: PlaceOrderRequest = json_body(&request)?;
+    let fingerprint = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body).map_err(ApiError::internal)?,
+    ));
+    let (lines, cart_lines) = requested_lines(store, &caller, &body).await?;
+    let ids: Vec<ProductId> = lines.iter().map(|(id, _)| *id).collect();
+    let products = store.get_products(&ids).await.map_err(store_error)?;
+    let (priced, total) = priced_lines(&lines, products)?;
+    let order = Order::place(
+        caller.user_id,
+        priced,
+        total,
+        body.shipping_address,
+        body.payment_token,
+        Timestamp::now(),
+    );
+    let idempotent = IdempotentRequest {
+        user: caller.user_id,
+        key,
+        fingerprint,
+    };
+    match store
+        .place_order(&order, &idempotent, &cart_lines)
+        .await
+        .map_err(store_error)?
+    {
+        Placement::Placed => {
+            cartwheel_telemetry::record_count("place-order", "OrdersPlaced", 1);
+            accepted(order.id, order.status)
+        }
+        Placement::Replayed { fingerprint, .. } if fingerprint != idempotent.fingerprint => {
+            Err(ApiError::IdempotencyKeyReused)
+        }
+        Placement::Replayed { order_id, .. } => {
+            let earlier = store.get_order(order_id).await.map_err(store_error)?;
+            let earlier = earlier.ok_or_else(|| {
+                ApiError::internal(format!("idempotency record names missing order {order_id}"))
+            })?;
+            accepted(earlier.id, earlier.status)
+        }
+    }
+}
+
+/// The owner or an admin sees the order; to anyone else it does not exist.
+pub async fn get_order(store: &impl GetOrder, request: Request) -> ApiResult {
+    let caller = Caller::of(&request)?;
+    let id: OrderId = path_id(&request, "orderId")?;
+    match store.get_order(id).await.map_err(store_error)? {
+        Some(order) if order.user_id == caller.user_id || caller.role == Role::Admin => {
+            json(StatusCode::OK, &order)
+        }
+        _ => Err(ApiError::NotFound(format!("order {id}"))),
+    }
+}
+
+pub async fn list_orders(store: &impl ListOrders, request: Request) -> ApiResult {
+    let caller = Caller::of(&request)?;
+    let limit = page_size(&request)?;
+    let cursor = query_param(&request, "cursor");
+    let page = store
+        .list_orders(caller.user_id, limit, cursor.as_deref())
+        .await
+        .map_err(store_error)?;
+    json(StatusCode::OK, &page)
+}

@@ -1,0 +1,196 @@
+use crate::{
+    text::{bounded, string_value},
+    InvalidValue, Money, ProductId, Quantity, Timestamp, Total, UserId,
+};
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+use ulid::Ulid;
+
+/// Identifies an order; also the saga execution's name, so a duplicate start is harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrderId(Ulid);
+
+impl OrderId {
+    pub fn generate() -> Self {
+        Self(Ulid::new())
+    }
+}
+
+impl FromStr for OrderId {
+    type Err = InvalidValue;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Ulid::from_string(raw)
+            .map(Self)
+            .map_err(|_| InvalidValue::new("must be a 26-character ULID"))
+    }
+}
+
+impl TryFrom<String> for OrderId {
+    type Error = InvalidValue;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        raw.parse()
+    }
+}
+
+impl From<OrderId> for String {
+    fn from(id: OrderId) -> String {
+        id.to_string()
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+string_value!(
+    /// A card processor's token for a payment method, such as `tok_visa`.
+    PaymentToken,
+    |raw| {
+        let valid = raw.starts_with("tok_")
+            && raw.len() <= 100
+            && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            Ok(raw.to_owned())
+        } else {
+            Err(InvalidValue::new("must be a payment token such as tok_visa"))
+        }
+    }
+);
+string_value!(AddressLine, |raw| bounded(raw, 1, 200));
+string_value!(
+    /// An ISO 3166-1 alpha-2 country code.
+    CountryCode,
+    |raw| {
+        if raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(raw.to_owned())
+        } else {
+            Err(InvalidValue::new("must be a two-letter ISO 3166 country code in upper case"))
+        }
+    }
+);
+string_value!(
+    /// The client's Idempotency-Key header: the same key returns the same order.
+    IdempotencyKey,
+    |raw| {
+        let valid = (1..=255).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_graphic());
+        if valid {
+            Ok(raw.to_owned())
+        } else {
+            Err(InvalidValue::new("must be 1 to 255 visible ASCII characters"))
+        }
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShippingAddress {
+    pub name: AddressLine,
+    pub line1: AddressLine,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<AddressLine>,
+    pub city: AddressLine,
+    pub postal_code: AddressLine,
+    pub country: CountryCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Pending,
+    Reserved,
+    Paid,
+    Confirmed,
+    Shipped,
+    Rejected,
+    PaymentFailed,
+    Cancelled,
+}
+
+/// A line as ordered: the catalog's price at the time of the order, never the client's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    pub line_total: Total,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    pub id: OrderId,
+    pub user_id: UserId,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub total: Total,
+    pub shipping_address: ShippingAddress,
+    pub payment_token: PaymentToken,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub history: Vec<StatusChange>,
+}
+
+impl Order {
+    /// A new order, `PENDING`. `lines` is not empty and all in one currency; the caller checks.
+    pub fn place(
+        user_id: UserId,
+        lines: Vec<OrderLine>,
+        total: Total,
+        shipping_address: ShippingAddress,
+        payment_token: PaymentToken,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: OrderId::generate(),
+            user_id,
+            status: OrderStatus::Pending,
+            lines,
+            total,
+            shipping_address,
+            payment_token,
+            created_at: now,
+            updated_at: now,
+            history: vec![StatusChange {
+                status: OrderStatus::Pending,
+                at: now,
+            }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_countries_and_keys_are_checked() {
+        assert!(PaymentToken::parse("tok_visa").is_ok());
+        assert!(PaymentToken::parse("visa").is_err());
+        assert!(CountryCode::parse("DE").is_ok());
+        assert!(CountryCode::parse("de").is_err());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn statuses_are_written_in_capitals() {
+        assert_eq!(
+            serde_json::to_string(&OrderStatus::PaymentFailed).unwrap(),
+            "\"PAYMENT_FAILED\""
+        );
+    }
+}
