@@ -67,3 +67,7 @@ pub fn order_sort_key(created_at: Timestamp, id: OrderId) -> String {
 pub fn idempotency(user: UserId, key: &IdempotencyKey) -> (String, String) {
     (format!("IDEMPOTENCY#{user}#{key}"), "KEY".into())
 }
+
+pub fn reservation(id: OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "RESERVATION".into())
+}

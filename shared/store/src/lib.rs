@@ -8,6 +8,7 @@ mod listing;
 mod operations;
 mod orders;
 mod products;
+mod reservations;
 mod transaction;
 mod users;
 
@@ -15,6 +16,7 @@ pub use error::StoreError;
 pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
 pub use operations::*;
 pub use orders::{IdempotentRequest, OrderPage, Placement};
+pub use reservations::{Reservation, ReserveOutcome};
 pub use users::Credentials;
 
 use aws_sdk_dynamodb::Client;

@@ -2,10 +2,11 @@
 
 use crate::{
     CategorySummary, Credentials, IdempotentRequest, OrderPage, Placement, ProductPage,
-    ProductQuery, StoreError,
+    ProductQuery, Reservation, ReserveOutcome, StoreError,
 };
 use cartwheel_domain::{
-    CartLine, Email, Order, OrderId, Product, ProductId, Stock, Timestamp, User, UserId,
+    CartLine, Email, Order, OrderId, OrderStatus, Product, ProductId, Stock, Timestamp, User,
+    UserId,
 };
 use std::future::Future;
 
@@ -144,4 +145,43 @@ pub trait ListOrders {
         limit: u16,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<OrderPage, StoreError>> + Send;
+}
+
+pub trait ReserveStock {
+    /// Takes every line's quantity from stock, records the reservation and moves the order from
+    /// PENDING to RESERVED, in one transaction; if any line is short, nothing is taken and the
+    /// order becomes REJECTED. Running it again changes nothing.
+    fn reserve_stock(
+        &self,
+        order: &Order,
+    ) -> impl Future<Output = Result<ReserveOutcome, StoreError>> + Send;
+}
+
+pub trait ReleaseStock {
+    /// Puts back exactly what the order's reservation took, once; `false` if there was nothing
+    /// held (never reserved, or already released).
+    fn release_stock(
+        &self,
+        order: OrderId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+pub trait GetReservation {
+    fn get_reservation(
+        &self,
+        order: OrderId,
+    ) -> impl Future<Output = Result<Option<Reservation>, StoreError>> + Send;
+}
+
+pub trait TransitionOrder {
+    /// Moves the order to `to` if its status is one of `from`, recording the change in its
+    /// history. Already being in `to` is success (a retried step); any other status is
+    /// `VersionConflict`.
+    fn transition_order(
+        &self,
+        order: OrderId,
+        from: &[OrderStatus],
+        to: OrderStatus,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
