@@ -7,6 +7,7 @@ mod ids;
 mod invalid;
 mod money;
 mod order;
+mod payment;
 mod text;
 mod time;
 mod user;
@@ -22,5 +23,6 @@ pub use order::{
     AddressLine, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
     ShippingAddress, StatusChange,
 };
+pub use payment::{decide as decide_payment, DeclineReason, PaymentDecision};
 pub use time::Timestamp;
 pub use user::{Email, NewUser, Password, PersonName, Role, User};

@@ -139,7 +139,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let raw_call = Arc::new(raw_call);
 
     println!("warming up (DynamoDB Local's JIT, connection pools)...");
-    let warm = Duration::from_secs(3);
+    let warm = Duration::from_secs(5);
     load(concurrency, warm, {
         let c = Arc::clone(&raw_call);
         move || c()
