@@ -3,71 +3,14 @@
 
 mod support;
 
-use cartwheel_domain::{
-    IdempotencyKey, NewProduct, Order, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
-    Quantity, ShippingAddress, Timestamp, UserId,
-};
+use cartwheel_domain::{Order, OrderStatus, ProductId, Timestamp};
 use cartwheel_functions::App;
 use cartwheel_store::{
-    CreateProduct, GetOrder, GetProduct, GetReservation, IdempotentRequest, PlaceOrder,
-    ReleaseStock, ReserveOutcome, ReserveStock, StoreError, TransitionOrder,
+    GetOrder, GetProduct, GetReservation, ReleaseStock, ReserveOutcome, ReserveStock, StoreError,
+    TransitionOrder,
 };
 use futures::future::join_all;
-use serde_json::json;
-use support::fresh_app;
-
-async fn product(app: &App, sku: &str, stock: i64) -> Product {
-    let new: NewProduct =
-        serde_json::from_value(json!({"sku": sku, "name": sku, "category": "misc",
-        "price": {"amount": 500, "currency": "EUR"}, "stock": stock}))
-        .unwrap();
-    let product = Product::create(ProductId::generate(), new, Timestamp::now());
-    app.store.create_product(&product).await.unwrap();
-    product
-}
-
-/// A stored PENDING order for `lines` of (product, quantity).
-async fn pending_order(app: &App, lines: &[(&Product, i64)]) -> Order {
-    let lines: Vec<OrderLine> = lines
-        .iter()
-        .map(|(p, q)| {
-            let quantity = Quantity::try_from(*q).unwrap();
-            OrderLine {
-                product_id: p.id,
-                sku: p.sku.to_string(),
-                name: p.name.to_string(),
-                unit_price: p.price.clone(),
-                quantity,
-                line_total: p.price.times(quantity),
-            }
-        })
-        .collect();
-    let total = lines
-        .iter()
-        .map(|l| l.line_total.clone())
-        .reduce(|a, b| a.plus(&b).unwrap())
-        .unwrap();
-    let address: ShippingAddress = serde_json::from_value(
-        json!({"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}),
-    )
-    .unwrap();
-    let user = UserId::generate();
-    let order = Order::place(
-        user,
-        lines,
-        total,
-        address,
-        PaymentToken::parse("tok_visa").unwrap(),
-        Timestamp::now(),
-    );
-    let key = IdempotentRequest {
-        user,
-        key: IdempotencyKey::parse(&order.id.to_string()).unwrap(),
-        fingerprint: "f".into(),
-    };
-    app.store.place_order(&order, &key, &[]).await.unwrap();
-    order
-}
+use support::{fresh_app, pending_order, product};
 
 async fn stock(app: &App, id: ProductId) -> i64 {
     app.store

@@ -71,3 +71,11 @@ pub fn idempotency(user: UserId, key: &IdempotencyKey) -> (String, String) {
 pub fn reservation(id: OrderId) -> (String, String) {
     (format!("ORDER#{id}"), "RESERVATION".into())
 }
+
+pub fn payment(id: OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "PAYMENT".into())
+}
+
+pub fn shipment(id: OrderId) -> (String, String) {
+    (format!("ORDER#{id}"), "SHIPMENT".into())
+}

@@ -7,6 +7,7 @@ mod keys;
 mod listing;
 mod operations;
 mod orders;
+mod payments;
 mod products;
 mod reservations;
 mod transaction;
@@ -16,6 +17,7 @@ pub use error::StoreError;
 pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
 pub use operations::*;
 pub use orders::{IdempotentRequest, OrderPage, Placement};
+pub use payments::{Payment, PaymentState, Shipment};
 pub use reservations::{Reservation, ReserveOutcome};
 pub use users::Credentials;
 

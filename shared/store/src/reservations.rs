@@ -44,7 +44,9 @@ struct ReservationRecord {
     reservation: Reservation,
 }
 
-fn build<T>(built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
+pub(crate) fn build<T>(
+    built: Result<T, aws_sdk_dynamodb::error::BuildError>,
+) -> Result<T, StoreError> {
     built.map_err(|e| StoreError::Dynamo(e.to_string()))
 }
 
@@ -53,7 +55,7 @@ fn status_value(status: OrderStatus) -> Result<AttributeValue, StoreError> {
 }
 
 /// The conditional status change, as one transaction item.
-fn transition_update(
+pub(crate) fn transition_update(
     table: &str,
     order: OrderId,
     from: &[OrderStatus],

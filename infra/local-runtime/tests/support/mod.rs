@@ -2,12 +2,17 @@
 //! `scripts/test` starts DynamoDB Local and moto and points the AWS SDK at them.
 #![allow(dead_code)]
 
-use cartwheel_domain::{Email, NewUser, Password, PersonName, Role, UserId};
+use cartwheel_domain::{
+    Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, Password, PaymentToken,
+    PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp, UserId,
+};
 use cartwheel_functions::{App, Config};
 use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_local::{provision, serve, Gateway};
+use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder};
 use cartwheel_template::Template;
 use reqwest::{Method, Response, StatusCode};
+use serde_json::json;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -172,4 +177,58 @@ pub fn assert_exactly_one(statuses: &[StatusCode], winner: StatusCode, loser: St
     let count = |status| statuses.iter().filter(|s| **s == status).count();
     assert_eq!(count(winner), 1, "{statuses:?}");
     assert_eq!(count(loser), statuses.len() - 1, "{statuses:?}");
+}
+
+/// A product with `stock` units, written straight to the store.
+pub async fn product(app: &App, sku: &str, stock: i64) -> Product {
+    let new: NewProduct =
+        serde_json::from_value(json!({"sku": sku, "name": sku, "category": "misc",
+        "price": {"amount": 500, "currency": "EUR"}, "stock": stock}))
+        .unwrap();
+    let product = Product::create(ProductId::generate(), new, Timestamp::now());
+    app.store.create_product(&product).await.unwrap();
+    product
+}
+
+/// A stored PENDING order for `lines` of (product, quantity).
+pub async fn pending_order(app: &App, lines: &[(&Product, i64)]) -> Order {
+    let lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|(p, q)| {
+            let quantity = Quantity::try_from(*q).unwrap();
+            OrderLine {
+                product_id: p.id,
+                sku: p.sku.to_string(),
+                name: p.name.to_string(),
+                unit_price: p.price.clone(),
+                quantity,
+                line_total: p.price.times(quantity),
+            }
+        })
+        .collect();
+    let total = lines
+        .iter()
+        .map(|l| l.line_total.clone())
+        .reduce(|a, b| a.plus(&b).unwrap())
+        .unwrap();
+    let address: ShippingAddress = serde_json::from_value(
+        json!({"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}),
+    )
+    .unwrap();
+    let user = UserId::generate();
+    let order = Order::place(
+        user,
+        lines,
+        total,
+        address,
+        PaymentToken::parse("tok_visa").unwrap(),
+        Timestamp::now(),
+    );
+    let key = IdempotentRequest {
+        user,
+        key: IdempotencyKey::parse(&order.id.to_string()).unwrap(),
+        fingerprint: "f".into(),
+    };
+    app.store.place_order(&order, &key, &[]).await.unwrap();
+    order
 }

@@ -1,0 +1,272 @@
+//! Payment and shipment records of the checkout saga. Each forward step writes its record and the
+//! order's status change in one transaction, so the two never disagree, and each is idempotent.
+
+use crate::{
+    keys,
+    reservations::{build, transition_update},
+    transaction::{cancellation_codes, key, s, Item},
+    AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
+};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
+use cartwheel_domain::{Order, OrderId, OrderStatus, Timestamp, Total};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentState {
+    Authorized,
+    Captured,
+    Refunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    pub order_id: OrderId,
+    pub authorization_id: String,
+    pub amount: Total,
+    pub state: PaymentState,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shipment {
+    pub order_id: OrderId,
+    pub tracking_number: String,
+    pub created_at: Timestamp,
+}
+
+/// An order's sub-record (payment, shipment) stored under its key.
+#[derive(Serialize, Deserialize)]
+struct Record<T> {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    body: T,
+}
+
+fn record_item<T: Serialize>((pk, sk): (String, String), body: T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(Record {
+        pk: pk.clone(),
+        sk,
+        body,
+    })
+    .map_err(|e| StoreError::corrupt(pk, e))
+}
+
+impl Store {
+    async fn read_record<T: DeserializeOwned>(
+        &self,
+        (pk, sk): (String, String),
+    ) -> Result<Option<T>, StoreError> {
+        let key = key((pk.clone(), sk));
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item::<_, Record<T>>(item)
+                    .map(|r| r.body)
+                    .map_err(|e| StoreError::corrupt(pk, e))
+            })
+            .transpose()
+    }
+
+    /// Writes a new record together with `with_order` (the order's transition or a check of its
+    /// status); if the record exists, the step ran before and the stored record is returned.
+    async fn create_for_order<T: Serialize + DeserializeOwned + Clone>(
+        &self,
+        at: (String, String),
+        body: T,
+        with_order: TransactWriteItem,
+    ) -> Result<T, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record_item(at.clone(), body.clone())?))
+            .condition_expression("attribute_not_exists(PK)");
+        let items = vec![
+            TransactWriteItem::builder()
+                .put(build(put.build())?)
+                .build(),
+            with_order,
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(body),
+            Err(error) => match cancellation_codes(&error) {
+                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => self
+                    .read_record(at)
+                    .await?
+                    .ok_or(StoreError::VersionConflict),
+                Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
+                    Err(StoreError::VersionConflict)
+                }
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    /// Moves the payment between states with a condition, optionally with the order's transition.
+    async fn move_payment(
+        &self,
+        order: OrderId,
+        from: &[PaymentState],
+        to: PaymentState,
+        now: Timestamp,
+        transition: Option<Update>,
+    ) -> Result<bool, StoreError> {
+        let names: Vec<String> = from
+            .iter()
+            .enumerate()
+            .map(|(i, _)| format!(":from{i}"))
+            .collect();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .update_expression("SET #state = :to, updatedAt = :now")
+            .condition_expression(format!("#state IN ({})", names.join(", ")))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":to", state_value(to)?)
+            .expression_attribute_values(":now", s(now.to_string()));
+        for (name, state) in names.iter().zip(from) {
+            update = update.expression_attribute_values(name, state_value(*state)?);
+        }
+        let mut items = vec![TransactWriteItem::builder()
+            .update(build(update.build())?)
+            .build()];
+        items.extend(transition.map(|t| TransactWriteItem::builder().update(t).build()));
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(error)
+                if cancellation_codes(&error)
+                    .is_some_and(|c| c.iter().any(|c| c == "ConditionalCheckFailed")) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+fn state_value(state: PaymentState) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(state).map_err(|e| StoreError::Dynamo(e.to_string()))
+}
+
+impl GetPayment for Store {
+    async fn get_payment(&self, order: OrderId) -> Result<Option<Payment>, StoreError> {
+        self.read_record(keys::payment(order)).await
+    }
+}
+
+impl AuthorizePayment for Store {
+    async fn record_authorization(
+        &self,
+        order: &Order,
+        now: Timestamp,
+    ) -> Result<Payment, StoreError> {
+        let payment = Payment {
+            order_id: order.id,
+            authorization_id: format!("auth_{}", ulid::Ulid::new()),
+            amount: order.total.clone(),
+            state: PaymentState::Authorized,
+            updated_at: now,
+        };
+        let transition = transition_update(
+            &self.table,
+            order.id,
+            &[OrderStatus::Reserved],
+            OrderStatus::Paid,
+            now,
+        )?;
+        let transition = TransactWriteItem::builder().update(transition).build();
+        self.create_for_order(keys::payment(order.id), payment, transition)
+            .await
+    }
+}
+
+impl CapturePayment for Store {
+    async fn capture_payment(&self, order: OrderId, now: Timestamp) -> Result<(), StoreError> {
+        let transition = transition_update(
+            &self.table,
+            order,
+            &[OrderStatus::Paid],
+            OrderStatus::Confirmed,
+            now,
+        )?;
+        if self
+            .move_payment(
+                order,
+                &[PaymentState::Authorized],
+                PaymentState::Captured,
+                now,
+                Some(transition),
+            )
+            .await?
+        {
+            return Ok(());
+        }
+        match self.get_payment(order).await? {
+            Some(payment) if payment.state == PaymentState::Captured => Ok(()),
+            Some(_) => Err(StoreError::VersionConflict),
+            None => Err(StoreError::NotFound),
+        }
+    }
+}
+
+impl RefundPayment for Store {
+    async fn refund_payment(&self, order: OrderId, now: Timestamp) -> Result<bool, StoreError> {
+        let refundable = [PaymentState::Authorized, PaymentState::Captured];
+        self.move_payment(order, &refundable, PaymentState::Refunded, now, None)
+            .await
+    }
+}
+
+impl CreateShipment for Store {
+    async fn create_shipment(
+        &self,
+        order: OrderId,
+        now: Timestamp,
+    ) -> Result<Shipment, StoreError> {
+        let tracking_number = format!(
+            "CW{}",
+            ulid::Ulid::new().to_string().get(..16).unwrap_or_default()
+        );
+        let shipment = Shipment {
+            order_id: order,
+            tracking_number,
+            created_at: now,
+        };
+        // The order stays CONFIRMED until an admin ships it; only a confirmed order gets a shipment.
+        let confirmed = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::order(order))))
+            .condition_expression("#status = :confirmed")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":confirmed", s("CONFIRMED"));
+        let confirmed = TransactWriteItem::builder()
+            .condition_check(build(confirmed.build())?)
+            .build();
+        self.create_for_order(keys::shipment(order), shipment, confirmed)
+            .await
+    }
+}
