@@ -3,6 +3,7 @@
 use crate::{
     authorizer::authorize,
     registry::{self, Handler},
+    saga::SagaInput,
     App,
 };
 use cartwheel_http::problem;
@@ -29,6 +30,13 @@ pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
                     cartwheel_telemetry::record_latency(function, started.elapsed());
                     Ok::<_, Infallible>(response)
                 }
+            }))
+            .await
+        }
+        Handler::Step(step) => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SagaInput>| {
+                let app = Arc::clone(&app);
+                async move { step(app, event.payload).await }
             }))
             .await
         }

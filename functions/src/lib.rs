@@ -7,5 +7,6 @@ pub mod authorizer;
 pub mod handlers;
 pub mod lambda;
 pub mod registry;
+pub mod saga;
 
 pub use app::{App, Config, ConfigError};

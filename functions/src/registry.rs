@@ -1,13 +1,19 @@
 //! Function (template.yaml logical id) → handler. The Lambda binaries and the offline runtime both
 //! look handlers up here; a test checks it against template.yaml in both directions.
 
-use crate::{handlers::*, App};
+use crate::{
+    handlers::*,
+    saga::{self, SagaInput, StepError},
+    App,
+};
 use cartwheel_http::ApiResult;
 use lambda_http::Request;
 use std::{future::Future, pin::Pin, sync::Arc};
 
 pub type HttpFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 pub type HttpHandler = fn(Arc<App>, Request) -> HttpFuture;
+pub type StepFuture = Pin<Box<dyn Future<Output = Result<SagaInput, StepError>> + Send>>;
+pub type StepHandler = fn(Arc<App>, SagaInput) -> StepFuture;
 
 #[derive(Clone, Copy)]
 pub enum Handler {
@@ -15,10 +21,12 @@ pub enum Handler {
     Http(HttpHandler),
     /// The HTTP API's Lambda authorizer (simple responses).
     Authorizer,
+    /// A step of the checkout saga, invoked by Step Functions.
+    Step(StepHandler),
 }
 
 pub fn all() -> Vec<(&'static str, Handler)> {
-    use Handler::{Authorizer, Http};
+    use Handler::{Authorizer, Http, Step};
     vec![
         ("AuthorizerFunction", Authorizer),
         (
@@ -89,6 +97,34 @@ pub fn all() -> Vec<(&'static str, Handler)> {
         (
             "ListOrdersFunction",
             Http(|a, r| Box::pin(async move { orders::list_orders(&a.store, r).await })),
+        ),
+        (
+            "ReserveStockFunction",
+            Step(|a, i| Box::pin(async move { saga::reserve_stock(&a.store, i).await })),
+        ),
+        (
+            "AuthorizePaymentFunction",
+            Step(|a, i| Box::pin(async move { saga::authorize_payment(&a.store, i).await })),
+        ),
+        (
+            "ConfirmOrderFunction",
+            Step(|a, i| Box::pin(async move { saga::confirm_order(&a.store, i).await })),
+        ),
+        (
+            "CreateShipmentFunction",
+            Step(|a, i| Box::pin(async move { saga::create_shipment(&a.store, i).await })),
+        ),
+        (
+            "RefundPaymentFunction",
+            Step(|a, i| Box::pin(async move { saga::refund_payment(&a.store, i).await })),
+        ),
+        (
+            "ReleaseStockFunction",
+            Step(|a, i| Box::pin(async move { saga::release_stock(&a.store, i).await })),
+        ),
+        (
+            "MarkPaymentFailedFunction",
+            Step(|a, i| Box::pin(async move { saga::mark_payment_failed(&a.store, i).await })),
         ),
     ]
 }

@@ -5,7 +5,8 @@ mod model;
 mod routes;
 
 pub use model::{
-    Authorizer, BusSpec, Function, KeyAttribute, RouteDecl, TableSpec, Template, TemplateError,
+    Authorizer, BusSpec, Function, KeyAttribute, RouteDecl, StateMachineSpec, TableSpec, Template,
+    TemplateError,
 };
 pub use routes::{RouteMatch, RouteTable};
 

@@ -64,6 +64,15 @@ pub struct BusSpec {
     pub archived: bool,
 }
 
+/// An `AWS::Serverless::StateMachine` and the functions its definition's `${...}` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineSpec {
+    pub logical_id: String,
+    pub definition_uri: String,
+    /// Substitution key and the logical id of the function whose ARN it stands for.
+    pub function_arns: Vec<(String, String)>,
+}
+
 pub struct Template {
     resources: Mapping,
     parameters: Mapping,
@@ -234,6 +243,27 @@ impl Template {
                     archived: archived.contains(&logical_id),
                     logical_id,
                     name,
+                })
+            })
+            .collect()
+    }
+
+    pub fn state_machines(&self) -> Vec<StateMachineSpec> {
+        self.resources_of_type("AWS::Serverless::StateMachine")
+            .filter_map(|(logical_id, machine)| {
+                let props = get(machine, "Properties")?;
+                let function_arns = get(props, "DefinitionSubstitutions")
+                    .and_then(Value::as_mapping)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(key, value)| {
+                        Some((key.as_str()?.to_owned(), referenced_id(value)?))
+                    })
+                    .collect();
+                Some(StateMachineSpec {
+                    logical_id,
+                    definition_uri: text(props, "DefinitionUri")?,
+                    function_arns,
                 })
             })
             .collect()

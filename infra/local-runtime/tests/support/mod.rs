@@ -190,8 +190,13 @@ pub async fn product(app: &App, sku: &str, stock: i64) -> Product {
     product
 }
 
-/// A stored PENDING order for `lines` of (product, quantity).
+/// A stored PENDING order for `lines` of (product, quantity), paid with `tok_visa`.
 pub async fn pending_order(app: &App, lines: &[(&Product, i64)]) -> Order {
+    pending_order_paid_with(app, lines, "tok_visa").await
+}
+
+/// A stored PENDING order for `lines` of (product, quantity), paid with `token`.
+pub async fn pending_order_paid_with(app: &App, lines: &[(&Product, i64)], token: &str) -> Order {
     let lines: Vec<OrderLine> = lines
         .iter()
         .map(|(p, q)| {
@@ -221,7 +226,7 @@ pub async fn pending_order(app: &App, lines: &[(&Product, i64)]) -> Order {
         lines,
         total,
         address,
-        PaymentToken::parse("tok_visa").unwrap(),
+        PaymentToken::parse(token).unwrap(),
         Timestamp::now(),
     );
     let key = IdempotentRequest {

@@ -1,0 +1,206 @@
+//! The checkout saga's steps, run through the registry as Step Functions would run them, and the
+//! state machine definition checked against template.yaml and the registry.
+
+mod support;
+
+use cartwheel_domain::{Order, OrderStatus};
+use cartwheel_functions::{
+    registry::{self, Handler},
+    saga::SagaInput,
+    App,
+};
+use cartwheel_store::{CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState};
+use serde_json::Value;
+use std::{collections::BTreeSet, sync::Arc};
+use support::{fresh_app, pending_order, product, template};
+
+/// Runs the step `function` on the order; `Err` holds the error type the state machine sees.
+async fn step(app: &Arc<App>, function: &str, order: &Order) -> Result<(), String> {
+    let Some(Handler::Step(run)) = registry::handler(function) else {
+        panic!("{function} is not a saga step")
+    };
+    let input: SagaInput =
+        serde_json::from_value(serde_json::json!({ "orderId": order.id })).unwrap();
+    match run(Arc::clone(app), input).await {
+        Ok(output) => {
+            assert_eq!(output, input, "a step passes its input on");
+            Ok(())
+        }
+        Err(error) => Err(error.error_type().to_owned()),
+    }
+}
+
+async fn stored(app: &App, order: &Order) -> Order {
+    app.store.get_order(order.id).await.unwrap().unwrap()
+}
+
+#[test]
+fn the_state_machine_names_only_saga_steps_and_all_of_them() {
+    let machines = template().state_machines();
+    assert_eq!(machines.len(), 1);
+    let machine = &machines[0];
+    let path = format!(
+        "{}/../../{}",
+        env!("CARGO_MANIFEST_DIR"),
+        machine.definition_uri
+    );
+    let definition = std::fs::read_to_string(&path).unwrap();
+    let asl: Value = serde_json::from_str(&definition).expect("the ASL is JSON");
+    assert!(asl["States"][asl["StartAt"].as_str().unwrap()].is_object());
+    assert!(
+        !definition.contains("QueryLanguage"),
+        "JSONPath, not JSONata"
+    );
+    let substituted: BTreeSet<String> = machine
+        .function_arns
+        .iter()
+        .map(|(key, _)| key.clone())
+        .collect();
+    let used: BTreeSet<String> = asl["States"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|state| state["Resource"].as_str())
+        .map(|r| r.trim_start_matches("${").trim_end_matches('}').to_owned())
+        .collect();
+    assert_eq!(
+        used, substituted,
+        "every Resource is substituted, every substitution used"
+    );
+    let steps: BTreeSet<String> = registry::all()
+        .into_iter()
+        .filter(|(_, handler)| matches!(handler, Handler::Step(_)))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let invoked: BTreeSet<String> = machine
+        .function_arns
+        .iter()
+        .map(|(_, function)| function.clone())
+        .collect();
+    assert_eq!(invoked, steps);
+}
+
+#[tokio::test]
+async fn an_approved_order_is_reserved_paid_confirmed_and_shipped() {
+    let (app, _) = fresh_app().await;
+    let mug = product(&app, "MUG", 5).await;
+    let order = pending_order(&app, &[(&mug, 2)]).await;
+    for function in [
+        "ReserveStockFunction",
+        "AuthorizePaymentFunction",
+        "ConfirmOrderFunction",
+        "CreateShipmentFunction",
+    ] {
+        step(&app, function, &order).await.unwrap();
+        // Every step is retried safely.
+        step(&app, function, &order).await.unwrap();
+    }
+    let done = stored(&app, &order).await;
+    assert_eq!(done.status, OrderStatus::Confirmed);
+    assert_eq!(
+        app.store
+            .get_payment(order.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        PaymentState::Captured
+    );
+    assert_eq!(
+        app.store
+            .get_product(mug.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock
+            .units(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_declined_payment_is_compensated_in_reverse() {
+    let (app, _) = fresh_app().await;
+    let mug = product(&app, "MUG", 5).await;
+    let order = pending_order_with_token(&app, &mug, "tok_chargeDeclined").await;
+    step(&app, "ReserveStockFunction", &order).await.unwrap();
+    assert_eq!(
+        app.store
+            .get_product(mug.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock
+            .units(),
+        4
+    );
+    assert_eq!(
+        step(&app, "AuthorizePaymentFunction", &order).await,
+        Err("PaymentDeclined".into())
+    );
+
+    // The compensations, twice over: the second run changes nothing.
+    for _ in 0..2 {
+        for function in [
+            "RefundPaymentFunction",
+            "ReleaseStockFunction",
+            "MarkPaymentFailedFunction",
+        ] {
+            step(&app, function, &order).await.unwrap();
+        }
+        assert_eq!(
+            app.store
+                .get_product(mug.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .stock
+                .units(),
+            5
+        );
+    }
+    let failed = stored(&app, &order).await;
+    assert_eq!(failed.status, OrderStatus::PaymentFailed);
+    assert!(
+        app.store.get_payment(order.id).await.unwrap().is_none(),
+        "no payment was taken"
+    );
+    let shipment = app
+        .store
+        .create_shipment(order.id, cartwheel_domain::Timestamp::now())
+        .await;
+    assert!(shipment.is_err(), "no shipment for a failed order");
+}
+
+#[tokio::test]
+async fn out_of_stock_and_transient_failures_have_their_own_error_types() {
+    let (app, _) = fresh_app().await;
+    let scarce = product(&app, "SCARCE", 1).await;
+    let order = pending_order(&app, &[(&scarce, 2)]).await;
+    assert_eq!(
+        step(&app, "ReserveStockFunction", &order).await,
+        Err("OutOfStock".into())
+    );
+    assert_eq!(stored(&app, &order).await.status, OrderStatus::Rejected);
+
+    let flaky = pending_order_with_token(&app, &scarce, "tok_processingError").await;
+    step(&app, "ReserveStockFunction", &flaky).await.unwrap();
+    assert_eq!(
+        step(&app, "AuthorizePaymentFunction", &flaky).await,
+        Err("PaymentProcessingError".into())
+    );
+    assert_eq!(
+        stored(&app, &flaky).await.status,
+        OrderStatus::Reserved,
+        "a transient failure changes nothing"
+    );
+}
+
+/// A one-unit PENDING order of `product` paid with `token`.
+async fn pending_order_with_token(
+    app: &App,
+    product: &cartwheel_domain::Product,
+    token: &str,
+) -> Order {
+    support::pending_order_paid_with(app, &[(product, 1)], token).await
+}
