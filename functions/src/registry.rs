@@ -99,6 +99,14 @@ pub fn all() -> Vec<(&'static str, Handler)> {
             Http(|a, r| Box::pin(async move { orders::list_orders(&a.store, r).await })),
         ),
         (
+            "CancelOrderFunction",
+            Http(|a, r| Box::pin(async move { orders::cancel_order(&a.store, r).await })),
+        ),
+        (
+            "ShipOrderFunction",
+            Http(|a, r| Box::pin(async move { orders::ship_order(&a.store, r).await })),
+        ),
+        (
             "ReserveStockFunction",
             Step(|a, i| Box::pin(async move { saga::reserve_stock(&a.store, i).await })),
         ),

@@ -3,14 +3,15 @@
 
 use super::{catalog::page_size, store_error};
 use cartwheel_domain::{
-    IdempotencyKey, Order, OrderId, OrderLine, PaymentToken, Product, ProductId, Quantity, Role,
-    ShippingAddress, Timestamp, Total,
+    IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
+    Quantity, Role, ShippingAddress, Timestamp, Total,
 };
 use cartwheel_http::{
     json, json_body, path_id, query_param, ApiError, ApiResult, Caller, FieldError,
 };
 use cartwheel_store::{
     GetCart, GetOrder, GetProducts, IdempotentRequest, ListOrders, PlaceOrder, Placement,
+    RefundPayment, ReleaseStock, StoreError, TransitionOrder,
 };
 use lambda_http::{
     http::{header, HeaderValue, StatusCode},
@@ -149,7 +150,7 @@ fn priced_lines(
     Ok((priced, total))
 }
 
-fn accepted(order_id: OrderId, status: cartwheel_domain::OrderStatus) -> ApiResult {
+fn accepted(order_id: OrderId, status: OrderStatus) -> ApiResult {
     let mut response = json(
         StatusCode::ACCEPTED,
         &json!({ "orderId": order_id, "status": status }),
@@ -230,4 +231,78 @@ pub async fn list_orders(store: &impl ListOrders, request: Request) -> ApiResult
         .await
         .map_err(store_error)?;
     json(StatusCode::OK, &page)
+}
+
+/// Statuses from which the owner may still cancel: anything before it leaves the warehouse.
+const CANCELLABLE: [OrderStatus; 5] = [
+    OrderStatus::Pending,
+    OrderStatus::Reserved,
+    OrderStatus::Paid,
+    OrderStatus::Confirmed,
+    OrderStatus::Cancelled,
+];
+
+/// The owner cancels: the status changes first (conditionally, so a shipped order cannot be
+/// cancelled), then the payment is refunded and the stock released. Both are idempotent, so
+/// cancelling again finishes a cancellation that was interrupted.
+pub async fn cancel_order(
+    store: &(impl GetOrder + TransitionOrder + RefundPayment + ReleaseStock),
+    request: Request,
+) -> ApiResult {
+    let caller = Caller::of(&request)?;
+    let id: OrderId = path_id(&request, "orderId")?;
+    let order = match store.get_order(id).await.map_err(store_error)? {
+        Some(order) if order.user_id == caller.user_id => order,
+        _ => return Err(ApiError::NotFound(format!("order {id}"))),
+    };
+    let now = Timestamp::now();
+    match store
+        .transition_order(id, &CANCELLABLE, OrderStatus::Cancelled, now)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::VersionConflict) => {
+            return Err(ApiError::Conflict(format!(
+                "order {id} is {:?} and can no longer be cancelled",
+                order.status
+            )))
+        }
+        Err(error) => return Err(store_error(error)),
+    }
+    store.refund_payment(id, now).await.map_err(store_error)?;
+    store.release_stock(id).await.map_err(store_error)?;
+    json(
+        StatusCode::ACCEPTED,
+        &json!({ "orderId": id, "status": OrderStatus::Cancelled }),
+    )
+}
+
+/// An admin marks a confirmed order as shipped.
+pub async fn ship_order(store: &(impl GetOrder + TransitionOrder), request: Request) -> ApiResult {
+    Caller::admin(&request)?;
+    let id: OrderId = path_id(&request, "orderId")?;
+    let order = store
+        .get_order(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| ApiError::NotFound(format!("order {id}")))?;
+    match store
+        .transition_order(
+            id,
+            &[OrderStatus::Confirmed],
+            OrderStatus::Shipped,
+            Timestamp::now(),
+        )
+        .await
+    {
+        Ok(()) => json(
+            StatusCode::OK,
+            &json!({ "orderId": id, "status": OrderStatus::Shipped }),
+        ),
+        Err(StoreError::VersionConflict) => Err(ApiError::Conflict(format!(
+            "order {id} is {:?}; only a CONFIRMED order can be shipped",
+            order.status
+        ))),
+        Err(error) => Err(store_error(error)),
+    }
 }

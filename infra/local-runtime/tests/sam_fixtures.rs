@@ -73,7 +73,8 @@ async fn app_with_fixture_data() -> Arc<App> {
 fn expected_status(binary: &str) -> u16 {
     match binary {
         "create-product" | "sign-up" => 201,
-        "place-order" => 202,
+        "place-order" | "cancel-order" => 202,
+        "ship-order" => 409,
         "delete-product" => 204,
         "route-not-found" => 404,
         _ => 200,
@@ -126,6 +127,8 @@ async fn every_http_function_answers_its_fixture() {
             }
             "get-me" => assert!(body.contains(CUSTOMER)),
             "get-order" | "list-orders" => assert!(body.contains(ORDER), "{body}"),
+            "cancel-order" => assert!(body.contains("CANCELLED"), "{body}"),
+            "ship-order" => assert!(body.contains("only a CONFIRMED order"), "{body}"),
             "place-order" => assert!(body.contains(r#""status":"PENDING""#), "{body}"),
             "login" => assert!(body.contains("accessToken")),
             "put-cart-item" => assert!(

@@ -75,6 +75,8 @@ fn the_routes_are_the_documented_api() {
         "POST /orders",
         "GET /orders/{orderId}",
         "GET /orders",
+        "POST /orders/{orderId}/cancel",
+        "POST /orders/{orderId}/ship",
     ]
     .into_iter()
     .map(str::to_owned)
