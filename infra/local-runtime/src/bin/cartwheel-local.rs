@@ -2,13 +2,54 @@
 //! and serves every route on 127.0.0.1 until Ctrl-C.
 
 use cartwheel_functions::{App, Config};
-use cartwheel_local::{provision, seed, serve, Gateway};
+use cartwheel_local::{
+    aws_edge::{serve_edge, AwsEdge},
+    provision, seed, serve, Gateway,
+};
 use cartwheel_template::Template;
-use std::{env, error::Error, net::SocketAddr, sync::Arc};
+use std::{env, error::Error, net::SocketAddr, path::Path, sync::Arc};
 use tokio::net::TcpListener;
 
 fn setting(name: &str, default: &str) -> String {
     env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Creates the state machines in moto, switches its engine on, and serves the AWS edge its Lambda
+/// tasks call (on `CARTWHEEL_AWS_EDGE_PORT`, the port moto was told is its own).
+async fn start_saga_engine(
+    template: &Template,
+    template_path: &Path,
+    sdk: &aws_config::SdkConfig,
+    app: &Arc<App>,
+) -> Result<(), Box<dyn Error>> {
+    let (Ok(moto_url), Ok(edge_port)) = (
+        env::var("AWS_ENDPOINT_URL"),
+        env::var("CARTWHEEL_AWS_EDGE_PORT"),
+    ) else {
+        println!("AWS_ENDPOINT_URL or CARTWHEEL_AWS_EDGE_PORT unset: no offline saga engine");
+        return Ok(());
+    };
+    let listener = TcpListener::bind(format!("127.0.0.1:{edge_port}"))
+        .await
+        .map_err(|e| format!("cannot serve the AWS edge on 127.0.0.1:{edge_port}: {e}"))?;
+    tokio::spawn(serve_edge(
+        listener,
+        Arc::new(AwsEdge::new(Arc::clone(app), moto_url.clone())),
+    ));
+    provision::enable_moto_execution(&moto_url).await?;
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let region = sdk
+        .region()
+        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
+    let base = template_path.parent().unwrap_or(Path::new("."));
+    for machine in template.state_machines() {
+        let file = base.join(&machine.definition_uri);
+        let definition = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let arn = provision::create_state_machine(&sfn, &machine, &definition, &region).await?;
+        println!("state machine {arn} runs in moto; its tasks call the handlers through 127.0.0.1:{edge_port}");
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -29,6 +70,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         provision::create_bus(&eventbridge, &bus).await?;
     }
     let app = Arc::new(App::new(&sdk, &config));
+    start_saga_engine(&template, Path::new(&template_path), &sdk, &app).await?;
 
     if seed_demo_data {
         let report = seed::demo_catalog(&app.store).await?;
