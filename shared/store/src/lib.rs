@@ -9,6 +9,7 @@ mod operations;
 mod orders;
 mod payments;
 mod products;
+mod records;
 mod reservations;
 mod transaction;
 mod users;

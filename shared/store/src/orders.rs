@@ -180,14 +180,10 @@ impl PlaceOrder for Store {
 
 impl GetOrder for Store {
     async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::order(id))))
-            .send()
-            .await?;
-        output.item.map(order_from).transpose()
+        self.item(keys::order(id), false)
+            .await?
+            .map(order_from)
+            .transpose()
     }
 }
 

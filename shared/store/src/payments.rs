@@ -3,8 +3,9 @@
 
 use crate::{
     keys,
+    records::record_item,
     reservations::{build, transition_update},
-    transaction::{cancellation_codes, key, s, Item},
+    transaction::{cancellation_codes, key, s},
     AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
@@ -37,50 +38,7 @@ pub struct Shipment {
     pub created_at: Timestamp,
 }
 
-/// An order's sub-record (payment, shipment) stored under its key.
-#[derive(Serialize, Deserialize)]
-struct Record<T> {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(flatten)]
-    body: T,
-}
-
-fn record_item<T: Serialize>((pk, sk): (String, String), body: T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(Record {
-        pk: pk.clone(),
-        sk,
-        body,
-    })
-    .map_err(|e| StoreError::corrupt(pk, e))
-}
-
 impl Store {
-    async fn read_record<T: DeserializeOwned>(
-        &self,
-        (pk, sk): (String, String),
-    ) -> Result<Option<T>, StoreError> {
-        let key = key((pk.clone(), sk));
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, Record<T>>(item)
-                    .map(|r| r.body)
-                    .map_err(|e| StoreError::corrupt(pk, e))
-            })
-            .transpose()
-    }
-
     /// Writes a new record together with `with_order` (the order's transition or a check of its
     /// status); if the record exists, the step ran before and the stored record is returned.
     async fn create_for_order<T: Serialize + DeserializeOwned + Clone>(

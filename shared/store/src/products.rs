@@ -106,14 +106,10 @@ fn put_if_version(
 
 impl GetProduct for Store {
     async fn get_product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::product(id))))
-            .send()
-            .await?;
-        output.item.map(from_item).transpose()
+        self.item(keys::product(id), false)
+            .await?
+            .map(from_item)
+            .transpose()
     }
 }
 

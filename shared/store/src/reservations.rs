@@ -3,7 +3,8 @@
 
 use crate::{
     keys,
-    transaction::{cancellation_codes, key, n, s, Item},
+    records::record_item,
+    transaction::{cancellation_codes, key, n, s},
     GetReservation, ReleaseStock, ReserveStock, Store, StoreError, TransitionOrder,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -32,16 +33,6 @@ pub enum ReserveOutcome {
     Reserved,
     /// At least one line was short; nothing was taken and the order is REJECTED.
     OutOfStock,
-}
-
-#[derive(Serialize, Deserialize)]
-struct ReservationRecord {
-    #[serde(rename = "PK")]
-    pk: String,
-    #[serde(rename = "SK")]
-    sk: String,
-    #[serde(flatten)]
-    reservation: Reservation,
 }
 
 pub(crate) fn build<T>(
@@ -179,12 +170,7 @@ impl ReserveStock for Store {
             state: ReservationState::Held,
             reserved_at: now,
         };
-        let record: Item = serde_dynamo::to_item(ReservationRecord {
-            pk: pk.clone(),
-            sk,
-            reservation,
-        })
-        .map_err(|e| StoreError::corrupt(pk, e))?;
+        let record = record_item((pk, sk), reservation)?;
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(record))
@@ -239,22 +225,7 @@ impl ReserveStock for Store {
 
 impl GetReservation for Store {
     async fn get_reservation(&self, order: OrderId) -> Result<Option<Reservation>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::reservation(order))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item::<_, ReservationRecord>(item)
-                    .map(|r| r.reservation)
-                    .map_err(|e| StoreError::corrupt(keys::reservation(order).0, e))
-            })
-            .transpose()
+        self.read_record(keys::reservation(order)).await
     }
 }
 

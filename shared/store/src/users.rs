@@ -27,15 +27,8 @@ pub struct Credentials {
 
 impl Store {
     async fn user_record(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::user(id))))
-            .send()
-            .await?;
-        output
-            .item
+        self.item(keys::user(id), false)
+            .await?
             .map(|item| {
                 serde_dynamo::from_item(item).map_err(|e| StoreError::corrupt(keys::user(id).0, e))
             })
@@ -77,14 +70,7 @@ impl GetUser for Store {
 
 impl FindCredentials for Store {
     async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
-        let guard = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::email(email))))
-            .send()
-            .await?;
-        let Some(guard) = guard.item else {
+        let Some(guard) = self.item(keys::email(email), false).await? else {
             return Ok(None);
         };
         let user_id = guard

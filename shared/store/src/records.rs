@@ -1,0 +1,65 @@
+//! Items that are one serializable value under a key, read and written the same way.
+
+use crate::{
+    transaction::{key, Item},
+    Store, StoreError,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// A value stored under `PK`/`SK`, its fields beside the keys.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Record<T> {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+pub(crate) fn record_item<T: Serialize>(
+    (pk, sk): (String, String),
+    body: T,
+) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(Record {
+        pk: pk.clone(),
+        sk,
+        body,
+    })
+    .map_err(|e| StoreError::corrupt(pk, e))
+}
+
+impl Store {
+    /// The item at `at`; `consistent` for steps that must see their own earlier writes.
+    pub(crate) async fn item(
+        &self,
+        at: (String, String),
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(at)))
+            .consistent_read(consistent)
+            .send()
+            .await?;
+        Ok(output.item)
+    }
+
+    /// The record at `at`, read consistently.
+    pub(crate) async fn read_record<T: DeserializeOwned>(
+        &self,
+        at: (String, String),
+    ) -> Result<Option<T>, StoreError> {
+        let pk = at.0.clone();
+        self.item(at, true)
+            .await?
+            .map(|item| {
+                serde_dynamo::from_item::<_, Record<T>>(item)
+                    .map(|r| r.body)
+                    .map_err(|e| StoreError::corrupt(pk, e))
+            })
+            .transpose()
+    }
+}
