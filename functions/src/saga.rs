@@ -26,6 +26,8 @@ pub enum StepError {
     PaymentProcessingError(OrderId),
     #[error("order {0} does not exist")]
     OrderNotFound(OrderId),
+    #[error("order {0} was cancelled before its checkout began")]
+    OrderCancelled(OrderId),
     #[error("order {0} is not in a state this step can act on")]
     UnexpectedStatus(OrderId),
     #[error(transparent)]
@@ -40,6 +42,7 @@ impl StepError {
             Self::PaymentDeclined(_) => "PaymentDeclined",
             Self::PaymentProcessingError(_) => "PaymentProcessingError",
             Self::OrderNotFound(_) => "OrderNotFound",
+            Self::OrderCancelled(_) => "OrderCancelled",
             Self::UnexpectedStatus(_) => "UnexpectedStatus",
             Self::Store(_) => "StoreUnavailable",
         }
@@ -76,6 +79,9 @@ async fn order(store: &impl GetOrder, input: SagaInput) -> Result<Order, StepErr
 
 pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaInput) -> StepResult {
     let order = order(store, input).await?;
+    if order.status == OrderStatus::Cancelled {
+        return Err(StepError::OrderCancelled(order.id));
+    }
     match store
         .reserve_stock(&order)
         .await

@@ -9,7 +9,9 @@ use cartwheel_functions::{
     saga::SagaInput,
     App,
 };
-use cartwheel_store::{CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState};
+use cartwheel_store::{
+    CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState, TransitionOrder,
+};
 use serde_json::Value;
 use std::{collections::BTreeSet, sync::Arc};
 use support::{fresh_app, pending_order, product, template};
@@ -182,6 +184,33 @@ async fn out_of_stock_and_transient_failures_have_their_own_error_types() {
         Err("OutOfStock".into())
     );
     assert_eq!(stored(&app, &order).await.status, OrderStatus::Rejected);
+
+    let cancelled = pending_order_with_token(&app, &scarce, "tok_visa").await;
+    let now = cartwheel_domain::Timestamp::now();
+    app.store
+        .transition_order(
+            cancelled.id,
+            &[OrderStatus::Pending],
+            OrderStatus::Cancelled,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        step(&app, "ReserveStockFunction", &cancelled).await,
+        Err("OrderCancelled".into())
+    );
+    assert_eq!(
+        app.store
+            .get_product(scarce.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock
+            .units(),
+        1,
+        "nothing taken"
+    );
 
     let flaky = pending_order_with_token(&app, &scarce, "tok_processingError").await;
     step(&app, "ReserveStockFunction", &flaky).await.unwrap();
