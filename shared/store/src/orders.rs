@@ -1,6 +1,6 @@
 use crate::{
     keys,
-    transaction::{cancellation_codes, key, n, put_new, s, Item},
+    transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
     GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
@@ -147,26 +147,15 @@ impl PlaceOrder for Store {
             if let Some(earlier) = self.idempotency_record(request).await? {
                 return Ok(earlier);
             }
-            let written = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let error = match written {
-                Ok(_) => return Ok(Placement::Placed),
-                Err(error) => error,
-            };
-            match cancellation_codes(&error) {
+            match transaction::attempt(&self.client, items.clone()).await? {
+                None => return Ok(Placement::Placed),
                 // The key was taken meanwhile, or another request with it is mid-flight: look again.
-                Some(codes)
-                    if codes
-                        .iter()
-                        .any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") =>
+                Some(cancelled)
+                    if cancelled.any(CONDITION_FAILED) || cancelled.any("TransactionConflict") =>
                 {
                     tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
                 }
-                _ => return Err(error.into()),
+                Some(cancelled) => return Err(cancelled.unexpected()),
             }
         }
         match self.idempotency_record(request).await? {

@@ -5,7 +5,7 @@ use crate::{
     keys,
     records::record_item,
     reservations::{build, transition_update},
-    transaction::{cancellation_codes, key, s},
+    transaction::{self, key, s, CONDITION_FAILED},
     AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
@@ -57,24 +57,14 @@ impl Store {
                 .build(),
             with_order,
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(body),
-            Err(error) => match cancellation_codes(&error) {
-                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => self
-                    .read_record(at)
-                    .await?
-                    .ok_or(StoreError::VersionConflict),
-                Some(codes) if codes.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    Err(StoreError::VersionConflict)
-                }
-                _ => Err(error.into()),
-            },
+        match transaction::attempt(&self.client, items).await? {
+            None => Ok(body),
+            Some(cancelled) if cancelled.failed(0) => self
+                .read_record(at)
+                .await?
+                .ok_or(StoreError::VersionConflict),
+            Some(cancelled) if cancelled.failed(1) => Err(StoreError::VersionConflict),
+            Some(cancelled) => Err(cancelled.unexpected()),
         }
     }
 
@@ -107,21 +97,10 @@ impl Store {
             .update(build(update.build())?)
             .build()];
         items.extend(transition.map(|t| TransactWriteItem::builder().update(t).build()));
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error)
-                if cancellation_codes(&error)
-                    .is_some_and(|c| c.iter().any(|c| c == "ConditionalCheckFailed")) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(error.into()),
+        match transaction::attempt(&self.client, items).await? {
+            None => Ok(true),
+            Some(cancelled) if cancelled.any(CONDITION_FAILED) => Ok(false),
+            Some(cancelled) => Err(cancelled.unexpected()),
         }
     }
 }

@@ -120,12 +120,14 @@ impl CreateProduct for Store {
             sku_guard(&self.table, product)?,
             count_in_category(&self.table, &product.category, 1)?,
         ];
-        transaction::run(&self.client, items, |failed| match failed {
-            [_, true, ..] => StoreError::DuplicateSku(product.sku.clone()),
-            _ => StoreError::Dynamo(format!("product id {} is already in use", product.id)),
+        transaction::run(&self.client, items, |cancelled| {
+            if cancelled.failed(1) {
+                StoreError::DuplicateSku(product.sku.clone())
+            } else {
+                StoreError::Dynamo(format!("product id {} is already in use", product.id))
+            }
         })
         .await
-        .map(drop)
     }
 }
 
@@ -142,13 +144,14 @@ impl ReplaceProduct for Store {
             items.push(count_in_category(table, &current.category, -1)?);
             items.push(count_in_category(table, &next.category, 1)?);
         }
-        transaction::run(&self.client, items, |failed| match failed {
-            [true, ..] => StoreError::VersionConflict,
-            _ if sku_changed => StoreError::DuplicateSku(next.sku.clone()),
-            _ => StoreError::VersionConflict,
+        transaction::run(&self.client, items, |cancelled| {
+            if sku_changed && !cancelled.failed(0) {
+                StoreError::DuplicateSku(next.sku.clone())
+            } else {
+                StoreError::VersionConflict
+            }
         })
         .await
-        .map(drop)
     }
 }
 
@@ -167,9 +170,7 @@ impl DeleteProduct for Store {
             release_sku(table, current)?,
             count_in_category(table, &current.category, -1)?,
         ];
-        transaction::run(&self.client, items, |_| StoreError::VersionConflict)
-            .await
-            .map(drop)
+        transaction::run(&self.client, items, |_| StoreError::VersionConflict).await
     }
 }
 

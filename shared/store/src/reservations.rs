@@ -4,7 +4,7 @@
 use crate::{
     keys,
     records::record_item,
-    transaction::{cancellation_codes, key, n, s},
+    transaction::{self, key, n, s},
     GetReservation, ReleaseStock, ReserveStock, Store, StoreError, TransitionOrder,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
@@ -190,35 +190,21 @@ impl ReserveStock for Store {
         items.push(TransactWriteItem::builder().update(transition).build());
 
         let lines = order.lines.len();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(ReserveOutcome::Reserved),
-            Err(error) => match cancellation_codes(&error) {
-                // The reservation exists already: this step ran before.
-                Some(codes)
-                    if codes
-                        .get(lines)
-                        .is_some_and(|c| c == "ConditionalCheckFailed") =>
-                {
-                    Ok(ReserveOutcome::Reserved)
-                }
-                Some(codes) if codes[..lines].iter().any(|c| c == "ConditionalCheckFailed") => {
-                    self.transition_order(
-                        order.id,
-                        &[OrderStatus::Pending],
-                        OrderStatus::Rejected,
-                        now,
-                    )
-                    .await?;
-                    Ok(ReserveOutcome::OutOfStock)
-                }
-                _ => Err(error.into()),
-            },
+        match transaction::attempt(&self.client, items).await? {
+            None => Ok(ReserveOutcome::Reserved),
+            // The reservation exists already: this step ran before.
+            Some(cancelled) if cancelled.failed(lines) => Ok(ReserveOutcome::Reserved),
+            Some(cancelled) if (0..lines).any(|i| cancelled.failed(i)) => {
+                self.transition_order(
+                    order.id,
+                    &[OrderStatus::Pending],
+                    OrderStatus::Rejected,
+                    now,
+                )
+                .await?;
+                Ok(ReserveOutcome::OutOfStock)
+            }
+            Some(cancelled) => Err(cancelled.unexpected()),
         }
     }
 }
@@ -266,21 +252,11 @@ impl ReleaseStock for Store {
                     .build(),
             );
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) => match cancellation_codes(&error) {
-                // Released meanwhile by a concurrent run of this step.
-                Some(codes) if codes.first().is_some_and(|c| c == "ConditionalCheckFailed") => {
-                    Ok(false)
-                }
-                _ => Err(error.into()),
-            },
+        match transaction::attempt(&self.client, items).await? {
+            None => Ok(true),
+            // Released meanwhile by a concurrent run of this step.
+            Some(cancelled) if cancelled.failed(0) => Ok(false),
+            Some(cancelled) => Err(cancelled.unexpected()),
         }
     }
 }

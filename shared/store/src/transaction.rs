@@ -1,7 +1,6 @@
 use crate::StoreError;
 use aws_sdk_dynamodb::{
-    error::SdkError,
-    operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput},
+    operation::transact_write_items::TransactWriteItemsError,
     types::{AttributeValue, Put, TransactWriteItem},
 };
 use std::collections::HashMap;
@@ -34,52 +33,69 @@ pub fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError>
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-/// Each item's cancellation code (`ConditionalCheckFailed`, `TransactionConflict`, `None`, ...)
-/// when a transaction was cancelled; `None` for any other error.
-pub fn cancellation_codes(
-    error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
-) -> Option<Vec<String>> {
-    match error.as_service_error()? {
-        TransactWriteItemsError::TransactionCanceledException(cancelled) => Some(
-            cancelled
-                .cancellation_reasons()
-                .iter()
-                .map(|reason| reason.code().unwrap_or("None").to_owned())
-                .collect(),
-        ),
-        _ => None,
+/// The code DynamoDB gives an item whose condition failed.
+pub const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+/// Each item's code in a cancelled transaction (`ConditionalCheckFailed`, `TransactionConflict`,
+/// `None`, ...).
+pub struct Cancelled(pub Vec<String>);
+
+impl Cancelled {
+    pub fn failed(&self, index: usize) -> bool {
+        self.0
+            .get(index)
+            .is_some_and(|code| code == CONDITION_FAILED)
+    }
+
+    pub fn any(&self, code: &str) -> bool {
+        self.0.iter().any(|c| c == code)
+    }
+
+    /// A cancellation that no caller expects: reported as a store failure.
+    pub fn unexpected(&self) -> StoreError {
+        StoreError::Dynamo(format!("transaction cancelled: {:?}", self.0))
     }
 }
 
-/// Which items' conditions failed when a transaction was cancelled; `None` for any other error.
-pub fn failed_conditions(
-    error: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>,
-) -> Option<Vec<bool>> {
-    cancellation_codes(error).map(|codes| {
-        codes
-            .iter()
-            .map(|c| c == "ConditionalCheckFailed")
-            .collect()
-    })
-}
-
-/// Runs a transaction; if it is cancelled by a failed condition, `explain` turns the per-item
-/// failures into the domain reason.
-pub async fn run(
+/// Runs a transaction: `Ok(None)` when it committed, `Ok(Some(..))` when DynamoDB cancelled it,
+/// `Err` for any other failure.
+pub async fn attempt(
     client: &aws_sdk_dynamodb::Client,
     items: Vec<TransactWriteItem>,
-    explain: impl FnOnce(&[bool]) -> StoreError,
-) -> Result<TransactWriteItemsOutput, StoreError> {
-    match client
+) -> Result<Option<Cancelled>, StoreError> {
+    let error = match client
         .transact_write_items()
         .set_transact_items(Some(items))
         .send()
         .await
     {
-        Ok(output) => Ok(output),
-        Err(error) => match failed_conditions(&error) {
-            Some(failed) if failed.iter().any(|f| *f) => Err(explain(&failed)),
-            _ => Err(error.into()),
-        },
+        Ok(_) => return Ok(None),
+        Err(error) => error,
+    };
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            Ok(Some(Cancelled(
+                cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code().unwrap_or("None").to_owned())
+                    .collect(),
+            )))
+        }
+        _ => Err(error.into()),
+    }
+}
+
+/// Runs a transaction; if a condition failed, `explain` turns the cancellation into the domain
+/// reason.
+pub async fn run(
+    client: &aws_sdk_dynamodb::Client,
+    items: Vec<TransactWriteItem>,
+    explain: impl FnOnce(&Cancelled) -> StoreError,
+) -> Result<(), StoreError> {
+    match attempt(client, items).await? {
+        None => Ok(()),
+        Some(cancelled) if cancelled.any(CONDITION_FAILED) => Err(explain(&cancelled)),
+        Some(cancelled) => Err(cancelled.unexpected()),
     }
 }

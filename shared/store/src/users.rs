@@ -53,12 +53,14 @@ impl CreateUser for Store {
             put_new(&self.table, profile)?,
             put_new(&self.table, email_guard)?,
         ];
-        transaction::run(&self.client, items, |failed| match failed {
-            [_, true, ..] => StoreError::EmailTaken,
-            _ => StoreError::Dynamo(format!("user id {} is already in use", user.id)),
+        transaction::run(&self.client, items, |cancelled| {
+            if cancelled.failed(1) {
+                StoreError::EmailTaken
+            } else {
+                StoreError::Dynamo(format!("user id {} is already in use", user.id))
+            }
         })
         .await
-        .map(drop)
     }
 }
 
