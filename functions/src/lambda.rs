@@ -6,6 +6,7 @@ use crate::{
     saga::SagaInput,
     App,
 };
+use aws_lambda_events::{dynamodb, sqs::SqsEvent};
 use cartwheel_http::problem;
 use lambda_http::{
     aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request, service_fn, Body, Request,
@@ -37,6 +38,26 @@ pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
             lambda_runtime::run(service_fn(move |event: LambdaEvent<SagaInput>| {
                 let app = Arc::clone(&app);
                 async move { step(app, event.payload).await }
+            }))
+            .await
+        }
+        Handler::Queue(consume) => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let app = Arc::clone(&app);
+                async move { Ok::<_, Infallible>(consume(app, event.payload).await) }
+            }))
+            .await
+        }
+        Handler::Stream(consume) => {
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<dynamodb::Event>| {
+                let app = Arc::clone(&app);
+                async move { Ok::<_, Infallible>(consume(app, event.payload).await) }
+            }))
+            .await
+        }
+        Handler::Schedule(run_scheduled) => {
+            lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+                run_scheduled(Arc::clone(&app))
             }))
             .await
         }

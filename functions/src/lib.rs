@@ -5,7 +5,9 @@
 pub mod app;
 pub mod authorizer;
 pub mod handlers;
+pub mod handoff;
 pub mod lambda;
+pub mod publish;
 pub mod registry;
 pub mod saga;
 

@@ -3,8 +3,15 @@
 
 use crate::{
     handlers::*,
+    handoff::{self, HandoffError, SweepReport},
+    publish,
     saga::{self, SagaInput, StepError},
     App,
+};
+use aws_lambda_events::{
+    dynamodb,
+    sqs::{SqsBatchResponse, SqsEvent},
+    streams::DynamoDbEventResponse,
 };
 use cartwheel_http::ApiResult;
 use lambda_http::Request;
@@ -14,6 +21,12 @@ pub type HttpFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
 pub type HttpHandler = fn(Arc<App>, Request) -> HttpFuture;
 pub type StepFuture = Pin<Box<dyn Future<Output = Result<SagaInput, StepError>> + Send>>;
 pub type StepHandler = fn(Arc<App>, SagaInput) -> StepFuture;
+pub type QueueFuture = Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>>;
+pub type QueueHandler = fn(Arc<App>, SqsEvent) -> QueueFuture;
+pub type StreamFuture = Pin<Box<dyn Future<Output = DynamoDbEventResponse> + Send>>;
+pub type StreamHandler = fn(Arc<App>, dynamodb::Event) -> StreamFuture;
+pub type ScheduleFuture = Pin<Box<dyn Future<Output = Result<SweepReport, HandoffError>> + Send>>;
+pub type ScheduleHandler = fn(Arc<App>) -> ScheduleFuture;
 
 #[derive(Clone, Copy)]
 pub enum Handler {
@@ -23,10 +36,16 @@ pub enum Handler {
     Authorizer,
     /// A step of the checkout saga, invoked by Step Functions.
     Step(StepHandler),
+    /// An SQS queue's consumer (batches, partial batch failures).
+    Queue(QueueHandler),
+    /// The table stream's consumer.
+    Stream(StreamHandler),
+    /// Invoked on a schedule.
+    Schedule(ScheduleHandler),
 }
 
 pub fn all() -> Vec<(&'static str, Handler)> {
-    use Handler::{Authorizer, Http, Step};
+    use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     vec![
         ("AuthorizerFunction", Authorizer),
         (
@@ -133,6 +152,25 @@ pub fn all() -> Vec<(&'static str, Handler)> {
         (
             "MarkPaymentFailedFunction",
             Step(|a, i| Box::pin(async move { saga::mark_payment_failed(&a.store, i).await })),
+        ),
+        (
+            "StartCheckoutFunction",
+            Queue(|a, e| Box::pin(async move { handoff::start_checkout(&a, e).await })),
+        ),
+        (
+            "SweepPendingOrdersFunction",
+            Schedule(|a| Box::pin(async move { handoff::sweep_pending_orders(&a).await })),
+        ),
+        (
+            "PublishEventsFunction",
+            Stream(|a, e| {
+                Box::pin(async move {
+                    match a.publisher() {
+                        Ok(publisher) => publish::publish_events(publisher, e).await,
+                        Err(error) => publish::reject_all(&error, &e),
+                    }
+                })
+            }),
         ),
     ]
 }

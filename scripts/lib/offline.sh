@@ -107,5 +107,7 @@ start_emulators() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
+  # DynamoDB Local serves its streams on the same port.
+  export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$AWS_ENDPOINT_URL_DYNAMODB"
   export CARTWHEEL_AWS_EDGE_PORT=$edge_port
 }

@@ -17,12 +17,18 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
 };
 use serde_json::json;
-use std::{collections::HashMap, convert::Infallible, sync::Arc};
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{Arc, RwLock},
+};
 use tokio::net::TcpListener;
 
+/// One edge serves every offline stack of the process: an offline function is named
+/// `<stack>-<logical id>`, and each stack registers the App its handlers run with.
 pub struct AwsEdge {
     steps: HashMap<String, StepHandler>,
-    app: Arc<App>,
+    stacks: RwLock<HashMap<String, Arc<App>>>,
     moto: String,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -54,7 +60,7 @@ fn invoked_function(path: &str) -> Option<String> {
 
 impl AwsEdge {
     /// `moto` is moto's own base URL, such as `http://127.0.0.1:5001`.
-    pub fn new(app: Arc<App>, moto: impl Into<String>) -> Self {
+    pub fn new(moto: impl Into<String>) -> Self {
         let steps = registry::all()
             .into_iter()
             .filter_map(|(name, handler)| match handler {
@@ -65,10 +71,23 @@ impl AwsEdge {
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self {
             steps,
-            app,
+            stacks: RwLock::new(HashMap::new()),
             moto: moto.into(),
             client,
         }
+    }
+
+    pub fn register(&self, stack: &str, app: Arc<App>) {
+        if let Ok(mut stacks) = self.stacks.write() {
+            stacks.insert(stack.to_owned(), app);
+        }
+    }
+
+    fn target(&self, function: &str) -> Option<(StepHandler, Arc<App>)> {
+        let (stack, logical_id) = function.rsplit_once('-')?;
+        let step = self.steps.get(logical_id).copied()?;
+        let app = self.stacks.read().ok()?.get(stack).cloned()?;
+        Some((step, app))
     }
 
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -84,7 +103,7 @@ impl AwsEdge {
     }
 
     async fn invoke(&self, function: &str, payload: &[u8]) -> Response<Full<Bytes>> {
-        let Some(step) = self.steps.get(function).copied() else {
+        let Some((step, app)) = self.target(function) else {
             let body =
                 json!({"Type": "User", "message": format!("Function not found: {function}")});
             return answer(StatusCode::NOT_FOUND, body.to_string(), false);
@@ -96,7 +115,7 @@ impl AwsEdge {
                 return answer(StatusCode::OK, body.to_string(), true);
             }
         };
-        let outcome = tokio::spawn(step(Arc::clone(&self.app), input)).await;
+        let outcome = tokio::spawn(step(app, input)).await;
         match outcome {
             Ok(Ok(output)) => answer(
                 StatusCode::OK,

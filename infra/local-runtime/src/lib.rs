@@ -1,10 +1,15 @@
 //! The offline stand-in for what AWS wires around Cartwheel's functions: it reads template.yaml,
-//! creates the table and bus in DynamoDB Local and moto, and serves every route with API Gateway
-//! HTTP API semantics, calling the same handlers in process.
+//! creates the table, bus, queues, rules and state machines in DynamoDB Local and moto, serves every
+//! route with API Gateway HTTP API semantics, and plays the event sources, pipes and schedules,
+//! calling the same handlers in process.
 
 pub mod aws_edge;
 pub mod gateway;
+pub mod pattern;
 pub mod provision;
+pub mod queues;
 pub mod seed;
+pub mod stack;
+pub mod stream;
 
 pub use gateway::{serve, Gateway, GatewayError};

@@ -16,7 +16,7 @@ pub enum ProvisionError {
     Unsupported(String),
 }
 
-fn failed(what: impl Into<String>, error: impl std::error::Error) -> ProvisionError {
+pub(crate) fn failed(what: impl Into<String>, error: impl std::error::Error) -> ProvisionError {
     ProvisionError::Create {
         what: what.into(),
         detail: DisplayErrorContext(&error).to_string(),
@@ -57,13 +57,13 @@ pub async fn create_table(
     let indexes = spec
         .indexes
         .iter()
-        .map(|(index, keys)| {
+        .map(|index| {
             GlobalSecondaryIndex::builder()
-                .index_name(index)
-                .set_key_schema(Some(key_schema(keys)?))
+                .index_name(&index.name)
+                .set_key_schema(Some(key_schema(&index.key_schema)?))
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::All)
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
                         .build(),
                 )
                 .build()
@@ -117,29 +117,30 @@ fn already_exists(code: Option<&str>) -> bool {
     code == Some("ResourceAlreadyExistsException")
 }
 
-/// Creates the event bus and, where the template archives it, its archive.
+/// Creates the event bus `name` and, where the template archives it, its archive.
 pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,
+    name: &str,
     bus: &BusSpec,
 ) -> Result<(), ProvisionError> {
-    let arn = match client.create_event_bus().name(&bus.name).send().await {
+    let arn = match client.create_event_bus().name(name).send().await {
         Ok(created) => created.event_bus_arn,
         Err(e) if already_exists(e.code()) => None,
-        Err(e) => return Err(failed(format!("event bus {}", bus.name), e)),
+        Err(e) => return Err(failed(format!("event bus {name}"), e)),
     };
     let arn = match arn {
         Some(arn) => arn,
         None => client
             .describe_event_bus()
-            .name(&bus.name)
+            .name(name)
             .send()
             .await
-            .map_err(|e| failed(format!("event bus {}", bus.name), e))?
+            .map_err(|e| failed(format!("event bus {name}"), e))?
             .arn
             .unwrap_or_default(),
     };
     if bus.archived {
-        let archive = format!("{}-archive", bus.name);
+        let archive = format!("{name}-archive");
         match client
             .create_archive()
             .archive_name(&archive)
@@ -155,15 +156,67 @@ pub async fn create_bus(
     Ok(())
 }
 
-/// The ARN a function gets offline; the AWS edge maps it back to the function's handler.
-pub fn offline_function_arn(region: &str, function: &str) -> String {
-    format!("arn:aws:lambda:{region}:000000000000:function:{function}")
+/// The name everything of `stack` gets offline: stacks share the emulators without meeting.
+pub fn offline_name(stack: &str, logical_id: &str) -> String {
+    format!("{stack}-{logical_id}")
+}
+
+/// Creates (or updates) a rule on `bus` that sends matching events to `targets` (queue ARNs).
+pub async fn create_rule(
+    client: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    name: &str,
+    pattern: &serde_json::Value,
+    targets: &[(String, String)],
+) -> Result<(), ProvisionError> {
+    client
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|e| failed(format!("rule {name}"), e))?;
+    let targets = targets
+        .iter()
+        .map(|(id, arn)| {
+            aws_sdk_eventbridge::types::Target::builder()
+                .id(id)
+                .arn(arn)
+                .build()
+                .map_err(|e| ProvisionError::Unsupported(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let put = client
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .set_targets(Some(targets))
+        .send()
+        .await
+        .map_err(|e| failed(format!("targets of rule {name}"), e))?;
+    if put.failed_entry_count > 0 {
+        return Err(ProvisionError::Create {
+            what: format!("targets of rule {name}"),
+            detail: format!("{:?}", put.failed_entries),
+        });
+    }
+    Ok(())
+}
+
+/// The ARN a function gets offline; the AWS edge maps it back to the stack and the handler.
+pub fn offline_function_arn(region: &str, stack: &str, function: &str) -> String {
+    format!(
+        "arn:aws:lambda:{region}:000000000000:function:{}",
+        offline_name(stack, function)
+    )
 }
 
 /// Creates (or updates) the state machine from its ASL file, substituting each function's ARN as
 /// `DefinitionSubstitutions` does in AWS. Returns its ARN.
 pub async fn create_state_machine(
     client: &aws_sdk_sfn::Client,
+    stack: &str,
     spec: &cartwheel_template::StateMachineSpec,
     definition: &str,
     region: &str,
@@ -174,14 +227,15 @@ pub async fn create_state_machine(
             .fold(definition.to_owned(), |text, (key, function)| {
                 text.replace(
                     &format!("${{{key}}}"),
-                    &offline_function_arn(region, function),
+                    &offline_function_arn(region, stack, function),
                 )
             });
     let role = "arn:aws:iam::000000000000:role/cartwheel-offline-state-machine";
-    let what = || format!("state machine {}", spec.logical_id);
+    let name = offline_name(stack, &spec.logical_id);
+    let what = || format!("state machine {name}");
     match client
         .create_state_machine()
-        .name(&spec.logical_id)
+        .name(&name)
         .definition(&definition)
         .role_arn(role)
         .send()
@@ -189,10 +243,7 @@ pub async fn create_state_machine(
     {
         Ok(created) => Ok(created.state_machine_arn),
         Err(e) if e.code() == Some("StateMachineAlreadyExists") => {
-            let arn = format!(
-                "arn:aws:states:{region}:123456789012:stateMachine:{}",
-                spec.logical_id
-            );
+            let arn = format!("arn:aws:states:{region}:123456789012:stateMachine:{name}");
             let listed = client
                 .list_state_machines()
                 .send()
@@ -201,7 +252,7 @@ pub async fn create_state_machine(
             let arn = listed
                 .state_machines
                 .into_iter()
-                .find(|m| m.name == spec.logical_id)
+                .find(|m| m.name == name)
                 .map_or(arn, |m| m.state_machine_arn);
             client
                 .update_state_machine()

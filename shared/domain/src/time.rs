@@ -17,6 +17,11 @@ impl Timestamp {
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }
+
+    /// The time `earlier` before this one.
+    pub fn minus(self, earlier: std::time::Duration) -> Self {
+        Self(self.0 - earlier)
+    }
 }
 
 impl TryFrom<String> for Timestamp {

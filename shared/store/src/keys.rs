@@ -79,3 +79,19 @@ pub fn payment(id: OrderId) -> (String, String) {
 pub fn shipment(id: OrderId) -> (String, String) {
     (format!("ORDER#{id}"), "SHIPMENT".into())
 }
+
+/// A PENDING order sits in one of these sparse-index partitions until its first transition
+/// removes it, so the sweeper finds stuck orders without a scan and no partition runs hot.
+pub const PENDING_SHARDS: u8 = 4;
+pub const PENDING_INDEX: &str = "PendingOrders";
+pub const PENDING_SHARD: &str = "pendingShard";
+pub const PENDING_SINCE: &str = "pendingSince";
+
+pub fn pending_shard(id: OrderId) -> String {
+    let last = id.to_string().bytes().last().unwrap_or_default();
+    pending_shard_named(last % PENDING_SHARDS)
+}
+
+pub fn pending_shard_named(shard: u8) -> String {
+    format!("PENDING#{shard}")
+}

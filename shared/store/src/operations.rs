@@ -147,6 +147,16 @@ pub trait ListOrders {
     ) -> impl Future<Output = Result<OrderPage, StoreError>> + Send;
 }
 
+pub trait FindStalePendingOrders {
+    /// Orders still PENDING that were placed at or before `placed_before`: their hand-off to the
+    /// saga was lost or failed. At most `limit` from each shard of the pending index.
+    fn stale_pending_orders(
+        &self,
+        placed_before: Timestamp,
+        limit: u16,
+    ) -> impl Future<Output = Result<Vec<OrderId>, StoreError>> + Send;
+}
+
 pub trait ReserveStock {
     /// Takes every line's quantity from stock, records the reservation and moves the order from
     /// PENDING to RESERVED, in one transaction; if any line is short, nothing is taken and the

@@ -1,11 +1,11 @@
 use crate::{
     keys,
     transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
-    GetOrder, ListOrders, PlaceOrder, Store, StoreError,
+    FindStalePendingOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use cartwheel_domain::{IdempotencyKey, Order, OrderId, ProductId, UserId};
+use cartwheel_domain::{IdempotencyKey, Order, OrderId, OrderStatus, ProductId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, time::Duration};
 
@@ -49,6 +49,19 @@ struct OrderRecord {
     gsi1pk: String,
     #[serde(rename = "GSI1SK")]
     gsi1sk: String,
+    /// Only while the order is PENDING; see [`keys::PENDING_SHARDS`].
+    #[serde(
+        rename = "pendingShard",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pending_shard: Option<String>,
+    #[serde(
+        rename = "pendingSince",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pending_since: Option<i64>,
     #[serde(flatten)]
     order: Order,
 }
@@ -60,6 +73,10 @@ fn order_item(order: &Order) -> Result<Item, StoreError> {
         sk,
         gsi1pk: keys::orders_of(order.user_id),
         gsi1sk: keys::order_sort_key(order.created_at, order.id),
+        pending_shard: (order.status == OrderStatus::Pending)
+            .then(|| keys::pending_shard(order.id)),
+        pending_since: (order.status == OrderStatus::Pending)
+            .then(|| order.created_at.unix_seconds()),
         order: order.clone(),
     };
     serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(pk, e))
@@ -206,6 +223,39 @@ impl ListOrders for Store {
             .map(order_from)
             .collect::<Result<_, _>>()?;
         Ok(OrderPage { items, next_cursor })
+    }
+}
+
+impl FindStalePendingOrders for Store {
+    async fn stale_pending_orders(
+        &self,
+        placed_before: Timestamp,
+        limit: u16,
+    ) -> Result<Vec<OrderId>, StoreError> {
+        let mut stale = Vec::new();
+        for shard in 0..keys::PENDING_SHARDS {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::PENDING_INDEX)
+                .key_condition_expression("#shard = :shard AND #since <= :cutoff")
+                .expression_attribute_names("#shard", keys::PENDING_SHARD)
+                .expression_attribute_names("#since", keys::PENDING_SINCE)
+                .expression_attribute_values(":shard", s(keys::pending_shard_named(shard)))
+                .expression_attribute_values(":cutoff", n(placed_before.unix_seconds()))
+                .limit(i32::from(limit))
+                .send()
+                .await?;
+            for item in output.items.unwrap_or_default() {
+                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
+                let id = pk.and_then(|pk| pk.strip_prefix("ORDER#")?.parse().ok());
+                stale.push(id.ok_or_else(|| {
+                    StoreError::corrupt(pk.cloned().unwrap_or_default(), "not an order key")
+                })?);
+            }
+        }
+        Ok(stale)
     }
 }
 

@@ -62,7 +62,8 @@ pub(crate) fn transition_update(
         .table_name(table)
         .set_key(Some(key(keys::order(order))))
         .update_expression(
-            "SET #status = :to, updatedAt = :now, history = list_append(history, :change)",
+            // Leaving PENDING (every transition does) also leaves the sparse pending index.
+            "SET #status = :to, updatedAt = :now, history = list_append(history, :change) REMOVE pendingShard, pendingSince",
         )
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":to", status_value(to)?)

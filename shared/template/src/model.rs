@@ -19,6 +19,8 @@ pub struct Function {
     /// The cargo binary that `sam build` (cargo-lambda) packages for it.
     pub binary: String,
     pub routes: Vec<RouteDecl>,
+    /// What else invokes it: queues, the table's stream, schedules.
+    pub triggers: Vec<crate::Trigger>,
 }
 
 /// An `HttpApi` event. `method` and `path` are `None` for the `$default` route.
@@ -45,13 +47,20 @@ pub struct KeyAttribute {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub key_schema: Vec<KeyAttribute>,
+    /// `ALL` or `KEYS_ONLY`.
+    pub projection: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableSpec {
     pub logical_id: String,
     /// Attribute name and scalar type (`S`, `N`, `B`).
     pub attributes: Vec<(String, String)>,
     pub key_schema: Vec<KeyAttribute>,
-    /// Index name and its key schema; every index projects all attributes.
-    pub indexes: Vec<(String, Vec<KeyAttribute>)>,
+    pub indexes: Vec<IndexSpec>,
     pub stream_view_type: Option<String>,
     pub ttl_attribute: Option<String>,
 }
@@ -76,24 +85,25 @@ pub struct StateMachineSpec {
 pub struct Template {
     resources: Mapping,
     parameters: Mapping,
+    pub(crate) globals: Mapping,
 }
 
-fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     value.as_mapping()?.get(key)
 }
 
-fn text(value: &Value, key: &str) -> Option<String> {
+pub(crate) fn text(value: &Value, key: &str) -> Option<String> {
     get(value, key)?.as_str().map(str::to_owned)
 }
 
-fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
+pub(crate) fn list<'a>(value: &'a Value, key: &str) -> &'a [Value] {
     get(value, key)
         .and_then(Value::as_sequence)
         .map_or(&[], Vec::as_slice)
 }
 
 /// The logical id that `!GetAtt Id.Arn` or `!Ref Id` names.
-fn referenced_id(value: &Value) -> Option<String> {
+pub(crate) fn referenced_id(value: &Value) -> Option<String> {
     let Value::Tagged(tagged) = value else {
         return None;
     };
@@ -120,10 +130,11 @@ impl Template {
         Ok(Self {
             resources: section("Resources").ok_or_else(|| shape("no Resources section"))?,
             parameters: section("Parameters").unwrap_or_default(),
+            globals: section("Globals").unwrap_or_default(),
         })
     }
 
-    fn resources_of_type<'a>(
+    pub(crate) fn resources_of_type<'a>(
         &'a self,
         kind: &'a str,
     ) -> impl Iterator<Item = (String, &'a Value)> + 'a {
@@ -159,10 +170,12 @@ impl Template {
                         }
                     })
                     .collect();
+                let triggers = crate::wiring::triggers(&logical_id, events)?;
                 Ok(Function {
                     logical_id,
                     binary,
                     routes,
+                    triggers,
                 })
             })
             .collect()
@@ -217,7 +230,15 @@ impl Template {
             key_schema: key_schema(props),
             indexes: list(props, "GlobalSecondaryIndexes")
                 .iter()
-                .filter_map(|index| Some((text(index, "IndexName")?, key_schema(index))))
+                .filter_map(|index| {
+                    Some(IndexSpec {
+                        name: text(index, "IndexName")?,
+                        key_schema: key_schema(index),
+                        projection: get(index, "Projection")
+                            .and_then(|p| text(p, "ProjectionType"))
+                            .unwrap_or_else(|| "ALL".into()),
+                    })
+                })
                 .collect(),
             stream_view_type: get(props, "StreamSpecification")
                 .and_then(|s| text(s, "StreamViewType")),
@@ -267,6 +288,10 @@ impl Template {
                 })
             })
             .collect()
+    }
+
+    pub(crate) fn parameter_names(&self) -> impl Iterator<Item = &str> {
+        self.parameters.keys().filter_map(Value::as_str)
     }
 
     /// Resolves `${Param}` in a `!Sub` string with each parameter's default value.
@@ -339,7 +364,8 @@ mod tests {
         );
         let table = t.table().unwrap();
         assert_eq!(table.key_schema[0].name, "PK");
-        assert_eq!(table.indexes.len(), 2);
+        assert_eq!(table.indexes.len(), 3);
+        assert_eq!(table.indexes[2].projection, "KEYS_ONLY");
         assert_eq!(t.buses()[0].name, "cartwheel-dev");
         assert!(t.buses()[0].archived);
     }

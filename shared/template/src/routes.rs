@@ -169,6 +169,7 @@ mod tests {
 
     fn function(id: &str, routes: &[(&str, &str)]) -> Function {
         Function {
+            triggers: Vec::new(),
             logical_id: id.into(),
             binary: id.into(),
             routes: routes

@@ -1,10 +1,12 @@
 //! The offline stack's API: provisions what template.yaml declares, optionally seeds demo data,
 //! and serves every route on 127.0.0.1 until Ctrl-C.
 
-use cartwheel_functions::{App, Config};
+use cartwheel_functions::Config;
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
-    provision, seed, serve, Gateway,
+    seed, serve,
+    stack::{OfflineStack, StackSettings},
+    Gateway,
 };
 use cartwheel_template::Template;
 use std::{env, error::Error, net::SocketAddr, path::Path, sync::Arc};
@@ -14,42 +16,41 @@ fn setting(name: &str, default: &str) -> String {
     env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-/// Creates the state machines in moto, switches its engine on, and serves the AWS edge its Lambda
-/// tasks call (on `CARTWHEEL_AWS_EDGE_PORT`, the port moto was told is its own).
-async fn start_saga_engine(
+/// Serves the AWS edge moto's Lambda tasks call (on `CARTWHEEL_AWS_EDGE_PORT`, the port moto was
+/// told is its own) and starts the stack behind it.
+async fn start_stack(
     template: &Template,
     template_path: &Path,
     sdk: &aws_config::SdkConfig,
-    app: &Arc<App>,
-) -> Result<(), Box<dyn Error>> {
+    config: Config,
+) -> Result<OfflineStack, Box<dyn Error>> {
     let (Ok(moto_url), Ok(edge_port)) = (
         env::var("AWS_ENDPOINT_URL"),
         env::var("CARTWHEEL_AWS_EDGE_PORT"),
     ) else {
-        println!("AWS_ENDPOINT_URL or CARTWHEEL_AWS_EDGE_PORT unset: no offline saga engine");
-        return Ok(());
+        return Err("AWS_ENDPOINT_URL (moto) and CARTWHEEL_AWS_EDGE_PORT must be set; scripts/start sets them".into());
     };
     let listener = TcpListener::bind(format!("127.0.0.1:{edge_port}"))
         .await
         .map_err(|e| format!("cannot serve the AWS edge on 127.0.0.1:{edge_port}: {e}"))?;
-    tokio::spawn(serve_edge(
-        listener,
-        Arc::new(AwsEdge::new(Arc::clone(app), moto_url.clone())),
-    ));
-    provision::enable_moto_execution(&moto_url).await?;
-    let sfn = aws_sdk_sfn::Client::new(sdk);
-    let region = sdk
-        .region()
-        .map_or_else(|| "us-east-1".to_owned(), ToString::to_string);
-    let base = template_path.parent().unwrap_or(Path::new("."));
-    for machine in template.state_machines() {
-        let file = base.join(&machine.definition_uri);
-        let definition = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let arn = provision::create_state_machine(&sfn, &machine, &definition, &region).await?;
-        println!("state machine {arn} runs in moto; its tasks call the handlers through 127.0.0.1:{edge_port}");
+    let edge = Arc::new(AwsEdge::new(moto_url.clone()));
+    tokio::spawn(serve_edge(listener, Arc::clone(&edge)));
+    let settings = StackSettings {
+        config,
+        template_dir: template_path.parent().unwrap_or(Path::new(".")).to_owned(),
+        moto_url,
+        schedule_every: None,
+        play_pipes: true,
+    };
+    let stack = OfflineStack::start(template, sdk, &edge, settings).await?;
+    for (machine, arn) in &stack.state_machines {
+        println!("{machine}: {arn} runs in moto; its tasks reach the handlers through 127.0.0.1:{edge_port}");
     }
-    Ok(())
+    println!(
+        "queues, rules and the bus {} are in moto; the order hand-off and event publisher follow the table's stream",
+        stack.bus.as_deref().unwrap_or("(none)")
+    );
+    Ok(stack)
 }
 
 #[tokio::main]
@@ -63,14 +64,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_from_env().await;
 
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    provision::create_table(&dynamodb, &config.table_name, &template.table()?).await?;
-    let eventbridge = aws_sdk_eventbridge::Client::new(&sdk);
-    for bus in template.buses() {
-        provision::create_bus(&eventbridge, &bus).await?;
-    }
-    let app = Arc::new(App::new(&sdk, &config));
-    start_saga_engine(&template, Path::new(&template_path), &sdk, &app).await?;
+    let stack = start_stack(&template, Path::new(&template_path), &sdk, config).await?;
+    let app = Arc::clone(&stack.app);
 
     if seed_demo_data {
         let report = seed::demo_catalog(&app.store).await?;
@@ -103,7 +98,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     })?;
     println!(
         "Cartwheel API listening on http://{address} (table {})",
-        config.table_name
+        stack.name
     );
     tokio::select! {
         served = serve(listener, gateway) => served?,

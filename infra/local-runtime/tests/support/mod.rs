@@ -8,13 +8,22 @@ use cartwheel_domain::{
 };
 use cartwheel_functions::{App, Config};
 use cartwheel_identity::{JwtSecret, TokenService};
-use cartwheel_local::{provision, serve, Gateway};
+use cartwheel_local::{
+    aws_edge::{serve_edge, AwsEdge},
+    provision, serve,
+    stack::{OfflineStack, StackSettings},
+    Gateway,
+};
 use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder};
 use cartwheel_template::Template;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 use serde_json::Value;
-use std::sync::Arc;
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 pub const JWT_SECRET: &str = "integration-test-secret-of-sufficient-length";
 
@@ -24,6 +33,8 @@ pub struct TestApp {
     pub tokens: TokenService,
     pub http: reqwest::Client,
     pub template: Template,
+    /// Present when the test runs the whole stack; dropping it stops its pollers.
+    pub stack: Option<OfflineStack>,
 }
 
 pub fn template() -> Template {
@@ -50,18 +61,92 @@ pub async fn fresh_app() -> (Arc<App>, Template) {
     )
     .await
     .expect("the table is created");
-    let secret = JwtSecret::parse(JWT_SECRET).unwrap();
-    let config = Config {
-        table_name: table,
-        jwt_secret: Some(secret),
+    (Arc::new(App::new(&sdk, &test_config(table))), template)
+}
+
+fn test_config(table: String) -> Config {
+    Config {
+        jwt_secret: Some(JwtSecret::parse(JWT_SECRET).unwrap()),
         access_token_ttl_seconds: 600,
-    };
-    (Arc::new(App::new(&sdk, &config)), template)
+        ..Config::for_table(table)
+    }
+}
+
+/// The process's one AWS edge, on `CARTWHEEL_AWS_EDGE_PORT` (the port moto was told is its own).
+/// It runs on a thread of its own because every `#[tokio::test]` has its own runtime.
+pub fn edge() -> Arc<AwsEdge> {
+    static EDGE: OnceLock<Arc<AwsEdge>> = OnceLock::new();
+    Arc::clone(EDGE.get_or_init(|| {
+        let moto = std::env::var("AWS_ENDPOINT_URL").expect("scripts/test sets AWS_ENDPOINT_URL");
+        let port = std::env::var("CARTWHEEL_AWS_EDGE_PORT")
+            .expect("scripts/test sets CARTWHEEL_AWS_EDGE_PORT");
+        let edge = Arc::new(AwsEdge::new(moto));
+        let serving = Arc::clone(&edge);
+        let (bound, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
+                    .await
+                    .expect("the AWS edge port is free");
+                bound.send(()).unwrap();
+                let _ = serve_edge(listener, serving).await;
+            });
+        });
+        ready.recv().expect("the AWS edge starts");
+        edge
+    }))
+}
+
+/// How a test's whole offline stack runs.
+pub struct StackOptions {
+    pub play_pipes: bool,
+    pub schedule_every: Option<Duration>,
+    pub pending_grace_seconds: u64,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            play_pipes: true,
+            schedule_every: None,
+            pending_grace_seconds: Config::DEFAULT_PENDING_GRACE_SECONDS,
+        }
+    }
 }
 
 impl TestApp {
+    /// The whole stack of template.yaml: queues, rules, pipes, the saga in moto, the publisher.
+    pub async fn start_stack(options: StackOptions) -> Self {
+        cartwheel_telemetry::init_logging();
+        let sdk = sdk_config().await;
+        let template = template();
+        let table = format!("test-{}", ulid::Ulid::new()).to_lowercase();
+        let settings = StackSettings {
+            config: Config {
+                pending_grace_seconds: options.pending_grace_seconds,
+                ..test_config(table)
+            },
+            template_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
+            moto_url: std::env::var("AWS_ENDPOINT_URL").unwrap(),
+            schedule_every: options.schedule_every,
+            play_pipes: options.play_pipes,
+        };
+        let stack = OfflineStack::start(&template, &sdk, &edge(), settings)
+            .await
+            .expect("the offline stack starts");
+        let app = Arc::clone(&stack.app);
+        let mut test_app = Self::serve(app, template).await;
+        test_app.stack = Some(stack);
+        test_app
+    }
+
     pub async fn start() -> Self {
         let (app, template) = fresh_app().await;
+        Self::serve(app, template).await
+    }
+
+    async fn serve(app: Arc<App>, template: Template) -> Self {
         let gateway = Arc::new(
             Gateway::new(&template, Arc::clone(&app)).expect("every function has a handler"),
         );
@@ -75,6 +160,7 @@ impl TestApp {
             tokens,
             http: reqwest::Client::new(),
             template,
+            stack: None,
         }
     }
 

@@ -1,0 +1,251 @@
+//! The order's way from the table into the checkout saga. A pipe puts every new PENDING order on
+//! the order queue; `start_checkout` drains it (bounded concurrency) and starts one execution per
+//! order, named after the order so that a repeated start is harmless; `sweep_pending_orders`
+//! re-queues any order still PENDING after the grace period, whatever went wrong on the way.
+
+use crate::{saga::SagaInput, App, ConfigError};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use cartwheel_domain::{OrderId, OrderStatus, Timestamp};
+use cartwheel_store::{FindStalePendingOrders, GetOrder, StoreError};
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandoffError {
+    #[error("the queued message is not an order hand-off: {0}")]
+    BadMessage(String),
+    #[error("Step Functions failed: {0}")]
+    StepFunctions(String),
+    #[error("SQS failed: {0}")]
+    Queue(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl From<HandoffError> for Diagnostic {
+    fn from(error: HandoffError) -> Self {
+        let error_type = match &error {
+            HandoffError::BadMessage(_) => "BadMessage",
+            HandoffError::StepFunctions(_) => "StepFunctionsFailed",
+            HandoffError::Queue(_) => "QueueFailed",
+            HandoffError::Store(_) => "StoreUnavailable",
+            HandoffError::Config(_) => "NotConfigured",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Started,
+    /// An execution for the order exists and is running or has finished the order's checkout.
+    AlreadyStarted,
+    /// The earlier execution ended without moving the order on; a new one was started.
+    Restarted,
+}
+
+pub struct SagaStarter {
+    client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl SagaStarter {
+    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        Self {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+
+    /// Starts `name`; `false` if an execution of that name exists already.
+    async fn start_named(&self, name: &str, input: SagaInput) -> Result<bool, HandoffError> {
+        let payload =
+            serde_json::to_string(&input).map_err(|e| HandoffError::BadMessage(e.to_string()))?;
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(name)
+            .input(payload)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_execution_already_exists()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(HandoffError::StepFunctions(
+                DisplayErrorContext(&e).to_string(),
+            )),
+        }
+    }
+
+    async fn status(&self, name: &str) -> Result<ExecutionStatus, HandoffError> {
+        let arn = format!(
+            "{}:{name}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        );
+        self.client
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .map(|described| described.status)
+            .map_err(|e| HandoffError::StepFunctions(DisplayErrorContext(&e).to_string()))
+    }
+
+    /// Starts the order's checkout unless it is already under way.
+    pub async fn start(
+        &self,
+        store: &impl GetOrder,
+        input: SagaInput,
+    ) -> Result<Start, HandoffError> {
+        let name = input.order_id.to_string();
+        if self.start_named(&name, input).await? {
+            return Ok(Start::Started);
+        }
+        let status = self.status(&name).await?;
+        if matches!(
+            status,
+            ExecutionStatus::Running | ExecutionStatus::Succeeded
+        ) {
+            return Ok(Start::AlreadyStarted);
+        }
+        let order = store.get_order(input.order_id).await?;
+        if order.is_none_or(|order| order.status != OrderStatus::Pending) {
+            return Ok(Start::AlreadyStarted);
+        }
+        // Execution names are unique for 90 days; a second attempt needs a name of its own.
+        let retry = format!("{name}-{}", Timestamp::now().unix_seconds());
+        self.start_named(&retry, input).await?;
+        Ok(Start::Restarted)
+    }
+}
+
+pub struct OrderQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// SendMessageBatch takes at most this many messages.
+const MESSAGES_PER_BATCH: usize = 10;
+
+impl OrderQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// Queues one hand-off per order; fails if SQS refuses any of them (partial failures count).
+    pub async fn send(&self, orders: &[OrderId]) -> Result<(), HandoffError> {
+        for chunk in orders.chunks(MESSAGES_PER_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(slot, order)| {
+                    let body = serde_json::to_string(&SagaInput { order_id: *order })
+                        .map_err(|e| HandoffError::BadMessage(e.to_string()))?;
+                    SendMessageBatchRequestEntry::builder()
+                        .id(slot.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(|e| HandoffError::Queue(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let sent = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| HandoffError::Queue(DisplayErrorContext(&e).to_string()))?;
+            if let Some(failure) = sent.failed.first() {
+                return Err(HandoffError::Queue(format!(
+                    "{} of {} messages refused, e.g. {}: {}",
+                    sent.failed.len(),
+                    chunk.len(),
+                    failure.code,
+                    failure.message.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn start_from_message(app: &App, message: &SqsMessage) -> Result<Start, HandoffError> {
+    let body = message
+        .body
+        .as_deref()
+        .ok_or_else(|| HandoffError::BadMessage("no body".into()))?;
+    let input: SagaInput =
+        serde_json::from_str(body).map_err(|e| HandoffError::BadMessage(format!("{e}: {body}")))?;
+    app.saga()?.start(&app.store, input).await
+}
+
+/// The order queue's consumer. A message that fails is reported alone and comes back after its
+/// visibility timeout; after `maxReceiveCount` tries it goes to the dead-letter queue.
+pub async fn start_checkout(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let outcomes =
+        futures::future::join_all(event.records.iter().map(|m| start_from_message(app, m))).await;
+    let mut response = SqsBatchResponse::default();
+    let mut started = 0;
+    for (message, outcome) in event.records.iter().zip(outcomes) {
+        match outcome {
+            Ok(Start::Started | Start::Restarted) => started += 1,
+            Ok(Start::AlreadyStarted) => {}
+            Err(error) => {
+                tracing::error!(message = ?message.message_id, %error, "could not start a checkout");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    cartwheel_telemetry::record_count("start-checkout", "SagasStarted", started);
+    response
+}
+
+/// The most stale orders one sweep re-queues from each shard of the pending index.
+const SWEEP_LIMIT: u16 = 100;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    pub requeued: usize,
+}
+
+/// Runs on a schedule: every order still PENDING after the grace period goes back on the queue.
+pub async fn sweep_pending_orders(app: &App) -> Result<SweepReport, HandoffError> {
+    let cutoff = Timestamp::now().minus(app.pending_grace);
+    let stale = app.store.stale_pending_orders(cutoff, SWEEP_LIMIT).await?;
+    if !stale.is_empty() {
+        app.order_queue()?.send(&stale).await?;
+        tracing::warn!(
+            orders = stale.len(),
+            "re-queued orders whose hand-off did not arrive"
+        );
+    }
+    cartwheel_telemetry::record_count(
+        "sweep-pending-orders",
+        "OrdersRequeued",
+        u32::try_from(stale.len()).unwrap_or(u32::MAX),
+    );
+    Ok(SweepReport {
+        requeued: stale.len(),
+    })
+}

@@ -1,0 +1,66 @@
+//! The table stream's consumer: turns each committed change into its domain event and publishes it.
+
+use aws_lambda_events::{
+    dynamodb::Event,
+    streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
+};
+use cartwheel_events::{events_of, Publisher};
+use std::collections::BTreeSet;
+
+/// A publisher that is not configured publishes nothing: the whole batch comes back.
+pub fn reject_all(error: &impl std::fmt::Display, batch: &Event) -> DynamoDbEventResponse {
+    tracing::error!(%error, "cannot publish events");
+    failures(batch, 0..batch.records.len())
+}
+
+fn failures(batch: &Event, positions: impl IntoIterator<Item = usize>) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures = positions
+        .into_iter()
+        .map(|position| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = batch.records[position].change.sequence_number.clone();
+            failure
+        })
+        .collect();
+    response
+}
+
+/// Records whose events were not all published are reported by sequence number; Lambda retries the
+/// batch from the lowest one, so events are delivered at least once, in order, and carry ids that
+/// let consumers drop the repeats.
+pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEventResponse {
+    let mut failed = BTreeSet::new();
+    let mut events = Vec::new();
+    let mut record_of_event = Vec::new();
+    for (position, record) in batch.records.iter().enumerate() {
+        match events_of(record) {
+            Ok(found) => {
+                record_of_event.extend(std::iter::repeat_n(position, found.len()));
+                events.extend(found);
+            }
+            Err(error) => {
+                tracing::error!(%error, "a stream record could not be read");
+                failed.insert(position);
+            }
+        }
+    }
+    let mut not_published = 0;
+    if let Err(unpublished) = publisher.publish(&events).await {
+        tracing::error!(error = %unpublished, "events were not published");
+        not_published = unpublished.failed.len();
+        failed.extend(
+            unpublished
+                .failed
+                .iter()
+                .map(|&event| record_of_event[event]),
+        );
+    }
+    let published = events.len() - not_published;
+    cartwheel_telemetry::record_count(
+        "publish-events",
+        "EventsPublished",
+        u32::try_from(published).unwrap_or(u32::MAX),
+    );
+    failures(&batch, failed)
+}

@@ -1,0 +1,316 @@
+//! The table's stream offline: each consumer (a pipe or a stream-triggered function) reads DynamoDB
+//! Local's stream on its own, from the trim horizon, and gets the records as Lambda delivers them.
+
+use crate::{
+    pattern,
+    provision::{failed, ProvisionError},
+    queues::QueueAddress,
+};
+use aws_sdk_dynamodbstreams::{
+    types::{Record, ShardIteratorType},
+    Client,
+};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use cartwheel_functions::{registry::StreamHandler, App};
+use cartwheel_template::PipeSpec;
+use serde_json::{json, Value};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use tokio::task::JoinHandle;
+
+/// How often an idle consumer looks for new records.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Retries of a batch a function keeps failing, as `MaximumRetryAttempts` bounds them in AWS.
+const MAX_RETRIES: u32 = 10;
+
+#[derive(Default)]
+struct Shard {
+    parent: Option<String>,
+    iterator: Option<String>,
+    /// The last record delivered, so a lost iterator resumes right after it.
+    last_sequence: Option<String>,
+    closed: bool,
+}
+
+/// One reader's position in every shard of the stream.
+pub struct StreamReader {
+    client: Client,
+    stream_arn: String,
+    region: String,
+    shards: BTreeMap<String, Shard>,
+}
+
+impl StreamReader {
+    pub async fn open(
+        client: Client,
+        dynamodb: &aws_sdk_dynamodb::Client,
+        table: &str,
+        region: &str,
+    ) -> Result<Self, ProvisionError> {
+        let described = dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| failed(format!("the stream of {table}"), e))?;
+        let stream_arn = described
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .ok_or_else(|| ProvisionError::Unsupported(format!("table {table} has no stream")))?;
+        Ok(Self {
+            client,
+            stream_arn,
+            region: region.to_owned(),
+            shards: BTreeMap::new(),
+        })
+    }
+
+    async fn discover_shards(&mut self) -> Result<(), String> {
+        let described = self
+            .client
+            .describe_stream()
+            .stream_arn(&self.stream_arn)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e).to_string())?;
+        for shard in described
+            .stream_description
+            .and_then(|d| d.shards)
+            .unwrap_or_default()
+        {
+            let Some(id) = shard.shard_id else { continue };
+            self.shards.entry(id).or_insert_with(|| Shard {
+                parent: shard.parent_shard_id,
+                ..Shard::default()
+            });
+        }
+        Ok(())
+    }
+
+    /// A shard is read once its parent (if this reader knows it) has been read to its end.
+    fn readable(&self) -> Vec<String> {
+        self.shards
+            .iter()
+            .filter(|(_, shard)| !shard.closed)
+            .filter(|(_, shard)| {
+                shard
+                    .parent
+                    .as_ref()
+                    .and_then(|p| self.shards.get(p))
+                    .is_none_or(|parent| parent.closed)
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    async fn fresh_iterator(&self, shard: &str) -> Result<String, String> {
+        let last = self.shards.get(shard).and_then(|s| s.last_sequence.clone());
+        let position = match last {
+            Some(_) => ShardIteratorType::AfterSequenceNumber,
+            None => ShardIteratorType::TrimHorizon,
+        };
+        self.client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard)
+            .shard_iterator_type(position)
+            .set_sequence_number(last)
+            .send()
+            .await
+            .map(|output| output.shard_iterator.unwrap_or_default())
+            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e).to_string())
+    }
+
+    /// Up to `limit` records in stream order, as Lambda's event records; empty when none are new.
+    pub async fn next_batch(&mut self, limit: u32) -> Result<Vec<Value>, String> {
+        self.discover_shards().await?;
+        for id in self.readable() {
+            let iterator = match self.shards.get(&id).and_then(|s| s.iterator.clone()) {
+                Some(iterator) => iterator,
+                None => self.fresh_iterator(&id).await?,
+            };
+            let output = match self
+                .client
+                .get_records()
+                .shard_iterator(iterator)
+                .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+                .send()
+                .await
+            {
+                Ok(output) => output,
+                // Under load DynamoDB Local sometimes refuses an iterator (trimmed or expired);
+                // a new one from the last delivered record loses and repeats nothing.
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_trimmed_data_access_exception() || s.is_expired_iterator_exception()
+                    }) =>
+                {
+                    if let Some(shard) = self.shards.get_mut(&id) {
+                        shard.iterator = None;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    return Err(aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e).to_string())
+                }
+            };
+            if let Some(shard) = self.shards.get_mut(&id) {
+                shard.closed = output.next_shard_iterator.is_none();
+                shard.iterator = output.next_shard_iterator;
+            }
+            let records = output.records.unwrap_or_default();
+            if let (Some(shard), Some(last)) = (self.shards.get_mut(&id), records.last()) {
+                shard.last_sequence = last
+                    .dynamodb
+                    .as_ref()
+                    .and_then(|c| c.sequence_number.clone());
+            }
+            if !records.is_empty() {
+                return Ok(records.iter().map(|r| self.lambda_record(r)).collect());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn lambda_record(&self, record: &Record) -> Value {
+        let change = record.dynamodb.as_ref();
+        let image = |item: Option<
+            &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+        >| {
+            item.map(|item| {
+                serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or_default()
+            })
+        };
+        json!({
+            "eventID": record.event_id,
+            "eventName": record.event_name.as_ref().map(|n| n.as_str()),
+            "eventVersion": record.event_version,
+            "eventSource": "aws:dynamodb",
+            "awsRegion": self.region,
+            "eventSourceARN": self.stream_arn,
+            "dynamodb": {
+                "ApproximateCreationDateTime": change
+                    .and_then(|c| c.approximate_creation_date_time)
+                    .map(|t| t.secs()),
+                "Keys": image(change.and_then(|c| c.keys.as_ref())),
+                "NewImage": image(change.and_then(|c| c.new_image.as_ref())),
+                "OldImage": image(change.and_then(|c| c.old_image.as_ref())),
+                "SequenceNumber": change.and_then(|c| c.sequence_number.clone()),
+                "SizeBytes": change.and_then(|c| c.size_bytes).unwrap_or_default(),
+                "StreamViewType": change.and_then(|c| c.stream_view_type.as_ref()).map(|v| v.as_str()),
+            },
+        })
+    }
+}
+
+async fn next_or_wait(reader: &mut StreamReader, limit: u32) -> Vec<Value> {
+    match reader.next_batch(limit).await {
+        Ok(batch) if !batch.is_empty() => return batch,
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "reading the table's stream failed"),
+    }
+    tokio::time::sleep(IDLE_POLL).await;
+    Vec::new()
+}
+
+/// Plays an `AWS::Pipes::Pipe`: matching records, rendered by the input template, go to the queue.
+/// A batch the queue refuses is sent again until it is taken, as a pipe retries.
+pub fn play_pipe(
+    mut reader: StreamReader,
+    pipe: PipeSpec,
+    sqs: aws_sdk_sqs::Client,
+    target: QueueAddress,
+) -> Result<JoinHandle<()>, pattern::UnsupportedPattern> {
+    pipe.filters.iter().try_for_each(pattern::check)?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let batch = next_or_wait(&mut reader, 10).await;
+            let bodies: Vec<String> = batch
+                .iter()
+                .filter(|r| {
+                    pipe.filters.is_empty() || pipe.filters.iter().any(|f| pattern::matches(f, r))
+                })
+                .map(|r| match &pipe.input_template {
+                    Some(template) => pattern::render(template, r),
+                    None => r.to_string(),
+                })
+                .collect();
+            for chunk in bodies.chunks(10) {
+                while let Err(error) = send_batch(&sqs, &target.url, chunk).await {
+                    tracing::warn!(pipe = %pipe.logical_id, %error, "the pipe's target refused a batch; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }))
+}
+
+async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> Result<(), String> {
+    let entries = bodies
+        .iter()
+        .enumerate()
+        .map(|(slot, body)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(slot.to_string())
+                .message_body(body)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sent = sqs
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+    // Resending the whole batch may duplicate a message; the starter's execution name absorbs it.
+    match sent.failed.first() {
+        None => Ok(()),
+        Some(failure) => Err(format!("{} refused: {}", sent.failed.len(), failure.code)),
+    }
+}
+
+/// Plays a `DynamoDB` event source: a batch is retried from the lowest failed sequence number until
+/// the function takes it or the retries run out.
+pub fn feed_function(
+    mut reader: StreamReader,
+    function: String,
+    handler: StreamHandler,
+    app: Arc<App>,
+    batch_size: u32,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let mut batch = next_or_wait(&mut reader, batch_size).await;
+            let mut retries = 0;
+            while !batch.is_empty() {
+                let event = match serde_json::from_value(json!({ "Records": batch })) {
+                    Ok(event) => event,
+                    Err(error) => {
+                        tracing::error!(%function, %error, "a stream batch does not parse");
+                        break;
+                    }
+                };
+                let response = handler(Arc::clone(&app), event).await;
+                let Some(first_failed) = response
+                    .batch_item_failures
+                    .iter()
+                    .filter_map(|f| f.item_identifier.clone())
+                    .min_by_key(|seq| (seq.len(), seq.clone()))
+                else {
+                    break;
+                };
+                retries += 1;
+                if retries > MAX_RETRIES {
+                    tracing::error!(%function, sequence = %first_failed, "gave up on stream records after {MAX_RETRIES} retries");
+                    break;
+                }
+                batch.retain(|r| {
+                    let seq = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default();
+                    (seq.len(), seq) >= (first_failed.len(), first_failed.as_str())
+                });
+                tokio::time::sleep(Duration::from_millis(100 << retries.min(5))).await;
+            }
+        }
+    })
+}

@@ -1,0 +1,303 @@
+//! End to end on the whole offline stack: orders placed over HTTP reach the saga through the table's
+//! stream, the pipe, the order queue and the starter; the saga runs the real ASL in moto's engine;
+//! every transition's domain event reaches the bus and the queues its rules route to.
+
+mod support;
+
+use cartwheel_domain::{OrderId, OrderStatus, Role};
+use cartwheel_store::{GetOrder, GetPayment, PaymentState};
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::{collections::HashMap, time::Duration};
+use support::{StackOptions, TestApp};
+
+async fn place(app: &TestApp, token: &str, product: &str, payment: &str, key: &str) -> OrderId {
+    let body = json!({"items": [{"productId": product, "quantity": 1}], "paymentToken": payment,
+        "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}});
+    let response = app
+        .http
+        .post(app.url("/orders"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accepted: Value = response.json().await.unwrap();
+    assert_eq!(accepted["status"], "PENDING");
+    accepted["orderId"].as_str().unwrap().parse().unwrap()
+}
+
+fn is_terminal(status: OrderStatus) -> bool {
+    !matches!(
+        status,
+        OrderStatus::Pending | OrderStatus::Reserved | OrderStatus::Paid
+    )
+}
+
+/// Waits until every order is terminal; answers each order's status.
+async fn wait_for_outcomes(
+    app: &TestApp,
+    orders: &[OrderId],
+    within: Duration,
+) -> HashMap<OrderId, OrderStatus> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut outcomes = HashMap::new();
+    while outcomes.len() < orders.len() {
+        let waiting: Vec<OrderId> = orders
+            .iter()
+            .filter(|id| !outcomes.contains_key(*id))
+            .copied()
+            .collect();
+        for id in &waiting {
+            let order = app.app.store.get_order(*id).await.unwrap().unwrap();
+            if is_terminal(order.status) {
+                outcomes.insert(*id, order.status);
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            explain_stall(app).await;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {} orders reached a terminal status within {within:?}",
+            outcomes.len(),
+            orders.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    outcomes
+}
+
+/// Where the hand-off stands when orders stall: the order queue's depth and the executions.
+async fn explain_stall(app: &TestApp) {
+    let stack = app.stack.as_ref().unwrap();
+    let sdk = support::sdk_config().await;
+    let queue = &stack.queues["OrderQueue"].url;
+    let depth = aws_sdk_sqs::Client::new(&sdk)
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .map(|a| a.attributes);
+    eprintln!("order queue: {depth:?}");
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    for arn in stack.state_machines.values() {
+        let executions = sfn.list_executions().state_machine_arn(arn).send().await;
+        let executions = executions.map(|e| {
+            e.executions
+                .into_iter()
+                .map(|x| (x.name, x.status))
+                .collect::<Vec<_>>()
+        });
+        eprintln!("executions of {arn}: {executions:?}");
+    }
+}
+
+async fn stock(app: &TestApp, product: &str) -> i64 {
+    let body: Value = app
+        .get(&format!("/products/{product}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["stock"].as_i64().unwrap()
+}
+
+/// Every event delivered to the queue `logical_id` so far: (detail-type, orderId).
+async fn delivered(app: &TestApp, logical_id: &str) -> Vec<(String, String)> {
+    let stack = app.stack.as_ref().unwrap();
+    let url = &stack.queues[logical_id].url;
+    let sqs = aws_sdk_sqs::Client::new(&support::sdk_config().await);
+    let mut events = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return events;
+        }
+        for message in messages {
+            let event: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            events.push((
+                event["detail-type"].as_str().unwrap().to_owned(),
+                event["detail"]["orderId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
+        }
+    }
+}
+
+async fn wait_for_event(app: &TestApp, queue: &str, wanted: &[(&str, OrderId)]) {
+    let mut seen = Vec::new();
+    // Generous: a concurrent test may be keeping moto busy.
+    for _ in 0..300 {
+        seen.extend(delivered(app, queue).await);
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|(kind, id)| !seen.contains(&((*kind).to_owned(), id.to_string())))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{queue} did not receive all of {wanted:?}; it got {seen:?}");
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_orders_for_five_units_confirm_exactly_five() {
+    let app = TestApp::start_stack(StackOptions::default()).await;
+    let admin = app.admin_token().await;
+    let lamp = app
+        .create_product(&admin, "LAMP", "Lamp", "home", 2500)
+        .await;
+    let lamp = lamp["id"].as_str().unwrap().to_owned();
+    let set = app
+        .send(
+            Method::PUT,
+            &format!("/products/{lamp}/stock"),
+            Some(&admin),
+            Some(r#"{"quantity": 5}"#),
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let mut customers = Vec::new();
+    for _ in 0..20 {
+        customers.push(app.user_token(Role::Customer).await.1);
+    }
+
+    let placed = join_all((0..200).map(|i| {
+        let (app, lamp, token) = (&app, &lamp, &customers[i % customers.len()]);
+        async move { place(app, token, lamp, "tok_visa", &format!("order-{i}")).await }
+    }))
+    .await;
+
+    let outcomes = wait_for_outcomes(&app, &placed, Duration::from_secs(240)).await;
+    let count = |status| outcomes.values().filter(|s| **s == status).count();
+    assert_eq!(count(OrderStatus::Confirmed), 5, "{outcomes:?}");
+    assert_eq!(count(OrderStatus::Rejected), 195, "{outcomes:?}");
+    assert_eq!(stock(&app, &lamp).await, 0, "exactly the stock was sold");
+}
+
+#[tokio::test]
+async fn approved_and_declined_orders_end_confirmed_and_payment_failed_with_their_events() {
+    let app = TestApp::start_stack(StackOptions::default()).await;
+    let admin = app.admin_token().await;
+    let mug = app
+        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .await;
+    let mug = mug["id"].as_str().unwrap().to_owned();
+    let (_, customer) = app.user_token(Role::Customer).await;
+    let approved = place(&app, &customer, &mug, "tok_visa", "a").await;
+    let declined = place(&app, &customer, &mug, "tok_chargeDeclined", "d").await;
+
+    let outcomes = wait_for_outcomes(&app, &[approved, declined], Duration::from_secs(60)).await;
+    assert_eq!(outcomes[&approved], OrderStatus::Confirmed);
+    assert_eq!(outcomes[&declined], OrderStatus::PaymentFailed);
+    let failed: Value = app
+        .send(
+            Method::GET,
+            &format!("/orders/{declined}"),
+            Some(&customer),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = failed["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["PENDING", "RESERVED", "PAYMENT_FAILED"]);
+    assert_eq!(
+        stock(&app, &mug).await,
+        9,
+        "only the approved order's unit is gone"
+    );
+
+    wait_for_event(
+        &app,
+        "OrderNotificationsQueue",
+        &[
+            ("OrderConfirmed", approved),
+            ("ShipmentCreated", approved),
+            ("PaymentDeclined", declined),
+        ],
+    )
+    .await;
+    wait_for_event(
+        &app,
+        "SalesAnalyticsQueue",
+        &[("OrderPlaced", approved), ("OrderPlaced", declined)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn cancelling_a_confirmed_order_refunds_it_and_restores_stock() {
+    let app = TestApp::start_stack(StackOptions::default()).await;
+    let admin = app.admin_token().await;
+    let kettle = app
+        .create_product(&admin, "KETTLE", "Kettle", "kitchen", 3999)
+        .await;
+    let kettle = kettle["id"].as_str().unwrap().to_owned();
+    let (_, customer) = app.user_token(Role::Customer).await;
+    let order = place(&app, &customer, &kettle, "tok_visa", "k").await;
+    let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
+    assert_eq!(outcomes[&order], OrderStatus::Confirmed);
+    assert_eq!(stock(&app, &kettle).await, 9);
+
+    let cancel = app
+        .send(
+            Method::POST,
+            &format!("/orders/{order}/cancel"),
+            Some(&customer),
+            None,
+        )
+        .await;
+    assert_eq!(cancel.status(), StatusCode::ACCEPTED);
+    let stored = app.app.store.get_order(order).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Cancelled);
+    let payment = app.app.store.get_payment(order).await.unwrap().unwrap();
+    assert_eq!(payment.state, PaymentState::Refunded);
+    assert_eq!(stock(&app, &kettle).await, 10, "the unit is back");
+    wait_for_event(
+        &app,
+        "SalesAnalyticsQueue",
+        &[("OrderCancelled", order), ("PaymentRefunded", order)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_order_whose_hand_off_never_arrived_is_swept_into_the_saga() {
+    let app = TestApp::start_stack(StackOptions {
+        play_pipes: false,
+        schedule_every: Some(Duration::from_secs(1)),
+        pending_grace_seconds: 0,
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let tray = app
+        .create_product(&admin, "TRAY", "Tray", "kitchen", 999)
+        .await;
+    let tray = tray["id"].as_str().unwrap().to_owned();
+    let (_, customer) = app.user_token(Role::Customer).await;
+    let order = place(&app, &customer, &tray, "tok_visa", "t").await;
+    let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
+    assert_eq!(outcomes[&order], OrderStatus::Confirmed);
+}

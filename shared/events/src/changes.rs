@@ -1,0 +1,227 @@
+use aws_lambda_events::dynamodb::EventRecord;
+use cartwheel_domain::{Order, OrderStatus, Product};
+use cartwheel_store::{Payment, PaymentState, Shipment};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+/// A product whose stock falls below this many units raises `StockLow`.
+pub const LOW_STOCK_THRESHOLD: i64 = 5;
+
+/// The detail-types of DESIGN.md §6 (plus `OrderShipped`), each with its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    OrderPlaced,
+    StockReserved,
+    OrderRejected,
+    PaymentAuthorized,
+    PaymentDeclined,
+    PaymentRefunded,
+    OrderConfirmed,
+    OrderCancelled,
+    OrderShipped,
+    ShipmentCreated,
+    StockLow,
+    ProductCreated,
+    ProductUpdated,
+}
+
+impl EventType {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OrderPlaced => "OrderPlaced",
+            Self::StockReserved => "StockReserved",
+            Self::OrderRejected => "OrderRejected",
+            Self::PaymentAuthorized => "PaymentAuthorized",
+            Self::PaymentDeclined => "PaymentDeclined",
+            Self::PaymentRefunded => "PaymentRefunded",
+            Self::OrderConfirmed => "OrderConfirmed",
+            Self::OrderCancelled => "OrderCancelled",
+            Self::OrderShipped => "OrderShipped",
+            Self::ShipmentCreated => "ShipmentCreated",
+            Self::StockLow => "StockLow",
+            Self::ProductCreated => "ProductCreated",
+            Self::ProductUpdated => "ProductUpdated",
+        }
+    }
+
+    pub fn source(self) -> &'static str {
+        match self {
+            Self::PaymentAuthorized | Self::PaymentDeclined | Self::PaymentRefunded => {
+                "cartwheel.payments"
+            }
+            Self::ShipmentCreated => "cartwheel.shipping",
+            Self::StockLow | Self::ProductCreated | Self::ProductUpdated => "cartwheel.catalog",
+            _ => "cartwheel.orders",
+        }
+    }
+
+    /// The event an order's arrival in `status` announces.
+    fn of_order_status(status: OrderStatus) -> Self {
+        match status {
+            OrderStatus::Pending => Self::OrderPlaced,
+            OrderStatus::Reserved => Self::StockReserved,
+            OrderStatus::Rejected => Self::OrderRejected,
+            OrderStatus::Paid => Self::PaymentAuthorized,
+            OrderStatus::PaymentFailed => Self::PaymentDeclined,
+            OrderStatus::Confirmed => Self::OrderConfirmed,
+            OrderStatus::Cancelled => Self::OrderCancelled,
+            OrderStatus::Shipped => Self::OrderShipped,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainEvent {
+    pub event_type: EventType,
+    /// Carries `eventId` (the stream record's id and the detail-type: the same on every
+    /// redelivery, so consumers can drop duplicates), `eventVersion`, `occurredAt` and the ids a consumer needs.
+    pub detail: Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("stream record {event_id} holds an item that does not decode: {reason}")]
+pub struct UnreadableRecord {
+    pub event_id: String,
+    reason: String,
+}
+
+/// The schema version of every event's detail.
+const EVENT_VERSION: u32 = 1;
+
+struct Images<'a>(&'a EventRecord);
+
+impl Images<'_> {
+    fn decode<T: DeserializeOwned>(
+        &self,
+        image: &serde_dynamo::Item,
+    ) -> Result<Option<T>, UnreadableRecord> {
+        if image.is_empty() {
+            return Ok(None);
+        }
+        serde_dynamo::from_item(image.clone())
+            .map(Some)
+            .map_err(|e| UnreadableRecord {
+                event_id: self.0.event_id.clone(),
+                reason: e.to_string(),
+            })
+    }
+
+    fn before<T: DeserializeOwned>(&self) -> Result<Option<T>, UnreadableRecord> {
+        self.decode(&self.0.change.old_image)
+    }
+
+    fn after<T: DeserializeOwned>(&self) -> Result<Option<T>, UnreadableRecord> {
+        self.decode(&self.0.change.new_image)
+    }
+
+    fn sort_key(&self) -> Option<&str> {
+        match self.0.change.keys.get("SK")? {
+            serde_dynamo::AttributeValue::S(sk) => Some(sk),
+            _ => None,
+        }
+    }
+
+    fn event(&self, event_type: EventType, occurred_at: String, ids: Value) -> DomainEvent {
+        let mut detail = json!({
+            "eventId": format!("{}#{}", self.0.event_id, event_type.name()),
+            "eventVersion": EVENT_VERSION,
+            "occurredAt": occurred_at,
+        });
+        if let (Some(detail), Value::Object(ids)) = (detail.as_object_mut(), ids) {
+            detail.extend(ids);
+        }
+        DomainEvent { event_type, detail }
+    }
+}
+
+/// The domain events one stream record announces; most records (cart lines, guards, reservations,
+/// stock taken by an order) announce none.
+pub fn events_of(record: &EventRecord) -> Result<Vec<DomainEvent>, UnreadableRecord> {
+    let images = Images(record);
+    match images.sort_key() {
+        Some("ORDER") => order_events(&images),
+        Some("PAYMENT") => payment_events(&images),
+        Some("SHIPMENT") => shipment_events(&images),
+        Some("PRODUCT") => product_events(&images),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn order_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord> {
+    let (old, new) = (images.before::<Order>()?, images.after::<Order>()?);
+    let Some(order) = new else {
+        return Ok(Vec::new());
+    };
+    if old.is_some_and(|old| old.status == order.status) {
+        return Ok(Vec::new());
+    }
+    let event_type = EventType::of_order_status(order.status);
+    let ids = json!({
+        "orderId": order.id, "userId": order.user_id, "status": order.status, "total": order.total,
+    });
+    Ok(vec![images.event(
+        event_type,
+        order.updated_at.to_string(),
+        ids,
+    )])
+}
+
+fn payment_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord> {
+    let (old, new) = (images.before::<Payment>()?, images.after::<Payment>()?);
+    let Some(payment) = new else {
+        return Ok(Vec::new());
+    };
+    let refunded_now = payment.state == PaymentState::Refunded
+        && old.is_none_or(|old| old.state != PaymentState::Refunded);
+    if !refunded_now {
+        return Ok(Vec::new());
+    }
+    let ids = json!({"orderId": payment.order_id, "amount": payment.amount});
+    Ok(vec![images.event(
+        EventType::PaymentRefunded,
+        payment.updated_at.to_string(),
+        ids,
+    )])
+}
+
+fn shipment_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord> {
+    let (old, new) = (images.before::<Shipment>()?, images.after::<Shipment>()?);
+    match (old, new) {
+        (None, Some(shipment)) => {
+            let ids =
+                json!({"orderId": shipment.order_id, "trackingNumber": shipment.tracking_number});
+            Ok(vec![images.event(
+                EventType::ShipmentCreated,
+                shipment.created_at.to_string(),
+                ids,
+            )])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn product_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord> {
+    let (old, new) = (images.before::<Product>()?, images.after::<Product>()?);
+    let Some(product) = new else {
+        return Ok(Vec::new());
+    };
+    let at = product.updated_at.to_string();
+    let ids = json!({"productId": product.id, "sku": product.sku, "version": product.version});
+    let mut events = Vec::new();
+    match &old {
+        None => events.push(images.event(EventType::ProductCreated, at.clone(), ids)),
+        Some(old) if old.version != product.version => {
+            events.push(images.event(EventType::ProductUpdated, at.clone(), ids))
+        }
+        Some(_) => {}
+    }
+    let was_low = old.is_some_and(|old| old.stock.units() < LOW_STOCK_THRESHOLD);
+    if product.stock.units() < LOW_STOCK_THRESHOLD && !was_low {
+        let ids = json!({
+            "productId": product.id, "sku": product.sku, "stock": product.stock,
+            "threshold": LOW_STOCK_THRESHOLD,
+        });
+        events.push(images.event(EventType::StockLow, at, ids));
+    }
+    Ok(events)
+}

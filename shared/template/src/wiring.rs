@@ -1,0 +1,311 @@
+//! What carries messages between the functions: queues, event sources, rules and pipes.
+
+use crate::model::{get, list, referenced_id, text, Template, TemplateError};
+use serde_yaml::Value;
+
+/// Something other than an HTTP route that invokes a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// An `SQS` event: batches from the queue, at most `max_concurrency` invocations at once.
+    Queue {
+        queue: String,
+        batch_size: u32,
+        max_concurrency: u32,
+    },
+    /// A `DynamoDB` event on the table's stream.
+    TableStream { batch_size: u32 },
+    /// A `Schedule` event with a `rate(...)` expression.
+    Schedule { every_seconds: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub queue: String,
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub visibility_timeout_seconds: u32,
+    pub dead_letter: Option<DeadLetter>,
+}
+
+/// An `AWS::Events::Rule` whose targets are queues (moto delivers to SQS targets only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSpec {
+    pub logical_id: String,
+    pub bus: String,
+    pub pattern: serde_json::Value,
+    pub target_queues: Vec<String>,
+}
+
+/// An `AWS::Pipes::Pipe` from the table's stream to a queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipeSpec {
+    pub logical_id: String,
+    /// A record passes if it matches any of these EventBridge patterns.
+    pub filters: Vec<serde_json::Value>,
+    pub target_queue: String,
+    /// `<$.path>` placeholders are replaced from the record.
+    pub input_template: Option<String>,
+}
+
+/// The value of a function's environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvValue {
+    Literal(String),
+    /// `!Ref` of a resource: its name, URL or ARN, whichever `Ref` gives for its type.
+    Resource(String),
+    /// `!Ref` of a template parameter: supplied at deploy time (offline, from the environment).
+    Parameter(String),
+}
+
+fn shape(message: String) -> TemplateError {
+    TemplateError::Shape(message)
+}
+
+fn number(value: &Value, key: &str, default: u64) -> u64 {
+    get(value, key).and_then(Value::as_u64).unwrap_or(default)
+}
+
+fn small(value: &Value, key: &str, default: u32) -> u32 {
+    u32::try_from(number(value, key, u64::from(default))).unwrap_or(default)
+}
+
+fn as_json(value: &Value) -> Option<serde_json::Value> {
+    serde_json::to_value(value).ok()
+}
+
+/// `rate(5 minutes)` → 300.
+fn rate_seconds(expression: &str) -> Option<u64> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (amount, unit) = inner.split_once(' ')?;
+    let amount: u64 = amount.parse().ok()?;
+    let unit_seconds = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(amount * unit_seconds)
+}
+
+pub(crate) fn triggers(
+    function: &str,
+    events: Option<&Value>,
+) -> Result<Vec<Trigger>, TemplateError> {
+    let declared = events
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flat_map(|events| events.values());
+    let mut triggers = Vec::new();
+    for event in declared {
+        let props = get(event, "Properties").cloned().unwrap_or_default();
+        let trigger = match text(event, "Type").as_deref() {
+            Some("SQS") => Trigger::Queue {
+                queue: get(&props, "Queue")
+                    .and_then(referenced_id)
+                    .ok_or_else(|| {
+                        shape(format!(
+                            "{function}: an SQS event without !GetAtt Queue.Arn"
+                        ))
+                    })?,
+                batch_size: small(&props, "BatchSize", 10),
+                max_concurrency: get(&props, "ScalingConfig")
+                    .map_or(1000, |s| small(s, "MaximumConcurrency", 1000)),
+            },
+            Some("DynamoDB") => Trigger::TableStream {
+                batch_size: small(&props, "BatchSize", 100),
+            },
+            Some("Schedule") => {
+                let expression = text(&props, "Schedule").unwrap_or_default();
+                Trigger::Schedule {
+                    every_seconds: rate_seconds(&expression).ok_or_else(|| {
+                        shape(format!("{function}: the offline stack runs only rate(...) schedules, not {expression:?}"))
+                    })?,
+                }
+            }
+            _ => continue,
+        };
+        triggers.push(trigger);
+    }
+    Ok(triggers)
+}
+
+impl Template {
+    fn variables(&self, environment: Option<&Value>) -> Vec<(String, EnvValue)> {
+        let declared = environment
+            .and_then(|e| get(e, "Variables"))
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten();
+        declared
+            .filter_map(|(name, value)| {
+                let value = match value {
+                    Value::Tagged(_) => {
+                        let id = referenced_id(value)?;
+                        if self.parameter_names().any(|p| p == id) {
+                            EnvValue::Parameter(id)
+                        } else {
+                            EnvValue::Resource(id)
+                        }
+                    }
+                    Value::String(text) => EnvValue::Literal(text.clone()),
+                    other => {
+                        EnvValue::Literal(serde_yaml::to_string(other).ok()?.trim().to_owned())
+                    }
+                };
+                Some((name.as_str()?.to_owned(), value))
+            })
+            .collect()
+    }
+
+    /// Each function's environment (the Globals' variables first, then its own).
+    pub fn environment(&self, function: &str) -> Vec<(String, EnvValue)> {
+        let globals = get(&Value::Mapping(self.globals.clone()), "Function")
+            .and_then(|f| get(f, "Environment"))
+            .cloned();
+        let own = self
+            .resources_of_type("AWS::Serverless::Function")
+            .find(|(id, _)| id == function)
+            .and_then(|(_, f)| {
+                get(f, "Properties")
+                    .and_then(|p| get(p, "Environment"))
+                    .cloned()
+            });
+        let mut variables = self.variables(globals.as_ref());
+        variables.extend(self.variables(own.as_ref()));
+        variables
+    }
+
+    pub fn queues(&self) -> Vec<QueueSpec> {
+        self.resources_of_type("AWS::SQS::Queue")
+            .map(|(logical_id, queue)| {
+                let props = get(queue, "Properties").cloned().unwrap_or_default();
+                let dead_letter = get(&props, "RedrivePolicy").and_then(|redrive| {
+                    Some(DeadLetter {
+                        queue: referenced_id(get(redrive, "deadLetterTargetArn")?)?,
+                        max_receive_count: small(redrive, "maxReceiveCount", 5),
+                    })
+                });
+                QueueSpec {
+                    logical_id,
+                    visibility_timeout_seconds: small(&props, "VisibilityTimeout", 30),
+                    dead_letter,
+                }
+            })
+            .collect()
+    }
+
+    pub fn rules(&self) -> Result<Vec<RuleSpec>, TemplateError> {
+        self.resources_of_type("AWS::Events::Rule")
+            .map(|(logical_id, rule)| {
+                let props = get(rule, "Properties").cloned().unwrap_or_default();
+                let bad = |what: &str| shape(format!("rule {logical_id}: {what}"));
+                Ok(RuleSpec {
+                    bus: get(&props, "EventBusName")
+                        .and_then(referenced_id)
+                        .ok_or_else(|| bad("EventBusName must be !Ref of the bus"))?,
+                    pattern: get(&props, "EventPattern")
+                        .and_then(as_json)
+                        .ok_or_else(|| bad("no EventPattern"))?,
+                    target_queues: list(&props, "Targets")
+                        .iter()
+                        .map(|t| get(t, "Arn").and_then(referenced_id))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| bad("every target must be !GetAtt Queue.Arn"))?,
+                    logical_id,
+                })
+            })
+            .collect()
+    }
+
+    pub fn pipes(&self) -> Result<Vec<PipeSpec>, TemplateError> {
+        self.resources_of_type("AWS::Pipes::Pipe")
+            .map(|(logical_id, pipe)| {
+                let props = get(pipe, "Properties").cloned().unwrap_or_default();
+                let bad = |what: &str| shape(format!("pipe {logical_id}: {what}"));
+                let filters = get(&props, "SourceParameters")
+                    .and_then(|s| get(s, "FilterCriteria"))
+                    .map(|f| list(f, "Filters"))
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|f| {
+                        let pattern =
+                            text(f, "Pattern").ok_or_else(|| bad("a filter without Pattern"))?;
+                        serde_json::from_str(&pattern)
+                            .map_err(|e| bad(&format!("a Pattern is not JSON: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(PipeSpec {
+                    filters,
+                    target_queue: get(&props, "Target")
+                        .and_then(referenced_id)
+                        .ok_or_else(|| bad("Target must be !GetAtt Queue.Arn"))?,
+                    input_template: get(&props, "TargetParameters")
+                        .and_then(|t| text(t, "InputTemplate")),
+                    logical_id,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template() -> Template {
+        Template::parse(crate::EMBEDDED).expect("template.yaml parses")
+    }
+
+    #[test]
+    fn rates_are_read_in_seconds_and_other_schedules_are_refused() {
+        assert_eq!(rate_seconds("rate(1 minute)"), Some(60));
+        assert_eq!(rate_seconds("rate(2 hours)"), Some(7200));
+        assert_eq!(rate_seconds("cron(0 12 * * ? *)"), None);
+        assert_eq!(rate_seconds("rate(five minutes)"), None);
+    }
+
+    #[test]
+    fn the_order_hand_off_is_wired_from_the_stream_through_a_queue_to_the_starter() {
+        let t = template();
+        let pipe = &t.pipes().unwrap()[0];
+        assert_eq!(pipe.target_queue, "OrderQueue");
+        assert_eq!(pipe.filters[0]["eventName"], serde_json::json!(["INSERT"]));
+        let order_queue = t
+            .queues()
+            .into_iter()
+            .find(|q| q.logical_id == "OrderQueue")
+            .unwrap();
+        assert_eq!(
+            order_queue.dead_letter.unwrap().queue,
+            "OrderDeadLetterQueue"
+        );
+        let functions = t.functions().unwrap();
+        let starter = functions
+            .iter()
+            .find(|f| f.logical_id == "StartCheckoutFunction")
+            .unwrap();
+        assert!(matches!(
+            &starter.triggers[..],
+            [Trigger::Queue { queue, max_concurrency, .. }] if queue == "OrderQueue" && *max_concurrency >= 2
+        ));
+    }
+
+    #[test]
+    fn every_rule_targets_queues_that_have_dead_letter_queues() {
+        let t = template();
+        let queues = t.queues();
+        let rules = t.rules().unwrap();
+        assert!(!rules.is_empty());
+        for rule in rules {
+            assert_eq!(rule.bus, "EventBus");
+            for target in &rule.target_queues {
+                let queue = queues.iter().find(|q| &q.logical_id == target).unwrap();
+                assert!(queue.dead_letter.is_some(), "{target} has no DLQ");
+            }
+        }
+    }
+}
