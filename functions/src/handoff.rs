@@ -216,7 +216,9 @@ pub async fn start_checkout(app: &App, event: SqsEvent) -> SqsBatchResponse {
             }
         }
     }
-    cartwheel_telemetry::record_count("start-checkout", "SagasStarted", started);
+    if started > 0 {
+        cartwheel_telemetry::record_count("start-checkout", "SagasStarted", started);
+    }
     response
 }
 
@@ -239,12 +241,12 @@ pub async fn sweep_pending_orders(app: &App) -> Result<SweepReport, HandoffError
             orders = stale.len(),
             "re-queued orders whose hand-off did not arrive"
         );
+        cartwheel_telemetry::record_count(
+            "sweep-pending-orders",
+            "OrdersRequeued",
+            u32::try_from(stale.len()).unwrap_or(u32::MAX),
+        );
     }
-    cartwheel_telemetry::record_count(
-        "sweep-pending-orders",
-        "OrdersRequeued",
-        u32::try_from(stale.len()).unwrap_or(u32::MAX),
-    );
     Ok(SweepReport {
         requeued: stale.len(),
     })

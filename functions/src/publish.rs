@@ -57,10 +57,12 @@ pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEven
         );
     }
     let published = events.len() - not_published;
-    cartwheel_telemetry::record_count(
-        "publish-events",
-        "EventsPublished",
-        u32::try_from(published).unwrap_or(u32::MAX),
-    );
+    if published > 0 {
+        cartwheel_telemetry::record_count(
+            "publish-events",
+            "EventsPublished",
+            u32::try_from(published).unwrap_or(u32::MAX),
+        );
+    }
     failures(&batch, failed)
 }

@@ -3,70 +3,25 @@
 
 mod support;
 
-use cartwheel_domain::{
-    IdempotencyKey, NewProduct, Order, Password, Product, Role, Timestamp, User,
-};
+use cartwheel_domain::Role;
 use cartwheel_functions::{
     authorizer::authorize,
     registry::{self, Handler},
     App,
 };
-use cartwheel_identity::PasswordHash;
-use cartwheel_store::{
-    CreateProduct, CreateUser, GetProduct, IdempotentRequest, ListProducts, PlaceOrder,
-    ProductQuery,
-};
+use cartwheel_store::{GetProduct, ListProducts, ProductQuery};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 use std::sync::Arc;
-use support::{fresh_app, template};
+use support::{
+    fixtures::{fixture, store_fixture_data, CUSTOMER, ORDER, PRODUCT},
+    fresh_app, template,
+};
 
-const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
-const PRODUCT: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AB";
-const CUSTOMER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AC";
-const ORDER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AE";
-
-fn fixture(binary: &str) -> String {
-    std::fs::read_to_string(format!("{EVENTS}/{binary}.json"))
-        .unwrap_or_else(|_| panic!("infra/events/{binary}.json is missing"))
-}
-
-/// A fresh table holding what the fixtures refer to: product PRODUCT and customer CUSTOMER.
+/// A fresh table holding what the fixtures refer to.
 async fn app_with_fixture_data() -> Arc<App> {
     let (app, _) = fresh_app().await;
-    let new: NewProduct =
-        serde_json::from_value(json!({"sku": "FIX-DEMO", "name": "Fixture product",
-        "category": "kitchen", "price": {"amount": 999, "currency": "EUR"}, "stock": 7}))
-        .unwrap();
-    app.store
-        .create_product(&Product::create(
-            PRODUCT.parse().unwrap(),
-            new,
-            Timestamp::now(),
-        ))
-        .await
-        .unwrap();
-    let customer: User =
-        serde_json::from_value(json!({"id": CUSTOMER, "email": "customer@example.com",
-        "name": "Fixture Customer", "role": "customer", "createdAt": "2026-11-21T12:00:00Z"}))
-        .unwrap();
-    let hash = PasswordHash::create(&Password::parse("a long enough password").unwrap()).unwrap();
-    app.store
-        .create_user(&customer, hash.as_str())
-        .await
-        .unwrap();
-    let order: Order = serde_json::from_value(json!({"id": ORDER, "userId": CUSTOMER, "status": "PENDING",
-        "lines": [], "total": {"amount": 0, "currency": "EUR"},
-        "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"},
-        "paymentToken": "tok_visa", "createdAt": "2026-11-21T12:00:00Z", "updatedAt": "2026-11-21T12:00:00Z",
-        "history": [{"status": "PENDING", "at": "2026-11-21T12:00:00Z"}]}))
-    .unwrap();
-    let key = IdempotentRequest {
-        user: customer.id,
-        key: IdempotencyKey::parse("fixture-setup").unwrap(),
-        fingerprint: "setup".into(),
-    };
-    app.store.place_order(&order, &key, &[]).await.unwrap();
+    store_fixture_data(&app).await;
     app
 }
 

@@ -112,3 +112,18 @@ async fn unknown_routes_are_404_and_wrong_methods_405_as_problems() {
     )
     .await;
 }
+
+#[test]
+fn every_environment_variable_in_the_template_is_one_the_functions_read() {
+    let template = template();
+    for function in template.functions().unwrap() {
+        for (name, _) in template.environment(&function.logical_id) {
+            assert!(
+                name == "TABLE_NAME"
+                    || cartwheel_functions::Config::SETTINGS.contains(&name.as_str()),
+                "{}: {name} is read by no function",
+                function.logical_id
+            );
+        }
+    }
+}

@@ -225,3 +225,120 @@ fn product_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord>
     }
     Ok(events)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, sk: &str, old: Option<Value>, new: Option<Value>) -> EventRecord {
+        let mut change = json!({"Keys": {"PK": {"S": "X"}, "SK": {"S": sk}}, "SizeBytes": 1,
+            "SequenceNumber": "1"});
+        if let Some(old) = old {
+            change["OldImage"] = old;
+        }
+        if let Some(new) = new {
+            change["NewImage"] = new;
+        }
+        serde_json::from_value(json!({"eventID": "e1", "eventName": name, "awsRegion": "us-east-1", "dynamodb": change}))
+            .unwrap()
+    }
+
+    fn order(status: &str) -> Value {
+        json!({"id": {"S": "01HZX3N5Q8V2K7M4R9T6W1Y0AE"}, "userId": {"S": "01HZX3N5Q8V2K7M4R9T6W1Y0AC"},
+            "status": {"S": status}, "lines": {"L": []},
+            "total": {"M": {"amount": {"N": "1299"}, "currency": {"S": "EUR"}}},
+            "shippingAddress": {"M": {"name": {"S": "A"}, "line1": {"S": "B"}, "city": {"S": "C"},
+                "postalCode": {"S": "D"}, "country": {"S": "GB"}}},
+            "paymentToken": {"S": "tok_visa"}, "createdAt": {"S": "2026-11-21T12:00:00Z"},
+            "updatedAt": {"S": "2026-11-21T12:00:01Z"}, "history": {"L": []}})
+    }
+
+    fn product(stock: u32, version: u32) -> Value {
+        json!({"id": {"S": "01HZX3N5Q8V2K7M4R9T6W1Y0AB"}, "sku": {"S": "MUG-1"}, "name": {"S": "Mug"},
+            "description": {"S": ""}, "category": {"S": "kitchen"},
+            "price": {"M": {"amount": {"N": "1299"}, "currency": {"S": "EUR"}}},
+            "stock": {"N": stock.to_string()}, "version": {"N": version.to_string()},
+            "createdAt": {"S": "2026-11-21T12:00:00Z"}, "updatedAt": {"S": "2026-11-21T12:00:00Z"}})
+    }
+
+    fn types(record: &EventRecord) -> Vec<&'static str> {
+        events_of(record)
+            .unwrap()
+            .iter()
+            .map(|e| e.event_type.name())
+            .collect()
+    }
+
+    #[test]
+    fn each_order_status_change_announces_one_event_and_other_edits_none() {
+        let placed = record("INSERT", "ORDER", None, Some(order("PENDING")));
+        assert_eq!(types(&placed), ["OrderPlaced"]);
+        let event = &events_of(&placed).unwrap()[0];
+        assert_eq!(event.detail["orderId"], "01HZX3N5Q8V2K7M4R9T6W1Y0AE");
+        assert_eq!(event.detail["eventId"], "e1#OrderPlaced");
+        assert_eq!(event.event_type.source(), "cartwheel.orders");
+        let confirmed = record(
+            "MODIFY",
+            "ORDER",
+            Some(order("PAID")),
+            Some(order("CONFIRMED")),
+        );
+        assert_eq!(types(&confirmed), ["OrderConfirmed"]);
+        let declined = record(
+            "MODIFY",
+            "ORDER",
+            Some(order("RESERVED")),
+            Some(order("PAYMENT_FAILED")),
+        );
+        assert_eq!(types(&declined), ["PaymentDeclined"]);
+        let same = record("MODIFY", "ORDER", Some(order("PAID")), Some(order("PAID")));
+        assert!(types(&same).is_empty());
+        let cart = record(
+            "INSERT",
+            "CART#1",
+            None,
+            Some(json!({"quantity": {"N": "1"}})),
+        );
+        assert!(types(&cart).is_empty());
+    }
+
+    #[test]
+    fn products_announce_creation_updates_and_stock_falling_low_once() {
+        assert_eq!(
+            types(&record("INSERT", "PRODUCT", None, Some(product(50, 1)))),
+            ["ProductCreated"]
+        );
+        let renamed = record(
+            "MODIFY",
+            "PRODUCT",
+            Some(product(50, 1)),
+            Some(product(50, 2)),
+        );
+        assert_eq!(types(&renamed), ["ProductUpdated"]);
+        let sold = record(
+            "MODIFY",
+            "PRODUCT",
+            Some(product(5, 2)),
+            Some(product(4, 2)),
+        );
+        assert_eq!(types(&sold), ["StockLow"]);
+        let sold_more = record(
+            "MODIFY",
+            "PRODUCT",
+            Some(product(4, 2)),
+            Some(product(3, 2)),
+        );
+        assert!(types(&sold_more).is_empty(), "already low: no second alert");
+    }
+
+    #[test]
+    fn an_image_that_does_not_decode_is_an_error_not_a_silent_skip() {
+        let broken = record(
+            "INSERT",
+            "ORDER",
+            None,
+            Some(json!({"id": {"S": "not an id"}})),
+        );
+        assert!(events_of(&broken).is_err());
+    }
+}

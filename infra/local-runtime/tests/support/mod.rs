@@ -2,6 +2,8 @@
 //! `scripts/test` starts DynamoDB Local and moto and points the AWS SDK at them.
 #![allow(dead_code)]
 
+pub mod fixtures;
+
 use cartwheel_domain::{
     Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, Password, PaymentToken,
     PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp, UserId,

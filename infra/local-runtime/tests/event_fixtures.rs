@@ -1,0 +1,124 @@
+//! The `sam local invoke` fixtures of the event-driven functions (queue, stream, schedule), run
+//! through their handlers against a whole offline stack, as Lambda would deliver them.
+
+mod support;
+
+use cartwheel_domain::{OrderStatus, Timestamp};
+use cartwheel_events::Publisher;
+use cartwheel_functions::{
+    handoff::{start_checkout, sweep_pending_orders},
+    publish::publish_events,
+    App, Config,
+};
+use cartwheel_store::TransitionOrder;
+use std::time::Duration;
+use support::{
+    fixtures::{fixture, store_fixture_data, ORDER},
+    sdk_config, StackOptions, TestApp,
+};
+
+/// A stack whose own pipe and schedule stay out of the way, with the fixture data stored.
+async fn quiet_stack() -> TestApp {
+    let app = TestApp::start_stack(StackOptions {
+        play_pipes: false,
+        schedule_every: Some(Duration::from_secs(3600)),
+        pending_grace_seconds: 0,
+    })
+    .await;
+    store_fixture_data(&app.app).await;
+    app
+}
+
+async fn executions_named(app: &TestApp, name: &str) -> usize {
+    let sfn = aws_sdk_sfn::Client::new(&sdk_config().await);
+    let arn = &app.stack.as_ref().unwrap().state_machines["CheckoutStateMachine"];
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    listed.executions.iter().filter(|e| e.name == name).count()
+}
+
+#[tokio::test]
+async fn a_repeated_hand_off_starts_one_execution() {
+    let app = quiet_stack().await;
+    for _ in 0..2 {
+        let event = serde_json::from_str(&fixture("start-checkout")).unwrap();
+        let response = start_checkout(&app.app, event).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    assert_eq!(executions_named(&app, ORDER).await, 1);
+}
+
+#[tokio::test]
+async fn a_message_that_is_not_a_hand_off_is_reported_as_failed() {
+    let app = quiet_stack().await;
+    let event = fixture("start-checkout").replace(
+        r#"{\"orderId\": \"01HZX3N5Q8V2K7M4R9T6W1Y0AE\"}"#,
+        "not json",
+    );
+    let response = start_checkout(&app.app, serde_json::from_str(&event).unwrap()).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier,
+        "8f3c2a1e-5b6d-4c7e-9f80-1a2b3c4d5e6f"
+    );
+}
+
+#[tokio::test]
+async fn the_sweeper_requeues_pending_orders_and_only_those() {
+    let app = quiet_stack().await;
+    let scheduled: serde_json::Value =
+        serde_json::from_str(&fixture("sweep-pending-orders")).unwrap();
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+    let report = sweep_pending_orders(&app.app).await.unwrap();
+    assert_eq!(report.requeued, 1, "the fixture order is PENDING");
+    let order = ORDER.parse().unwrap();
+    app.app
+        .store
+        .transition_order(
+            order,
+            &[OrderStatus::Pending],
+            OrderStatus::Cancelled,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let report = sweep_pending_orders(&app.app).await.unwrap();
+    assert_eq!(
+        report.requeued, 0,
+        "a cancelled order left the pending index"
+    );
+}
+
+#[tokio::test]
+async fn stream_records_become_events_on_the_bus_or_come_back_as_failures() {
+    let app = quiet_stack().await;
+    let event = serde_json::from_str(&fixture("publish-events")).unwrap();
+    let response = publish_events(app.app.publisher().unwrap(), event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let sdk = sdk_config().await;
+    let missing_bus = Publisher::new(aws_sdk_eventbridge::Client::new(&sdk), "no-such-bus");
+    let event = serde_json::from_str(&fixture("publish-events")).unwrap();
+    let response = publish_events(&missing_bus, event).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        ["111100000000000000000001"],
+        "only the order record had an event to lose"
+    );
+}
+
+#[tokio::test]
+async fn functions_refuse_to_run_without_their_settings() {
+    let sdk = sdk_config().await;
+    let bare = App::new(&sdk, &Config::for_table("unused"));
+    assert!(bare.saga().is_err() && bare.publisher().is_err() && bare.order_queue().is_err());
+}
