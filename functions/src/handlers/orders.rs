@@ -10,8 +10,8 @@ use cartwheel_http::{
     json, json_body, path_id, query_param, ApiError, ApiResult, Caller, FieldError,
 };
 use cartwheel_store::{
-    GetCart, GetOrder, GetProducts, IdempotentRequest, ListOrders, PlaceOrder, Placement,
-    RefundPayment, ReleaseStock, StoreError, TransitionOrder,
+    GetCart, GetOrder, GetOrderDetails, GetProducts, IdempotentRequest, ListOrders, PlaceOrder,
+    Placement, RefundPayment, ReleaseStock, StoreError, TransitionOrder,
 };
 use lambda_http::{
     http::{header, HeaderValue, StatusCode},
@@ -211,12 +211,12 @@ pub async fn place_order(
 }
 
 /// The owner or an admin sees the order; to anyone else it does not exist.
-pub async fn get_order(store: &impl GetOrder, request: Request) -> ApiResult {
+pub async fn get_order(store: &impl GetOrderDetails, request: Request) -> ApiResult {
     let caller = Caller::of(&request)?;
     let id: OrderId = path_id(&request, "orderId")?;
-    match store.get_order(id).await.map_err(store_error)? {
-        Some(order) if order.user_id == caller.user_id || caller.role == Role::Admin => {
-            json(StatusCode::OK, &order)
+    match store.get_order_details(id).await.map_err(store_error)? {
+        Some(details) if details.order.user_id == caller.user_id || caller.role == Role::Admin => {
+            json(StatusCode::OK, &details)
         }
         _ => Err(ApiError::NotFound(format!("order {id}"))),
     }

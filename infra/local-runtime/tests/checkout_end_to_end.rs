@@ -239,6 +239,26 @@ async fn approved_and_declined_orders_end_confirmed_and_payment_failed_with_thei
         ],
     )
     .await;
+    assert!(failed["shipment"].is_null(), "{failed}");
+    let confirmed: Value = app
+        .send(
+            Method::GET,
+            &format!("/orders/{approved}"),
+            Some(&customer),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(confirmed["payment"]["state"], "CAPTURED", "{confirmed}");
+    assert_eq!(confirmed["payment"]["amount"]["amount"], 1299);
+    assert!(
+        confirmed["shipment"]["trackingNumber"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "the event above is only published once the shipment is stored: {confirmed}"
+    );
     wait_for_event(
         &app,
         "SalesAnalyticsQueue",

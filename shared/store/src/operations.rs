@@ -137,6 +137,14 @@ pub trait GetOrder {
     ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 }
 
+pub trait GetOrderDetails {
+    /// The order with its payment and shipment, if the saga has recorded them.
+    fn get_order_details(
+        &self,
+        id: OrderId,
+    ) -> impl Future<Output = Result<Option<crate::OrderDetails>, StoreError>> + Send;
+}
+
 pub trait ListOrders {
     /// The customer's orders, newest first.
     fn list_orders(
