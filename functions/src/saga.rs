@@ -154,8 +154,13 @@ pub async fn release_stock(store: &impl ReleaseStock, input: SagaInput) -> StepR
     Ok(input)
 }
 
-/// The saga's last compensation: the order ends `PAYMENT_FAILED`.
-pub async fn mark_payment_failed(store: &impl TransitionOrder, input: SagaInput) -> StepResult {
+/// The saga's last compensation: the order ends `PAYMENT_FAILED`, unless the customer cancelled
+/// it meanwhile (cancel refunds and releases on its own): then it stays `CANCELLED` and the
+/// execution ends cleanly instead of in an error.
+pub async fn mark_payment_failed(
+    store: &(impl TransitionOrder + GetOrder),
+    input: SagaInput,
+) -> StepResult {
     let id = input.order_id;
     let from = [
         OrderStatus::Pending,
@@ -163,9 +168,16 @@ pub async fn mark_payment_failed(store: &impl TransitionOrder, input: SagaInput)
         OrderStatus::Paid,
         OrderStatus::Confirmed,
     ];
-    store
+    let marked = store
         .transition_order(id, &from, OrderStatus::PaymentFailed, Timestamp::now())
         .await
-        .map_err(StepError::store(id))?;
-    Ok(input)
+        .map_err(StepError::store(id));
+    match marked {
+        Err(StepError::UnexpectedStatus(_))
+            if order(store, input).await?.status == OrderStatus::Cancelled =>
+        {
+            Ok(input)
+        }
+        other => other.map(|()| input),
+    }
 }

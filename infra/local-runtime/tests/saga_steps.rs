@@ -175,6 +175,41 @@ async fn a_declined_payment_is_compensated_in_reverse() {
 }
 
 #[tokio::test]
+async fn a_saga_compensating_an_order_cancelled_meanwhile_ends_cleanly_and_leaves_it_cancelled() {
+    let (app, _) = fresh_app().await;
+    let mug = product(&app, "MUG", 5).await;
+    let order = pending_order(&app, &[(&mug, 1)]).await;
+    step(&app, "ReserveStockFunction", &order).await.unwrap();
+    app.store
+        .transition_order(
+            order.id,
+            &[OrderStatus::Reserved],
+            OrderStatus::Cancelled,
+            cartwheel_domain::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    for function in [
+        "RefundPaymentFunction",
+        "ReleaseStockFunction",
+        "MarkPaymentFailedFunction",
+    ] {
+        step(&app, function, &order).await.unwrap();
+    }
+    assert_eq!(stored(&app, &order).await.status, OrderStatus::Cancelled);
+    assert_eq!(
+        app.store
+            .get_product(mug.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .stock
+            .units(),
+        5
+    );
+}
+
+#[tokio::test]
 async fn out_of_stock_and_transient_failures_have_their_own_error_types() {
     let (app, _) = fresh_app().await;
     let scarce = product(&app, "SCARCE", 1).await;
