@@ -39,6 +39,11 @@ pub struct StackSettings {
     pub template_dir: PathBuf,
     /// moto's own address (not the edge's).
     pub moto_url: String,
+    pub event_sources: EventSourceSettings,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct EventSourceSettings {
     /// Runs every schedule this often instead of at its `rate(...)`.
     pub schedule_every: Option<Duration>,
     /// Whether pipes run; a test switches them off to prove the sweeper alone hands orders off.
@@ -132,33 +137,25 @@ impl OfflineStack {
             tasks: Vec::new(),
         };
         stack
-            .start_event_sources(
-                template,
-                sdk,
-                &dynamodb,
-                &sqs,
-                &settings.schedule_every,
-                settings.play_pipes,
-                &region,
-            )
+            .start_event_sources(template, sdk, settings.event_sources)
             .await?;
         Ok(stack)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn start_event_sources(
         &mut self,
         template: &Template,
         sdk: &SdkConfig,
-        dynamodb: &aws_sdk_dynamodb::Client,
-        sqs: &aws_sdk_sqs::Client,
-        schedule_every: &Option<Duration>,
-        play_pipes: bool,
-        region: &str,
+        settings: EventSourceSettings,
     ) -> Result<(), StackError> {
+        let region = &region(sdk);
+        let (dynamodb, sqs) = (
+            &aws_sdk_dynamodb::Client::new(sdk),
+            &aws_sdk_sqs::Client::new(sdk),
+        );
         let streams = streams_client(sdk);
         let reader = || StreamReader::open(streams.clone(), dynamodb, &self.name, region);
-        if play_pipes {
+        if settings.play_pipes {
             for pipe in template.pipes()? {
                 let target = queue(&self.queues, &pipe.target_queue)?.clone();
                 self.tasks
@@ -197,7 +194,9 @@ impl OfflineStack {
                         ));
                     }
                     (Trigger::Schedule { every_seconds }, Some(Handler::Schedule(handler))) => {
-                        let every = schedule_every.unwrap_or(Duration::from_secs(*every_seconds));
+                        let every = settings
+                            .schedule_every
+                            .unwrap_or(Duration::from_secs(*every_seconds));
                         self.tasks.push(run_on_schedule(
                             function.logical_id.clone(),
                             handler,

@@ -14,11 +14,17 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use cartwheel_functions::{registry::StreamHandler, App};
 use cartwheel_template::PipeSpec;
 use serde_json::{json, Value};
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::task::JoinHandle;
 
 /// How often an idle consumer looks for new records.
 const IDLE_POLL: Duration = Duration::from_millis(100);
+/// How often a reader asks for the stream's shards (new ones appear rarely; records often).
+const SHARD_REFRESH: Duration = Duration::from_secs(1);
 /// Retries of a batch a function keeps failing, as `MaximumRetryAttempts` bounds them in AWS.
 const MAX_RETRIES: u32 = 10;
 
@@ -37,6 +43,11 @@ pub struct StreamReader {
     stream_arn: String,
     region: String,
     shards: BTreeMap<String, Shard>,
+    shards_listed: Option<Instant>,
+}
+
+fn describe(error: impl std::error::Error) -> String {
+    aws_sdk_dynamodbstreams::error::DisplayErrorContext(error).to_string()
 }
 
 impl StreamReader {
@@ -61,17 +72,25 @@ impl StreamReader {
             stream_arn,
             region: region.to_owned(),
             shards: BTreeMap::new(),
+            shards_listed: None,
         })
     }
 
     async fn discover_shards(&mut self) -> Result<(), String> {
+        if self
+            .shards_listed
+            .is_some_and(|at| at.elapsed() < SHARD_REFRESH)
+        {
+            return Ok(());
+        }
         let described = self
             .client
             .describe_stream()
             .stream_arn(&self.stream_arn)
             .send()
             .await
-            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e).to_string())?;
+            .map_err(describe)?;
+        self.shards_listed = Some(Instant::now());
         for shard in described
             .stream_description
             .and_then(|d| d.shards)
@@ -117,7 +136,7 @@ impl StreamReader {
             .send()
             .await
             .map(|output| output.shard_iterator.unwrap_or_default())
-            .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e).to_string())
+            .map_err(describe)
     }
 
     /// Up to `limit` records in stream order, as Lambda's event records; empty when none are new.
@@ -149,9 +168,7 @@ impl StreamReader {
                     }
                     continue;
                 }
-                Err(e) => {
-                    return Err(aws_sdk_dynamodbstreams::error::DisplayErrorContext(&e).to_string())
-                }
+                Err(e) => return Err(describe(e)),
             };
             if let Some(shard) = self.shards.get_mut(&id) {
                 shard.closed = output.next_shard_iterator.is_none();

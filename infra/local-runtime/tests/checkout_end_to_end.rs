@@ -30,6 +30,21 @@ async fn place(app: &TestApp, token: &str, product: &str, payment: &str, key: &s
     accepted["orderId"].as_str().unwrap().parse().unwrap()
 }
 
+/// A whole stack holding one product (10 units, created by an admin over HTTP) and a customer;
+/// answers the stack, the admin's token, the product's id and the customer's token.
+async fn stack_with_product(
+    options: StackOptions,
+    sku: &str,
+    price: i64,
+) -> (TestApp, String, String, String) {
+    let app = TestApp::start_stack(options).await;
+    let admin = app.admin_token().await;
+    let product = app.create_product(&admin, sku, sku, "kitchen", price).await;
+    let product = product["id"].as_str().unwrap().to_owned();
+    let (_, customer) = app.user_token(Role::Customer).await;
+    (app, admin, product, customer)
+}
+
 fn is_terminal(status: OrderStatus) -> bool {
     !matches!(
         status,
@@ -157,12 +172,7 @@ async fn wait_for_event(app: &TestApp, queue: &str, wanted: &[(&str, OrderId)]) 
 
 #[tokio::test]
 async fn two_hundred_concurrent_orders_for_five_units_confirm_exactly_five() {
-    let app = TestApp::start_stack(StackOptions::default()).await;
-    let admin = app.admin_token().await;
-    let lamp = app
-        .create_product(&admin, "LAMP", "Lamp", "home", 2500)
-        .await;
-    let lamp = lamp["id"].as_str().unwrap().to_owned();
+    let (app, admin, lamp, first) = stack_with_product(StackOptions::default(), "LAMP", 2500).await;
     let set = app
         .send(
             Method::PUT,
@@ -172,8 +182,8 @@ async fn two_hundred_concurrent_orders_for_five_units_confirm_exactly_five() {
         )
         .await;
     assert_eq!(set.status(), StatusCode::OK);
-    let mut customers = Vec::new();
-    for _ in 0..20 {
+    let mut customers = vec![first];
+    for _ in 1..20 {
         customers.push(app.user_token(Role::Customer).await.1);
     }
 
@@ -192,13 +202,7 @@ async fn two_hundred_concurrent_orders_for_five_units_confirm_exactly_five() {
 
 #[tokio::test]
 async fn approved_and_declined_orders_end_confirmed_and_payment_failed_with_their_events() {
-    let app = TestApp::start_stack(StackOptions::default()).await;
-    let admin = app.admin_token().await;
-    let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
-        .await;
-    let mug = mug["id"].as_str().unwrap().to_owned();
-    let (_, customer) = app.user_token(Role::Customer).await;
+    let (app, _, mug, customer) = stack_with_product(StackOptions::default(), "MUG", 1299).await;
     let approved = place(&app, &customer, &mug, "tok_visa", "a").await;
     let declined = place(&app, &customer, &mug, "tok_chargeDeclined", "d").await;
 
@@ -269,13 +273,8 @@ async fn approved_and_declined_orders_end_confirmed_and_payment_failed_with_thei
 
 #[tokio::test]
 async fn cancelling_a_confirmed_order_refunds_it_and_restores_stock() {
-    let app = TestApp::start_stack(StackOptions::default()).await;
-    let admin = app.admin_token().await;
-    let kettle = app
-        .create_product(&admin, "KETTLE", "Kettle", "kitchen", 3999)
-        .await;
-    let kettle = kettle["id"].as_str().unwrap().to_owned();
-    let (_, customer) = app.user_token(Role::Customer).await;
+    let (app, _, kettle, customer) =
+        stack_with_product(StackOptions::default(), "KETTLE", 3999).await;
     let order = place(&app, &customer, &kettle, "tok_visa", "k").await;
     let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
     assert_eq!(outcomes[&order], OrderStatus::Confirmed);
@@ -305,18 +304,12 @@ async fn cancelling_a_confirmed_order_refunds_it_and_restores_stock() {
 
 #[tokio::test]
 async fn an_order_whose_hand_off_never_arrived_is_swept_into_the_saga() {
-    let app = TestApp::start_stack(StackOptions {
+    let options = StackOptions {
         play_pipes: false,
         schedule_every: Some(Duration::from_secs(1)),
         pending_grace_seconds: 0,
-    })
-    .await;
-    let admin = app.admin_token().await;
-    let tray = app
-        .create_product(&admin, "TRAY", "Tray", "kitchen", 999)
-        .await;
-    let tray = tray["id"].as_str().unwrap().to_owned();
-    let (_, customer) = app.user_token(Role::Customer).await;
+    };
+    let (app, _, tray, customer) = stack_with_product(options, "TRAY", 999).await;
     let order = place(&app, &customer, &tray, "tok_visa", "t").await;
     let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
     assert_eq!(outcomes[&order], OrderStatus::Confirmed);

@@ -61,10 +61,12 @@ pub(crate) fn transition_update(
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(key(keys::order(order))))
-        .update_expression(
-            // Leaving PENDING (every transition does) also leaves the sparse pending index.
-            "SET #status = :to, updatedAt = :now, history = list_append(history, :change) REMOVE pendingShard, pendingSince",
-        )
+        // Leaving PENDING (every transition does) also leaves the sparse pending index.
+        .update_expression(format!(
+            "SET #status = :to, updatedAt = :now, history = list_append(history, :change) REMOVE {}, {}",
+            keys::PENDING_SHARD,
+            keys::PENDING_SINCE
+        ))
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":to", status_value(to)?)
         .expression_attribute_values(":now", s(now.to_string()))

@@ -5,7 +5,7 @@ use cartwheel_functions::Config;
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     seed, serve,
-    stack::{OfflineStack, StackSettings},
+    stack::{EventSourceSettings, OfflineStack, StackSettings},
     Gateway,
 };
 use cartwheel_template::Template;
@@ -39,8 +39,10 @@ async fn start_stack(
         config,
         template_dir: template_path.parent().unwrap_or(Path::new(".")).to_owned(),
         moto_url,
-        schedule_every: None,
-        play_pipes: true,
+        event_sources: EventSourceSettings {
+            schedule_every: None,
+            play_pipes: true,
+        },
     };
     let stack = OfflineStack::start(template, sdk, &edge, settings).await?;
     for (machine, arn) in &stack.state_machines {

@@ -13,7 +13,7 @@ use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     provision, serve,
-    stack::{OfflineStack, StackSettings},
+    stack::{EventSourceSettings, OfflineStack, StackSettings},
     Gateway,
 };
 use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder};
@@ -131,8 +131,10 @@ impl TestApp {
             },
             template_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
             moto_url: std::env::var("AWS_ENDPOINT_URL").unwrap(),
-            schedule_every: options.schedule_every,
-            play_pipes: options.play_pipes,
+            event_sources: EventSourceSettings {
+                schedule_every: options.schedule_every,
+                play_pipes: options.play_pipes,
+            },
         };
         let stack = OfflineStack::start(&template, &sdk, &edge(), settings)
             .await
