@@ -3,7 +3,7 @@
 
 use cartwheel_http::Caller;
 use cartwheel_identity::TokenService;
-use lambda_http::aws_lambda_events::apigw::{
+pub use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse as SimpleResponse,
     ApiGatewayV2CustomAuthorizerV2Request as AuthorizerRequest,
 };
@@ -21,13 +21,8 @@ fn bearer_token(request: &AuthorizerRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-pub fn authorize(
-    tokens: Option<&TokenService>,
-    request: &AuthorizerRequest,
-) -> SimpleResponse<Value> {
-    let claims = tokens
-        .zip(bearer_token(request))
-        .and_then(|(tokens, token)| tokens.verify(token).ok());
+pub fn authorize(tokens: &TokenService, request: &AuthorizerRequest) -> SimpleResponse<Value> {
+    let claims = bearer_token(request).and_then(|token| tokens.verify(token).ok());
     let mut response = SimpleResponse::default();
     match claims {
         Some(claims) => {

@@ -3,7 +3,7 @@
 //! order, named after the order so that a repeated start is harmless; `sweep_pending_orders`
 //! re-queues any order still PENDING after the grace period, whatever went wrong on the way.
 
-use crate::{saga::SagaInput, App, ConfigError};
+use crate::{deps::PendingSweep, saga::SagaInput};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -22,8 +22,6 @@ pub enum HandoffError {
     Queue(String),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Config(#[from] ConfigError),
 }
 
 impl From<HandoffError> for Diagnostic {
@@ -33,7 +31,6 @@ impl From<HandoffError> for Diagnostic {
             HandoffError::StepFunctions(_) => "StepFunctionsFailed",
             HandoffError::Queue(_) => "QueueFailed",
             HandoffError::Store(_) => "StoreUnavailable",
-            HandoffError::Config(_) => "NotConfigured",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -187,21 +184,32 @@ impl OrderQueue {
     }
 }
 
-async fn start_from_message(app: &App, message: &SqsMessage) -> Result<Start, HandoffError> {
+async fn start_from_message(
+    store: &impl GetOrder,
+    saga: &SagaStarter,
+    message: &SqsMessage,
+) -> Result<Start, HandoffError> {
     let body = message
         .body
         .as_deref()
         .ok_or_else(|| HandoffError::BadMessage("no body".into()))?;
     let input: SagaInput =
         serde_json::from_str(body).map_err(|e| HandoffError::BadMessage(format!("{e}: {body}")))?;
-    app.saga()?.start(&app.store, input).await
+    saga.start(store, input).await
 }
 
 /// The order queue's consumer. A message that fails is reported alone and comes back after its
 /// visibility timeout; after `maxReceiveCount` tries it goes to the dead-letter queue.
-pub async fn start_checkout(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes =
-        futures::future::join_all(event.records.iter().map(|m| start_from_message(app, m))).await;
+pub async fn start_checkout(
+    store: &impl GetOrder,
+    saga: &SagaStarter,
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let starts = event
+        .records
+        .iter()
+        .map(|m| start_from_message(store, saga, m));
+    let outcomes = futures::future::join_all(starts).await;
     let mut response = SqsBatchResponse::default();
     let mut started = 0;
     for (message, outcome) in event.records.iter().zip(outcomes) {
@@ -232,11 +240,14 @@ pub struct SweepReport {
 }
 
 /// Runs on a schedule: every order still PENDING after the grace period goes back on the queue.
-pub async fn sweep_pending_orders(app: &App) -> Result<SweepReport, HandoffError> {
-    let cutoff = Timestamp::now().minus(app.pending_grace);
-    let stale = app.store.stale_pending_orders(cutoff, SWEEP_LIMIT).await?;
+pub async fn sweep_pending_orders(
+    store: &impl FindStalePendingOrders,
+    sweep: &PendingSweep,
+) -> Result<SweepReport, HandoffError> {
+    let cutoff = Timestamp::now().minus(sweep.grace);
+    let stale = store.stale_pending_orders(cutoff, SWEEP_LIMIT).await?;
     if !stale.is_empty() {
-        app.order_queue()?.send(&stale).await?;
+        sweep.queue.send(&stale).await?;
         tracing::warn!(
             orders = stale.len(),
             "re-queued orders whose hand-off did not arrive"

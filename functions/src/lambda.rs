@@ -1,74 +1,81 @@
-//! Wires one registry handler to the Lambda runtime: what every binary in `src/bin` calls.
+//! Runs one function on the Lambda runtime: what every binary in `src/bin` calls with its own
+//! function from `deployed`. Dependencies are built once, at cold start, from the environment.
 
-use crate::{
-    authorizer::authorize,
-    registry::{self, Handler},
-    saga::SagaInput,
-    App,
-};
-use aws_lambda_events::{dynamodb, sqs::SqsEvent};
+use crate::{config::Env, deployed::HttpFunction, deps::Dependencies, function::Function};
 use cartwheel_http::problem;
-use lambda_http::{
-    aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request, service_fn, Body, Request,
-    Response,
-};
-use lambda_runtime::LambdaEvent;
-use std::{convert::Infallible, sync::Arc, time::Instant};
+use lambda_http::{service_fn, Body, Request, Response};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::{de::DeserializeOwned, Serialize};
+use std::{convert::Infallible, fmt::Debug, time::Instant};
 
-pub async fn run(function: &'static str) -> Result<(), lambda_runtime::Error> {
+async fn cold_start<D: Dependencies, E: 'static, O: 'static>(
+    function: &'static Function<D, E, O>,
+) -> Result<crate::function::Invoke<E, O>, lambda_runtime::Error> {
     cartwheel_telemetry::init_logging();
-    let handler = registry::handler(function)
-        .ok_or_else(|| format!("no handler is registered for {function}"))?;
-    let app = Arc::new(App::from_env().await?);
-    match handler {
-        Handler::Http(handle) => {
-            lambda_http::run(service_fn(move |request: Request| {
-                let app = Arc::clone(&app);
-                async move {
-                    let started = Instant::now();
-                    let response: Response<Body> =
-                        handle(app, request).await.unwrap_or_else(|e| problem(&e));
-                    cartwheel_telemetry::record_latency(function, started.elapsed());
-                    Ok::<_, Infallible>(response)
-                }
-            }))
-            .await
+    let sdk = aws_config::load_from_env().await;
+    Ok(function.cold_start(&Env::from_process(), &sdk)?)
+}
+
+/// An HTTP API route: a handler error becomes its problem+json answer.
+pub async fn run_http<D: Dependencies>(
+    function: &'static HttpFunction<D>,
+) -> Result<(), lambda_runtime::Error> {
+    let invoke = cold_start(function).await?;
+    lambda_http::run(service_fn(move |request: Request| {
+        let response = invoke(request);
+        async move {
+            let started = Instant::now();
+            let response: Response<Body> = response.await.unwrap_or_else(|e| problem(&e));
+            cartwheel_telemetry::record_latency(function.name, started.elapsed());
+            Ok::<_, Infallible>(response)
         }
-        Handler::Step(step) => {
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<SagaInput>| {
-                let app = Arc::clone(&app);
-                async move { step(app, event.payload).await }
-            }))
-            .await
-        }
-        Handler::Queue(consume) => {
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(consume(app, event.payload).await) }
-            }))
-            .await
-        }
-        Handler::Stream(consume) => {
-            lambda_runtime::run(service_fn(move |event: LambdaEvent<dynamodb::Event>| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(consume(app, event.payload).await) }
-            }))
-            .await
-        }
-        Handler::Schedule(run_scheduled) => {
-            lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-                run_scheduled(Arc::clone(&app))
-            }))
-            .await
-        }
-        Handler::Authorizer => {
-            lambda_runtime::run(service_fn(
-                move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
-                    let app = Arc::clone(&app);
-                    async move { Ok::<_, Infallible>(authorize(app.tokens().ok(), &event.payload)) }
-                },
-            ))
-            .await
-        }
+    }))
+    .await
+}
+
+/// What a handler's result means to Lambda: an answer, or an error it reports by type.
+pub trait LambdaOutput: Send {
+    type Answer: Serialize;
+    type Failure: Into<Diagnostic> + Debug;
+    fn into_result(self) -> Result<Self::Answer, Self::Failure>;
+}
+
+impl<T: Serialize + Send, E: Into<Diagnostic> + Debug + Send> LambdaOutput for Result<T, E> {
+    type Answer = T;
+    type Failure = E;
+    fn into_result(self) -> Self {
+        self
     }
+}
+
+macro_rules! always_answers {
+    ($($answer:ty),*) => {$(
+        impl LambdaOutput for $answer {
+            type Answer = Self;
+            type Failure = Diagnostic;
+            fn into_result(self) -> Result<Self, Diagnostic> {
+                Ok(self)
+            }
+        }
+    )*};
+}
+always_answers!(
+    aws_lambda_events::sqs::SqsBatchResponse,
+    aws_lambda_events::streams::DynamoDbEventResponse,
+    crate::authorizer::SimpleResponse<serde_json::Value>
+);
+
+/// Any other event: a queue batch, a stream batch, a saga step, a schedule, the authorizer.
+pub async fn run<D, E, O>(function: &'static Function<D, E, O>) -> Result<(), lambda_runtime::Error>
+where
+    D: Dependencies,
+    E: DeserializeOwned + Send + 'static,
+    O: LambdaOutput + 'static,
+{
+    let invoke = cold_start(function).await?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+        let output = invoke(event.payload);
+        async move { output.await.into_result() }
+    }))
+    .await
 }

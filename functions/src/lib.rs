@@ -1,9 +1,12 @@
-//! Every Cartwheel Lambda. Handlers are plain async functions of (dependencies, event); the
-//! registry maps each function in template.yaml to its handler, and both the Lambda binaries
-//! (`src/bin`) and the offline runtime call handlers through it, so they cannot drift apart.
+//! Every Cartwheel Lambda. Handlers are plain async functions of (dependencies, event);
+//! `deployed` gives each function of template.yaml its handler and dependency type, each binary in
+//! `src/bin` runs one of them, and the offline runtime runs them all from the `registry`.
 
-pub mod app;
 pub mod authorizer;
+pub mod config;
+pub mod deployed;
+pub mod deps;
+pub mod function;
 pub mod handlers;
 pub mod handoff;
 pub mod lambda;
@@ -11,4 +14,5 @@ pub mod publish;
 pub mod registry;
 pub mod saga;
 
-pub use app::{App, Config, ConfigError};
+pub use config::{ConfigError, Env};
+pub use function::{Function, Instantiate, Invoke};

@@ -7,12 +7,6 @@ use aws_lambda_events::{
 use cartwheel_events::{events_of, Publisher};
 use std::collections::BTreeSet;
 
-/// A publisher that is not configured publishes nothing: the whole batch comes back.
-pub fn reject_all(error: &impl std::fmt::Display, batch: &Event) -> DynamoDbEventResponse {
-    tracing::error!(%error, "cannot publish events");
-    failures(batch, 0..batch.records.len())
-}
-
 fn failures(batch: &Event, positions: impl IntoIterator<Item = usize>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     response.batch_item_failures = positions

@@ -1,12 +1,13 @@
-//! Function (template.yaml logical id) → handler. The Lambda binaries and the offline runtime both
-//! look handlers up here; a test checks it against template.yaml in both directions.
+//! Every function of template.yaml in one typed table, for the offline runtime: it instantiates
+//! each in its own sandbox. A test checks the table against template.yaml in both directions. The
+//! Lambda binaries do not use it: each names its own function in `deployed`.
 
 use crate::{
-    handlers::*,
-    handoff::{self, HandoffError, SweepReport},
-    publish,
-    saga::{self, SagaInput, StepError},
-    App,
+    authorizer::{AuthorizerRequest, SimpleResponse},
+    deployed::*,
+    function::Instantiate,
+    handoff::{HandoffError, SweepReport},
+    saga::{SagaInput, StepResult},
 };
 use aws_lambda_events::{
     dynamodb,
@@ -15,169 +16,69 @@ use aws_lambda_events::{
 };
 use cartwheel_http::ApiResult;
 use lambda_http::Request;
-use std::{future::Future, pin::Pin, sync::Arc};
+use serde_json::Value;
 
-pub type HttpFuture = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
-pub type HttpHandler = fn(Arc<App>, Request) -> HttpFuture;
-pub type StepFuture = Pin<Box<dyn Future<Output = Result<SagaInput, StepError>> + Send>>;
-pub type StepHandler = fn(Arc<App>, SagaInput) -> StepFuture;
-pub type QueueFuture = Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>>;
-pub type QueueHandler = fn(Arc<App>, SqsEvent) -> QueueFuture;
-pub type StreamFuture = Pin<Box<dyn Future<Output = DynamoDbEventResponse> + Send>>;
-pub type StreamHandler = fn(Arc<App>, dynamodb::Event) -> StreamFuture;
-pub type ScheduleFuture = Pin<Box<dyn Future<Output = Result<SweepReport, HandoffError>> + Send>>;
-pub type ScheduleHandler = fn(Arc<App>) -> ScheduleFuture;
-
+/// A function by the kind of event it takes.
 #[derive(Clone, Copy)]
 pub enum Handler {
-    /// An HTTP API route (payload format 2.0).
-    Http(HttpHandler),
-    /// The HTTP API's Lambda authorizer (simple responses).
-    Authorizer,
-    /// A step of the checkout saga, invoked by Step Functions.
-    Step(StepHandler),
-    /// An SQS queue's consumer (batches, partial batch failures).
-    Queue(QueueHandler),
-    /// The table stream's consumer.
-    Stream(StreamHandler),
-    /// Invoked on a schedule.
-    Schedule(ScheduleHandler),
+    Http(&'static dyn Instantiate<Request, ApiResult>),
+    Authorizer(&'static dyn Instantiate<AuthorizerRequest, SimpleResponse<Value>>),
+    Step(&'static dyn Instantiate<SagaInput, StepResult>),
+    Queue(&'static dyn Instantiate<SqsEvent, SqsBatchResponse>),
+    Stream(&'static dyn Instantiate<dynamodb::Event, DynamoDbEventResponse>),
+    Schedule(&'static dyn Instantiate<Value, Result<SweepReport, HandoffError>>),
 }
 
-pub fn all() -> Vec<(&'static str, Handler)> {
+impl Handler {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Http(f) => f.name(),
+            Self::Authorizer(f) => f.name(),
+            Self::Step(f) => f.name(),
+            Self::Queue(f) => f.name(),
+            Self::Stream(f) => f.name(),
+            Self::Schedule(f) => f.name(),
+        }
+    }
+}
+
+pub fn all() -> [Handler; 31] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
-    vec![
-        ("AuthorizerFunction", Authorizer),
-        (
-            "RouteNotFoundFunction",
-            Http(|_, r| Box::pin(system::route_not_found(r))),
-        ),
-        ("HealthFunction", Http(|_, r| Box::pin(system::health(r)))),
-        (
-            "ListProductsFunction",
-            Http(|a, r| Box::pin(async move { catalog::list_products(&a.store, r).await })),
-        ),
-        (
-            "GetProductFunction",
-            Http(|a, r| Box::pin(async move { catalog::get_product(&a.store, r).await })),
-        ),
-        (
-            "ListCategoriesFunction",
-            Http(|a, r| Box::pin(async move { catalog::list_categories(&a.store, r).await })),
-        ),
-        (
-            "CreateProductFunction",
-            Http(|a, r| Box::pin(async move { admin::create_product(&a.store, r).await })),
-        ),
-        (
-            "UpdateProductFunction",
-            Http(|a, r| Box::pin(async move { admin::update_product(&a.store, r).await })),
-        ),
-        (
-            "DeleteProductFunction",
-            Http(|a, r| Box::pin(async move { admin::delete_product(&a.store, r).await })),
-        ),
-        (
-            "SetStockFunction",
-            Http(|a, r| Box::pin(async move { admin::set_stock(&a.store, r).await })),
-        ),
-        (
-            "SignUpFunction",
-            Http(|a, r| Box::pin(async move { identity::sign_up(&a.store, r).await })),
-        ),
-        (
-            "LoginFunction",
-            Http(|a, r| Box::pin(async move { identity::login(&a, r).await })),
-        ),
-        (
-            "GetMeFunction",
-            Http(|a, r| Box::pin(async move { identity::get_me(&a.store, r).await })),
-        ),
-        (
-            "GetCartFunction",
-            Http(|a, r| Box::pin(async move { cart::get_cart(&a.store, r).await })),
-        ),
-        (
-            "PutCartItemFunction",
-            Http(|a, r| Box::pin(async move { cart::put_item(&a.store, r).await })),
-        ),
-        (
-            "RemoveCartItemFunction",
-            Http(|a, r| Box::pin(async move { cart::remove_item(&a.store, r).await })),
-        ),
-        (
-            "PlaceOrderFunction",
-            Http(|a, r| Box::pin(async move { orders::place_order(&a.store, r).await })),
-        ),
-        (
-            "GetOrderFunction",
-            Http(|a, r| Box::pin(async move { orders::get_order(&a.store, r).await })),
-        ),
-        (
-            "ListOrdersFunction",
-            Http(|a, r| Box::pin(async move { orders::list_orders(&a.store, r).await })),
-        ),
-        (
-            "CancelOrderFunction",
-            Http(|a, r| Box::pin(async move { orders::cancel_order(&a.store, r).await })),
-        ),
-        (
-            "ShipOrderFunction",
-            Http(|a, r| Box::pin(async move { orders::ship_order(&a.store, r).await })),
-        ),
-        (
-            "ReserveStockFunction",
-            Step(|a, i| Box::pin(async move { saga::reserve_stock(&a.store, i).await })),
-        ),
-        (
-            "AuthorizePaymentFunction",
-            Step(|a, i| Box::pin(async move { saga::authorize_payment(&a.store, i).await })),
-        ),
-        (
-            "ConfirmOrderFunction",
-            Step(|a, i| Box::pin(async move { saga::confirm_order(&a.store, i).await })),
-        ),
-        (
-            "CreateShipmentFunction",
-            Step(|a, i| Box::pin(async move { saga::create_shipment(&a.store, i).await })),
-        ),
-        (
-            "RefundPaymentFunction",
-            Step(|a, i| Box::pin(async move { saga::refund_payment(&a.store, i).await })),
-        ),
-        (
-            "ReleaseStockFunction",
-            Step(|a, i| Box::pin(async move { saga::release_stock(&a.store, i).await })),
-        ),
-        (
-            "MarkPaymentFailedFunction",
-            Step(|a, i| Box::pin(async move { saga::mark_payment_failed(&a.store, i).await })),
-        ),
-        (
-            "StartCheckoutFunction",
-            Queue(|a, e| Box::pin(async move { handoff::start_checkout(&a, e).await })),
-        ),
-        (
-            "SweepPendingOrdersFunction",
-            Schedule(|a| Box::pin(async move { handoff::sweep_pending_orders(&a).await })),
-        ),
-        (
-            "PublishEventsFunction",
-            Stream(|a, e| {
-                Box::pin(async move {
-                    match a.publisher() {
-                        Ok(publisher) => publish::publish_events(publisher, e).await,
-                        Err(error) => publish::reject_all(&error, &e),
-                    }
-                })
-            }),
-        ),
+    [
+        Authorizer(&AUTHORIZER),
+        Http(&ROUTE_NOT_FOUND),
+        Http(&HEALTH),
+        Http(&LIST_PRODUCTS),
+        Http(&GET_PRODUCT),
+        Http(&LIST_CATEGORIES),
+        Http(&CREATE_PRODUCT),
+        Http(&UPDATE_PRODUCT),
+        Http(&DELETE_PRODUCT),
+        Http(&SET_STOCK),
+        Http(&SIGN_UP),
+        Http(&LOGIN),
+        Http(&GET_ME),
+        Http(&GET_CART),
+        Http(&PUT_CART_ITEM),
+        Http(&REMOVE_CART_ITEM),
+        Http(&PLACE_ORDER),
+        Http(&GET_ORDER),
+        Http(&LIST_ORDERS),
+        Http(&CANCEL_ORDER),
+        Http(&SHIP_ORDER),
+        Step(&RESERVE_STOCK),
+        Step(&AUTHORIZE_PAYMENT),
+        Step(&CONFIRM_ORDER),
+        Step(&CREATE_SHIPMENT),
+        Step(&REFUND_PAYMENT),
+        Step(&RELEASE_STOCK),
+        Step(&MARK_PAYMENT_FAILED),
+        Queue(&START_CHECKOUT),
+        Schedule(&SWEEP_PENDING_ORDERS),
+        Stream(&PUBLISH_EVENTS),
     ]
 }
 
 pub fn handler(function: &str) -> Option<Handler> {
-    all()
-        .into_iter()
-        .find(|(name, _)| *name == function)
-        .map(|(_, handler)| handler)
+    all().into_iter().find(|h| h.name() == function)
 }

@@ -66,7 +66,7 @@ impl From<StepError> for Diagnostic {
     }
 }
 
-type StepResult = Result<SagaInput, StepError>;
+pub type StepResult = Result<SagaInput, StepError>;
 
 async fn order(store: &impl GetOrder, input: SagaInput) -> Result<Order, StepError> {
     let id = input.order_id;

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    cartwheel_functions::lambda::run("StartCheckoutFunction").await
+    cartwheel_functions::lambda::run(&cartwheel_functions::deployed::START_CHECKOUT).await
 }

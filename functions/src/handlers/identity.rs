@@ -1,10 +1,9 @@
 //! Sign-up, login and the caller's own profile.
 
 use super::store_error;
-use crate::App;
 use cartwheel_domain::{Email, NewUser, Role, Timestamp, User, UserId};
 use cartwheel_http::{json, json_body, ApiError, ApiResult, Caller};
-use cartwheel_identity::PasswordHash;
+use cartwheel_identity::{PasswordHash, TokenService};
 use cartwheel_store::{CreateUser, FindCredentials, GetUser};
 use lambda_http::{http::StatusCode, Request};
 use serde::Deserialize;
@@ -51,14 +50,13 @@ struct Login {
     password: String,
 }
 
-pub async fn login(app: &App, request: Request) -> ApiResult {
-    let tokens = app.tokens()?;
+pub async fn login(
+    store: &impl FindCredentials,
+    tokens: &TokenService,
+    request: Request,
+) -> ApiResult {
     let Login { email, password } = json_body(&request)?;
-    let credentials = app
-        .store
-        .find_credentials(&email)
-        .await
-        .map_err(store_error)?;
+    let credentials = store.find_credentials(&email).await.map_err(store_error)?;
     let user = match credentials {
         Some(found) => {
             let hash = PasswordHash::from_stored(found.password_hash);

@@ -1,13 +1,11 @@
 //! The AWS endpoint that moto's Step Functions engine calls (`http://localhost:$MOTO_PORT`):
-//! Lambda Invoke runs the saga step's handler in process, exactly as Lambda would answer it;
-//! every other call is passed through to moto itself on its own port.
+//! Lambda Invoke runs the saga step in its sandbox, if the state machine's role may invoke it, and
+//! answers exactly as Lambda would (a handled error, a timeout, a throttle, a denial); every other
+//! call is passed through to moto itself on its own port.
 
+use crate::{iam::Call, sandbox::Failure, stack::Functions};
 use bytes::Bytes;
-use cartwheel_functions::{
-    registry::{self, Handler, StepHandler},
-    saga::SagaInput,
-    App,
-};
+use cartwheel_functions::saga::SagaInput;
 use http_body_util::{BodyExt, Full};
 use hyper::{
     body::Incoming, server::conn::http1, service::service_fn, Request, Response, StatusCode,
@@ -25,10 +23,9 @@ use std::{
 use tokio::net::TcpListener;
 
 /// One edge serves every offline stack of the process: an offline function is named
-/// `<stack>-<logical id>`, and each stack registers the App its handlers run with.
+/// `<stack>-<logical id>`, and each stack registers its deployed functions.
 pub struct AwsEdge {
-    steps: HashMap<String, StepHandler>,
-    stacks: RwLock<HashMap<String, Arc<App>>>,
+    stacks: RwLock<HashMap<String, Arc<Functions>>>,
     moto: String,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -49,6 +46,20 @@ fn answer(
     response
 }
 
+/// An error of the Lambda API itself (not of the function), as its REST protocol sends it.
+fn aws_error(
+    status: StatusCode,
+    error_type: &'static str,
+    body: serde_json::Value,
+) -> Response<Full<Bytes>> {
+    let mut response = answer(status, body.to_string(), false);
+    response.headers_mut().insert(
+        "x-amzn-errortype",
+        hyper::header::HeaderValue::from_static(error_type),
+    );
+    response
+}
+
 /// The function a Lambda Invoke path names: `/2015-03-31/functions/<name or ARN>/invocations`.
 fn invoked_function(path: &str) -> Option<String> {
     let name = path
@@ -61,33 +72,25 @@ fn invoked_function(path: &str) -> Option<String> {
 impl AwsEdge {
     /// `moto` is moto's own base URL, such as `http://127.0.0.1:5001`.
     pub fn new(moto: impl Into<String>) -> Self {
-        let steps = registry::all()
-            .into_iter()
-            .filter_map(|(name, handler)| match handler {
-                Handler::Step(step) => Some((name.to_owned(), step)),
-                _ => None,
-            })
-            .collect();
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self {
-            steps,
             stacks: RwLock::new(HashMap::new()),
             moto: moto.into(),
             client,
         }
     }
 
-    pub fn register(&self, stack: &str, app: Arc<App>) {
+    pub fn register(&self, stack: &str, functions: Arc<Functions>) {
         if let Ok(mut stacks) = self.stacks.write() {
-            stacks.insert(stack.to_owned(), app);
+            stacks.insert(stack.to_owned(), functions);
         }
     }
 
-    fn target(&self, function: &str) -> Option<(StepHandler, Arc<App>)> {
+    fn target(&self, function: &str) -> Option<(Arc<Functions>, String)> {
         let (stack, logical_id) = function.rsplit_once('-')?;
-        let step = self.steps.get(logical_id).copied()?;
-        let app = self.stacks.read().ok()?.get(stack).cloned()?;
-        Some((step, app))
+        let functions = self.stacks.read().ok()?.get(stack).cloned()?;
+        functions.get(logical_id)?;
+        Some((functions, logical_id.to_owned()))
     }
 
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -103,10 +106,27 @@ impl AwsEdge {
     }
 
     async fn invoke(&self, function: &str, payload: &[u8]) -> Response<Full<Bytes>> {
-        let Some((step, app)) = self.target(function) else {
+        let Some((functions, logical_id)) = self.target(function) else {
             let body =
-                json!({"Type": "User", "message": format!("Function not found: {function}")});
-            return answer(StatusCode::NOT_FOUND, body.to_string(), false);
+                json!({"Type": "User", "Message": format!("Function not found: {function}")});
+            return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
+        };
+        // Step Functions invokes with the state machine's role.
+        let call = Call {
+            action: "lambda:InvokeFunction".into(),
+            resource: functions.arn(&logical_id),
+        };
+        if !functions.invokers.iter().any(|p| p.allows(&call)) {
+            let denied = functions.invokers.first().map(|p| p.check(&call));
+            let message = match denied {
+                Some(Err(message)) => message,
+                _ => format!("no principal of the stack may invoke {function}"),
+            };
+            let body = json!({"Message": message});
+            return aws_error(StatusCode::FORBIDDEN, "AccessDeniedException", body);
+        }
+        let Some(step) = functions.get(&logical_id) else {
+            return answer(StatusCode::NOT_FOUND, "", false);
         };
         let input: SagaInput = match serde_json::from_slice(payload) {
             Ok(input) => input,
@@ -115,8 +135,7 @@ impl AwsEdge {
                 return answer(StatusCode::OK, body.to_string(), true);
             }
         };
-        let outcome = tokio::spawn(step(app, input)).await;
-        match outcome {
+        match step.step(input).await {
             Ok(Ok(output)) => answer(
                 StatusCode::OK,
                 serde_json::to_vec(&output).unwrap_or_default(),
@@ -127,11 +146,19 @@ impl AwsEdge {
                     json!({"errorType": error.error_type(), "errorMessage": error.to_string()});
                 answer(StatusCode::OK, body.to_string(), true)
             }
-            Err(_) => answer(
-                StatusCode::OK,
-                json!({"errorType": "Panic", "errorMessage": "the step panicked"}).to_string(),
-                true,
-            ),
+            Err(Failure::Throttled) => {
+                let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."});
+                aws_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequestsException",
+                    body,
+                )
+            }
+            Err(failure) => {
+                let message = format!("RequestId: {} Error: {failure}", ulid::Ulid::new());
+                let body = json!({"errorType": failure.error_type(), "errorMessage": message});
+                answer(StatusCode::OK, body.to_string(), true)
+            }
         }
     }
 

@@ -2,13 +2,9 @@
 //! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 
+use crate::stack::Functions;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
-use cartwheel_functions::{
-    authorizer::authorize,
-    registry::{self, Handler},
-    App,
-};
 use cartwheel_template::{Authorizer, RouteMatch, RouteTable, Template, TemplateError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
@@ -46,7 +42,7 @@ const AUTH_CACHE_CAPACITY: usize = 10_000;
 pub enum GatewayError {
     #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("template.yaml declares {0}, but the registry has no handler for it")]
+    #[error("template.yaml declares {0}, but the stack did not deploy it")]
     MissingHandler(String),
     #[error("route uses authorizer {0}, which the HttpApi does not declare")]
     UnknownAuthorizer(String),
@@ -60,6 +56,8 @@ enum Refusal {
     Unauthorized,
     /// The authorizer said no: 403.
     Forbidden,
+    /// The authorizer failed (timed out, crashed, throttled): 500.
+    Failed,
 }
 
 impl Refusal {
@@ -67,6 +65,7 @@ impl Refusal {
         match self {
             Self::Unauthorized => gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"),
             Self::Forbidden => gateway_answer(StatusCode::FORBIDDEN, "Forbidden"),
+            Self::Failed => internal_server_error(),
         }
     }
 }
@@ -74,8 +73,7 @@ impl Refusal {
 pub struct Gateway {
     routes: RouteTable,
     authorizers: HashMap<String, Authorizer>,
-    handlers: HashMap<String, Handler>,
-    app: Arc<App>,
+    functions: Arc<Functions>,
     auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
 }
 
@@ -90,6 +88,11 @@ fn gateway_answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     response
 }
 
+/// What an HTTP API answers when its Lambda integration fails (error, timeout, throttle).
+fn internal_server_error() -> Response<Full<Bytes>> {
+    gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+}
+
 fn decode(raw: &str) -> String {
     percent_encoding::percent_decode_str(raw)
         .decode_utf8_lossy()
@@ -98,15 +101,13 @@ fn decode(raw: &str) -> String {
 
 impl Gateway {
     /// Checks that every function the template declares has a handler before serving anything.
-    pub fn new(template: &Template, app: Arc<App>) -> Result<Self, GatewayError> {
+    pub fn new(template: &Template, deployed: Arc<Functions>) -> Result<Self, GatewayError> {
         let functions = template.functions()?;
-        let registered: HashMap<&str, Handler> = registry::all().into_iter().collect();
-        let mut handlers = HashMap::new();
-        for function in &functions {
-            let handler = registered
-                .get(function.logical_id.as_str())
-                .ok_or_else(|| GatewayError::MissingHandler(function.logical_id.clone()))?;
-            handlers.insert(function.logical_id.clone(), *handler);
+        if let Some(missing) = functions
+            .iter()
+            .find(|f| deployed.get(&f.logical_id).is_none())
+        {
+            return Err(GatewayError::MissingHandler(missing.logical_id.clone()));
         }
         let authorizers: HashMap<String, Authorizer> = template
             .authorizers()
@@ -123,10 +124,9 @@ impl Gateway {
             }
         }
         Ok(Self {
-            routes: RouteTable::new(&functions),
+            routes: template.route_table()?,
             authorizers,
-            handlers,
-            app,
+            functions: deployed,
             auth_cache: Mutex::default(),
         })
     }
@@ -189,7 +189,7 @@ impl Gateway {
         }
 
         if let Some(name) = authorizer {
-            match self.authorize(name, &event) {
+            match self.authorize(name, &event).await {
                 Ok(context) => {
                     let mut authorizer = ApiGatewayRequestAuthorizer::default();
                     authorizer.fields = serde_json::from_value(context).unwrap_or_default();
@@ -237,7 +237,11 @@ impl Gateway {
 
     /// API Gateway's order: no identity source → 401 without calling the authorizer; a denial →
     /// 403; both answers are cached for the authorizer's TTL, keyed by the identity source.
-    fn authorize(&self, name: &str, event: &ApiGatewayV2httpRequest) -> Result<Value, Refusal> {
+    async fn authorize(
+        &self,
+        name: &str,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<Value, Refusal> {
         let authorizer = self.authorizers.get(name).ok_or(Refusal::Unauthorized)?;
         let identity: Vec<String> = authorizer
             .identity_headers
@@ -272,7 +276,14 @@ impl Gateway {
                 request.raw_query_string = event.raw_query_string.clone();
                 request.headers = event.headers.clone();
                 request.request_context = event.request_context.clone();
-                let answer = authorize(self.app.tokens().ok(), &request);
+                let function = self
+                    .functions
+                    .get(&authorizer.function)
+                    .ok_or(Refusal::Failed)?;
+                let answer = function
+                    .authorizer(request)
+                    .await
+                    .map_err(|_| Refusal::Failed)?;
                 let decision = answer.is_authorized.then_some(answer.context);
                 if !ttl.is_zero() {
                     if let Ok(mut cache) = self.auth_cache.lock() {
@@ -288,26 +299,20 @@ impl Gateway {
         decision.ok_or(Refusal::Forbidden)
     }
 
-    /// Runs the handler as Lambda would; a panic becomes API Gateway's 500, not a dropped connection.
+    /// Runs the handler in its sandbox; a failed invocation (timeout, panic, throttle, failed cold
+    /// start) becomes API Gateway's 500, as an HTTP API answers a failed Lambda integration.
     async fn invoke(
         &self,
         function: &str,
         event: ApiGatewayV2httpRequest,
     ) -> Response<Full<Bytes>> {
-        let Some(Handler::Http(handle)) = self.handlers.get(function).copied() else {
-            return gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        let Some(deployed) = self.functions.get(function) else {
+            return internal_server_error();
         };
         let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event).into();
-        let app = Arc::clone(&self.app);
-        let outcome = tokio::spawn(async move {
-            handle(app, request)
-                .await
-                .unwrap_or_else(|e| cartwheel_http::problem(&e))
-        })
-        .await;
-        let Ok(response) = outcome else {
-            tracing::error!(function, "handler panicked");
-            return gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        let response = match deployed.http(request).await {
+            Ok(answer) => answer.unwrap_or_else(|e| cartwheel_http::problem(&e)),
+            Err(_) => return internal_server_error(),
         };
         let (parts, body) = response.into_parts();
         let bytes = match body {

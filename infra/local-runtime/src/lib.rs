@@ -5,9 +5,13 @@
 
 pub mod aws_edge;
 pub mod gateway;
+pub mod iam;
 pub mod pattern;
 pub mod provision;
+pub mod queue_policy;
 pub mod queues;
+pub mod resources;
+pub mod sandbox;
 pub mod seed;
 pub mod stack;
 pub mod stream;

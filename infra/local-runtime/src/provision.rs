@@ -113,6 +113,25 @@ pub async fn create_table(
     Ok(())
 }
 
+/// The table's ARN and its stream's, as the emulator names them.
+pub async fn table_arns(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+) -> Result<(String, String), ProvisionError> {
+    let table = client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| failed(format!("table {name}"), e))?
+        .table
+        .ok_or_else(|| ProvisionError::Unsupported(format!("table {name} is not described")))?;
+    Ok((
+        table.table_arn.unwrap_or_default(),
+        table.latest_stream_arn.unwrap_or_default(),
+    ))
+}
+
 fn already_exists(code: Option<&str>) -> bool {
     code == Some("ResourceAlreadyExistsException")
 }
@@ -122,7 +141,7 @@ pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,
     name: &str,
     bus: &BusSpec,
-) -> Result<(), ProvisionError> {
+) -> Result<String, ProvisionError> {
     let arn = match client.create_event_bus().name(name).send().await {
         Ok(created) => created.event_bus_arn,
         Err(e) if already_exists(e.code()) => None,
@@ -144,7 +163,7 @@ pub async fn create_bus(
         match client
             .create_archive()
             .archive_name(&archive)
-            .event_source_arn(arn)
+            .event_source_arn(&arn)
             .send()
             .await
         {
@@ -153,7 +172,7 @@ pub async fn create_bus(
             Err(e) => return Err(failed(format!("archive {archive}"), e)),
         }
     }
-    Ok(())
+    Ok(arn)
 }
 
 /// The name everything of `stack` gets offline: stacks share the emulators without meeting.
@@ -162,21 +181,27 @@ pub fn offline_name(stack: &str, logical_id: &str) -> String {
 }
 
 /// Creates (or updates) a rule on `bus` that sends matching events to `targets` (queue ARNs).
+/// Returns the rule's ARN.
 pub async fn create_rule(
     client: &aws_sdk_eventbridge::Client,
     bus: &str,
     name: &str,
     pattern: &serde_json::Value,
     targets: &[(String, String)],
-) -> Result<(), ProvisionError> {
-    client
+) -> Result<String, ProvisionError> {
+    let rule_arn = client
         .put_rule()
         .name(name)
         .event_bus_name(bus)
         .event_pattern(pattern.to_string())
         .send()
         .await
-        .map_err(|e| failed(format!("rule {name}"), e))?;
+        .map_err(|e| failed(format!("rule {name}"), e))?
+        .rule_arn
+        .unwrap_or_default();
+    if targets.is_empty() {
+        return Ok(rule_arn);
+    }
     let targets = targets
         .iter()
         .map(|(id, arn)| {
@@ -201,13 +226,13 @@ pub async fn create_rule(
             detail: format!("{:?}", put.failed_entries),
         });
     }
-    Ok(())
+    Ok(rule_arn)
 }
 
 /// The ARN a function gets offline; the AWS edge maps it back to the stack and the handler.
-pub fn offline_function_arn(region: &str, stack: &str, function: &str) -> String {
+pub fn offline_function_arn(region: &str, account: &str, stack: &str, function: &str) -> String {
     format!(
-        "arn:aws:lambda:{region}:000000000000:function:{}",
+        "arn:aws:lambda:{region}:{account}:function:{}",
         offline_name(stack, function)
     )
 }
@@ -219,7 +244,7 @@ pub async fn create_state_machine(
     stack: &str,
     spec: &cartwheel_template::StateMachineSpec,
     definition: &str,
-    region: &str,
+    (region, account): (&str, &str),
 ) -> Result<String, ProvisionError> {
     let definition =
         spec.function_arns
@@ -227,7 +252,7 @@ pub async fn create_state_machine(
             .fold(definition.to_owned(), |text, (key, function)| {
                 text.replace(
                     &format!("${{{key}}}"),
-                    &offline_function_arn(region, stack, function),
+                    &offline_function_arn(region, account, stack, function),
                 )
             });
     let role = "arn:aws:iam::000000000000:role/cartwheel-offline-state-machine";
@@ -243,7 +268,7 @@ pub async fn create_state_machine(
     {
         Ok(created) => Ok(created.state_machine_arn),
         Err(e) if e.code() == Some("StateMachineAlreadyExists") => {
-            let arn = format!("arn:aws:states:{region}:123456789012:stateMachine:{name}");
+            let arn = format!("arn:aws:states:{region}:{account}:stateMachine:{name}");
             let listed = client
                 .list_state_machines()
                 .send()

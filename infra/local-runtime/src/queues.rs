@@ -4,11 +4,11 @@
 //! timeout, and moto moves them to the dead-letter queue after `maxReceiveCount` receives.
 
 use crate::provision::{failed, ProvisionError};
+use crate::sandbox::Deployed;
 use aws_sdk_sqs::{
     types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName},
     Client,
 };
-use cartwheel_functions::{registry::QueueHandler, App};
 use cartwheel_template::QueueSpec;
 use serde_json::json;
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -67,12 +67,12 @@ pub async fn create_queues(
     Ok(created)
 }
 
-/// How a queue feeds its function.
+/// How a queue feeds its function. `client` carries the function's role: in AWS the event source
+/// mapping receives and deletes with it.
 pub struct QueueConsumer {
     pub client: Client,
     pub queue: QueueAddress,
-    pub handler: QueueHandler,
-    pub app: Arc<App>,
+    pub function: Arc<Deployed>,
     pub batch_size: u32,
     pub region: String,
 }
@@ -128,7 +128,10 @@ impl QueueConsumer {
             .collect();
         let event = serde_json::from_value(json!({ "Records": records }))
             .map_err(|e| format!("the SQS event does not parse: {e}"))?;
-        let response = (self.handler)(Arc::clone(&self.app), event).await;
+        // A failed invocation deletes nothing: every message comes back after its visibility timeout.
+        let Ok(response) = self.function.queue(event).await else {
+            return Ok(());
+        };
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()

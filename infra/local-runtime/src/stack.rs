@@ -1,20 +1,21 @@
 //! One offline deployment of template.yaml: its table, bus, queues, rules and state machines in the
-//! emulators (named `<stack>-<logical id>`, so stacks can share them), the App its functions run
-//! with, and the tasks that stand in for Lambda's event sources, the pipes and the schedules.
+//! emulators (named `<stack>-<logical id>`, so stacks can share them), every function cold-started
+//! in its own sandbox, and the tasks that stand in for Lambda's event sources, the pipes and the
+//! schedules, each acting with the role AWS would use.
 
 use crate::{
     aws_edge::AwsEdge,
+    iam::{self, function_statements, principal_statements, sandboxed_sdk, Principal},
     pattern::UnsupportedPattern,
-    provision::{self, offline_name, ProvisionError},
+    provision::{self, offline_function_arn, offline_name, ProvisionError},
     queues::{create_queues, QueueAddress, QueueConsumer},
+    resources::Resources,
+    sandbox::{Deployed, Sandbox},
     stream::{feed_function, play_pipe, StreamReader},
 };
 use aws_config::SdkConfig;
-use cartwheel_functions::{
-    registry::{self, Handler},
-    App, Config, ConfigError,
-};
-use cartwheel_template::{EnvValue, Template, TemplateError, Trigger};
+use cartwheel_functions::{registry, Env};
+use cartwheel_template::{Template, TemplateError, Trigger};
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
 
@@ -25,7 +26,7 @@ pub enum StackError {
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Policy(#[from] iam::ExpandError),
     #[error(transparent)]
     Pattern(#[from] UnsupportedPattern),
     #[error("{0}")]
@@ -34,7 +35,9 @@ pub enum StackError {
 
 pub struct StackSettings {
     /// The table's name; everything else is named after it.
-    pub config: Config,
+    pub name: String,
+    /// Template parameters' offline values (the rest take their defaults).
+    pub parameters: HashMap<String, String>,
     /// Where template.yaml's relative paths (ASL files) start.
     pub template_dir: PathBuf,
     /// moto's own address (not the edge's).
@@ -44,18 +47,45 @@ pub struct StackSettings {
 
 #[derive(Debug, Clone, Copy)]
 pub struct EventSourceSettings {
+    /// Whether queues, streams and schedules invoke their functions at all.
+    pub enabled: bool,
     /// Runs every schedule this often instead of at its `rate(...)`.
     pub schedule_every: Option<Duration>,
     /// Whether pipes run; a test switches them off to prove the sweeper alone hands orders off.
     pub play_pipes: bool,
 }
 
+/// A stack's functions, each in its sandbox, and the principals that may invoke them.
+pub struct Functions {
+    pub stack: String,
+    by_id: HashMap<String, Arc<Deployed>>,
+    /// The state machines' roles: Step Functions invokes the saga's steps with them.
+    pub invokers: Vec<Principal>,
+    pub resources: Resources,
+}
+
+impl Functions {
+    pub fn get(&self, logical_id: &str) -> Option<&Arc<Deployed>> {
+        self.by_id.get(logical_id)
+    }
+
+    pub fn arn(&self, logical_id: &str) -> String {
+        offline_function_arn(
+            &self.resources.region,
+            &self.resources.account,
+            &self.stack,
+            logical_id,
+        )
+    }
+}
+
 pub struct OfflineStack {
     pub name: String,
-    pub app: Arc<App>,
+    pub functions: Arc<Functions>,
     pub queues: HashMap<String, QueueAddress>,
     pub state_machines: HashMap<String, String>,
     pub bus: Option<String>,
+    pub pipe_principals: Vec<Arc<Principal>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -70,6 +100,19 @@ fn region(sdk: &SdkConfig) -> String {
         .map_or_else(|| "us-east-1".to_owned(), ToString::to_string)
 }
 
+/// The account in a moto ARN (`arn:aws:sqs:<region>:<account>:<name>`).
+fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+fn role_identity(resources: &Resources, stack: &str, principal: &str) -> String {
+    let role = offline_name(stack, principal);
+    format!(
+        "arn:aws:sts::{}:assumed-role/{role}Role/{role}",
+        resources.account
+    )
+}
+
 impl OfflineStack {
     pub async fn start(
         template: &Template,
@@ -77,39 +120,60 @@ impl OfflineStack {
         edge: &AwsEdge,
         settings: StackSettings,
     ) -> Result<Self, StackError> {
-        let mut config = settings.config;
-        let name = config.table_name.clone();
+        let name = settings.name.clone();
         let region = region(sdk);
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        provision::create_table(&dynamodb, &name, &template.table()?).await?;
-
-        let eventbridge = aws_sdk_eventbridge::Client::new(sdk);
-        let mut physical: HashMap<String, String> = HashMap::new();
-        physical.insert(template.table()?.logical_id, name.clone());
-        let mut bus = None;
-        for spec in template.buses() {
-            let bus_name = offline_name(&name, &spec.logical_id);
-            provision::create_bus(&eventbridge, &bus_name, &spec).await?;
-            physical.insert(spec.logical_id.clone(), bus_name.clone());
-            bus = Some(bus_name);
-        }
+        let table = template.table()?;
+        provision::create_table(&dynamodb, &name, &table).await?;
+        let (table_arn, stream_arn) = provision::table_arns(&dynamodb, &name).await?;
 
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let queues = create_queues(&sqs, &name, &template.queues()).await?;
-        physical.extend(queues.iter().map(|(id, q)| (id.clone(), q.url.clone())));
-        for rule in template.rules()? {
-            let targets = rule
-                .target_queues
-                .iter()
-                .map(|q| Ok((q.clone(), queue(&queues, q)?.arn.clone())))
-                .collect::<Result<Vec<_>, StackError>>()?;
-            let bus_name = physical.get(&rule.bus).ok_or_else(|| {
-                StackError::Wiring(format!("rule {} names an unknown bus", rule.logical_id))
-            })?;
-            let rule_name = offline_name(&name, &rule.logical_id);
-            provision::create_rule(&eventbridge, bus_name, &rule_name, &rule.pattern, &targets)
-                .await?;
+        let account = queues
+            .values()
+            .find_map(|q| account_of(&q.arn))
+            .unwrap_or("123456789012")
+            .to_owned();
+        let mut parameters = template.parameter_defaults();
+        parameters.extend(settings.parameters.clone());
+        let mut resources = Resources::new(&region, &account, parameters);
+        resources.arns.table_prefix = table_arn.trim_end_matches(name.as_str()).to_owned();
+        resources.add(
+            &table.logical_id,
+            &name,
+            &[("Arn", &table_arn), ("StreamArn", &stream_arn)],
+        );
+        for (id, queue) in &queues {
+            let queue_name = offline_name(&name, id);
+            resources.add(
+                id,
+                &queue.url,
+                &[("Arn", &queue.arn), ("QueueName", &queue_name)],
+            );
+            resources
+                .arns
+                .queues
+                .insert(queue.url.clone(), queue.arn.clone());
         }
+        for function in template.functions()? {
+            let function_name = offline_name(&name, &function.logical_id);
+            let arn = offline_function_arn(&region, &account, &name, &function.logical_id);
+            resources.add(&function.logical_id, &function_name, &[("Arn", &arn)]);
+        }
+
+        let eventbridge = aws_sdk_eventbridge::Client::new(sdk);
+        let mut bus = None;
+        for spec in template.buses() {
+            let bus_name = offline_name(&name, &spec.logical_id);
+            let arn = provision::create_bus(&eventbridge, &bus_name, &spec).await?;
+            resources.add(
+                &spec.logical_id,
+                &bus_name,
+                &[("Arn", &arn), ("Name", &bus_name)],
+            );
+            bus = Some(bus_name);
+        }
+        create_rules(template, &eventbridge, &name, &queues, &mut resources).await?;
 
         let sfn = aws_sdk_sfn::Client::new(sdk);
         provision::enable_moto_execution(&settings.moto_url).await?;
@@ -118,103 +182,215 @@ impl OfflineStack {
             let file = settings.template_dir.join(&machine.definition_uri);
             let definition = std::fs::read_to_string(&file)
                 .map_err(|e| StackError::Wiring(format!("cannot read {}: {e}", file.display())))?;
-            let arn = provision::create_state_machine(&sfn, &name, &machine, &definition, &region)
-                .await?;
-            physical.insert(machine.logical_id.clone(), arn.clone());
+            let arn = provision::create_state_machine(
+                &sfn,
+                &name,
+                &machine,
+                &definition,
+                (&region, &account),
+            )
+            .await?;
+            let machine_name = offline_name(&name, &machine.logical_id);
+            resources.add(
+                &machine.logical_id,
+                &arn,
+                &[("Arn", &arn), ("Name", &machine_name)],
+            );
             state_machines.insert(machine.logical_id, arn);
         }
 
-        resolve_environment(template, &physical, &mut config)?;
-        let app = Arc::new(App::new(sdk, &config));
-        edge.register(&name, Arc::clone(&app));
-
+        let functions = Arc::new(deploy_functions(template, sdk, &name, resources)?);
+        edge.register(&name, Arc::clone(&functions));
         let mut stack = Self {
             name,
-            app,
+            functions,
             queues,
             state_machines,
             bus,
+            pipe_principals: Vec::new(),
             tasks: Vec::new(),
         };
-        stack
-            .start_event_sources(template, sdk, settings.event_sources)
-            .await?;
+        if settings.event_sources.enabled {
+            stack.start_event_sources(template, sdk, settings.event_sources)?;
+        }
         Ok(stack)
     }
 
-    async fn start_event_sources(
+    fn start_event_sources(
         &mut self,
         template: &Template,
         sdk: &SdkConfig,
         settings: EventSourceSettings,
     ) -> Result<(), StackError> {
-        let region = &region(sdk);
-        let (dynamodb, sqs) = (
-            &aws_sdk_dynamodb::Client::new(sdk),
-            &aws_sdk_sqs::Client::new(sdk),
-        );
-        let streams = streams_client(sdk);
-        let reader = || StreamReader::open(streams.clone(), dynamodb, &self.name, region);
+        let resources = &self.functions.resources;
+        let stream_arn = resources
+            .resolve(&cartwheel_template::Expr::GetAtt(
+                template.table()?.logical_id,
+                "StreamArn".into(),
+            ))
+            .map_err(StackError::Wiring)?;
+        let region = resources.region.clone();
         if settings.play_pipes {
             for pipe in template.pipes()? {
+                let entries = pipe
+                    .role
+                    .as_deref()
+                    .map(|r| template.role_policies(r))
+                    .unwrap_or_default();
+                let statements = principal_statements(&pipe.logical_id, &entries, resources)?;
+                let identity = role_identity(resources, &self.name, &pipe.logical_id);
+                let principal = Arc::new(Principal::new(&pipe.logical_id, identity, statements));
+                let pipe_sdk = sandboxed_sdk(
+                    sdk,
+                    Arc::clone(&principal),
+                    Arc::new(resources.arns.clone()),
+                );
+                let reader = StreamReader::new(streams_client(&pipe_sdk), &stream_arn, &region);
                 let target = queue(&self.queues, &pipe.target_queue)?.clone();
-                self.tasks
-                    .push(play_pipe(reader().await?, pipe, sqs.clone(), target)?);
+                let sqs = aws_sdk_sqs::Client::new(&pipe_sdk);
+                self.tasks.push(play_pipe(reader, pipe, sqs, target)?);
+                self.pipe_principals.push(principal);
             }
         }
         for function in template.functions()? {
-            let handler = registry::handler(&function.logical_id);
+            let deployed = self.function(&function.logical_id)?;
+            let function_sdk = &deployed.sandbox.sdk;
             for trigger in &function.triggers {
-                match (trigger, handler) {
-                    (
-                        Trigger::Queue {
-                            queue: q,
-                            batch_size,
-                            max_concurrency,
-                        },
-                        Some(Handler::Queue(handler)),
-                    ) => {
+                match trigger {
+                    Trigger::Queue {
+                        queue: q,
+                        batch_size,
+                        max_concurrency,
+                    } => {
                         let consumer = QueueConsumer {
-                            client: sqs.clone(),
+                            client: aws_sdk_sqs::Client::new(function_sdk),
                             queue: queue(&self.queues, q)?.clone(),
-                            handler,
-                            app: Arc::clone(&self.app),
+                            function: Arc::clone(&deployed),
                             batch_size: *batch_size,
-                            region: region.to_owned(),
+                            region: region.clone(),
                         };
                         self.tasks.extend(consumer.spawn(*max_concurrency));
                     }
-                    (Trigger::TableStream { batch_size }, Some(Handler::Stream(handler))) => {
-                        self.tasks.push(feed_function(
-                            reader().await?,
-                            function.logical_id.clone(),
-                            handler,
-                            Arc::clone(&self.app),
-                            *batch_size,
-                        ));
+                    Trigger::TableStream { batch_size, .. } => {
+                        let reader =
+                            StreamReader::new(streams_client(function_sdk), &stream_arn, &region);
+                        self.tasks
+                            .push(feed_function(reader, Arc::clone(&deployed), *batch_size));
                     }
-                    (Trigger::Schedule { every_seconds }, Some(Handler::Schedule(handler))) => {
+                    Trigger::Schedule { every_seconds } => {
                         let every = settings
                             .schedule_every
                             .unwrap_or(Duration::from_secs(*every_seconds));
-                        self.tasks.push(run_on_schedule(
-                            function.logical_id.clone(),
-                            handler,
-                            Arc::clone(&self.app),
-                            every,
-                        ));
-                    }
-                    (trigger, _) => {
-                        return Err(StackError::Wiring(format!(
-                            "{}'s handler does not take {trigger:?}",
-                            function.logical_id
-                        )))
+                        self.tasks
+                            .push(run_on_schedule(Arc::clone(&deployed), every));
                     }
                 }
             }
         }
         Ok(())
     }
+
+    pub fn function(&self, logical_id: &str) -> Result<Arc<Deployed>, StackError> {
+        self.functions.get(logical_id).cloned().ok_or_else(|| {
+            StackError::Wiring(format!("{logical_id} is not a function of the stack"))
+        })
+    }
+}
+
+/// Every function of the template, cold-started in its sandbox.
+fn deploy_functions(
+    template: &Template,
+    sdk: &SdkConfig,
+    stack: &str,
+    resources: Resources,
+) -> Result<Functions, StackError> {
+    let arns = Arc::new(resources.arns.clone());
+    let mut by_id = HashMap::new();
+    for function in template.functions()? {
+        let id = function.logical_id.clone();
+        let handler = registry::handler(&id).ok_or_else(|| {
+            StackError::Wiring(format!(
+                "template.yaml declares {id}, but the registry has no handler for it"
+            ))
+        })?;
+        let env = template
+            .environment(&id)
+            .into_iter()
+            .map(|(variable, value)| Ok((variable, resources.resolve_env(&value)?)))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| StackError::Wiring(format!("{id}'s environment: {e}")))?;
+        let statements = function_statements(template, &function, &resources)?;
+        let principal = Arc::new(Principal::new(
+            &id,
+            role_identity(&resources, stack, &id),
+            statements,
+        ));
+        let sandbox = Sandbox {
+            function: id.clone(),
+            env: Env::from_pairs(env),
+            sdk: sandboxed_sdk(sdk, Arc::clone(&principal), Arc::clone(&arns)),
+            principal,
+            timeout: Duration::from_secs(template.timeout_seconds(&id)),
+            reserved_concurrency: template.reserved_concurrency(&id),
+        };
+        by_id.insert(id, Arc::new(Deployed::cold_start(handler, sandbox)));
+    }
+    let invokers = template
+        .state_machines()
+        .into_iter()
+        .map(|machine| {
+            let id = machine.logical_id;
+            let statements = principal_statements(&id, &template.policies(&id), &resources)?;
+            Ok(Principal::new(
+                &id,
+                role_identity(&resources, stack, &id),
+                statements,
+            ))
+        })
+        .collect::<Result<_, StackError>>()?;
+    Ok(Functions {
+        stack: stack.to_owned(),
+        by_id,
+        invokers,
+        resources,
+    })
+}
+
+/// Creates each rule, with only the targets whose queue policy lets the rule send to them: in AWS
+/// a target the policy refuses never receives an event.
+async fn create_rules(
+    template: &Template,
+    eventbridge: &aws_sdk_eventbridge::Client,
+    stack: &str,
+    queues: &HashMap<String, QueueAddress>,
+    resources: &mut Resources,
+) -> Result<(), StackError> {
+    for rule in template.rules()? {
+        let bus_name = resources
+            .resolve(&cartwheel_template::Expr::Ref(rule.bus.clone()))
+            .map_err(|e| StackError::Wiring(format!("rule {}: {e}", rule.logical_id)))?;
+        let rule_name = offline_name(stack, &rule.logical_id);
+        let rule_arn = format!(
+            "arn:aws:events:{}:{}:rule/{bus_name}/{rule_name}",
+            resources.region, resources.account
+        );
+        resources.add(&rule.logical_id, &rule_name, &[("Arn", &rule_arn)]);
+        let mut targets = Vec::new();
+        for target in &rule.target_queues {
+            let address = queue(queues, target)?;
+            if crate::queue_policy::admits(template, resources, &rule_arn, address) {
+                targets.push((target.clone(), address.arn.clone()));
+            } else {
+                tracing::error!(
+                    rule = %rule.logical_id, queue = %target,
+                    "AccessDenied: events.amazonaws.com may not sqs:SendMessage to {target} for {}; no queue policy allows it, so the target gets nothing",
+                    rule.logical_id
+                );
+            }
+        }
+        provision::create_rule(eventbridge, &bus_name, &rule_name, &rule.pattern, &targets).await?;
+    }
+    Ok(())
 }
 
 fn queue<'a>(
@@ -237,43 +413,20 @@ fn streams_client(sdk: &SdkConfig) -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::from_conf(config.build())
 }
 
-/// Every `!Ref` a function's environment makes to a resource gets that resource's offline name,
-/// URL or ARN; literals and parameters come from the process environment as usual.
-fn resolve_environment(
-    template: &Template,
-    physical: &HashMap<String, String>,
-    config: &mut Config,
-) -> Result<(), StackError> {
-    for function in template.functions()? {
-        for (variable, value) in template.environment(&function.logical_id) {
-            if let EnvValue::Resource(id) = value {
-                let resolved = physical.get(&id).ok_or_else(|| {
-                    StackError::Wiring(format!(
-                        "{}'s {variable} refers to {id}, which the offline stack does not create",
-                        function.logical_id
-                    ))
-                })?;
-                config.set(&variable, resolved)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn run_on_schedule(
-    function: String,
-    handler: cartwheel_functions::registry::ScheduleHandler,
-    app: Arc<App>,
-    every: Duration,
-) -> JoinHandle<()> {
+fn run_on_schedule(function: Arc<Deployed>, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let name = function.sandbox.function.clone();
         let mut ticks = tokio::time::interval(every);
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            match handler(Arc::clone(&app)).await {
-                Ok(report) => tracing::info!(%function, ?report, "scheduled run finished"),
-                Err(error) => tracing::error!(%function, %error, "scheduled run failed"),
+            let event = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+            match function.schedule(event).await {
+                Ok(Ok(report)) => {
+                    tracing::info!(function = %name, ?report, "scheduled run finished")
+                }
+                Ok(Err(error)) => tracing::error!(function = %name, %error, "scheduled run failed"),
+                Err(failure) => tracing::error!(function = %name, %failure, "scheduled run failed"),
             }
         }
     })

@@ -1,17 +1,12 @@
 //! The table's stream offline: each consumer (a pipe or a stream-triggered function) reads DynamoDB
 //! Local's stream on its own, from the trim horizon, and gets the records as Lambda delivers them.
 
-use crate::{
-    pattern,
-    provision::{failed, ProvisionError},
-    queues::QueueAddress,
-};
+use crate::{pattern, queues::QueueAddress, sandbox::Deployed};
 use aws_sdk_dynamodbstreams::{
     types::{Record, ShardIteratorType},
     Client,
 };
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use cartwheel_functions::{registry::StreamHandler, App};
 use cartwheel_template::PipeSpec;
 use serde_json::{json, Value};
 use std::{
@@ -51,29 +46,16 @@ fn describe(error: impl std::error::Error) -> String {
 }
 
 impl StreamReader {
-    pub async fn open(
-        client: Client,
-        dynamodb: &aws_sdk_dynamodb::Client,
-        table: &str,
-        region: &str,
-    ) -> Result<Self, ProvisionError> {
-        let described = dynamodb
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| failed(format!("the stream of {table}"), e))?;
-        let stream_arn = described
-            .table
-            .and_then(|t| t.latest_stream_arn)
-            .ok_or_else(|| ProvisionError::Unsupported(format!("table {table} has no stream")))?;
-        Ok(Self {
+    /// A reader of `stream_arn` that reads with `client`, the SDK of the principal that reads it
+    /// in AWS (the pipe's role, or the function's for its event source).
+    pub fn new(client: Client, stream_arn: &str, region: &str) -> Self {
+        Self {
             client,
-            stream_arn,
+            stream_arn: stream_arn.to_owned(),
             region: region.to_owned(),
             shards: BTreeMap::new(),
             shards_listed: None,
-        })
+        }
     }
 
     async fn discover_shards(&mut self) -> Result<(), String> {
@@ -291,9 +273,7 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> 
 /// the function takes it or the retries run out.
 pub fn feed_function(
     mut reader: StreamReader,
-    function: String,
-    handler: StreamHandler,
-    app: Arc<App>,
+    function: Arc<Deployed>,
     batch_size: u32,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -304,22 +284,27 @@ pub fn feed_function(
                 let event = match serde_json::from_value(json!({ "Records": batch })) {
                     Ok(event) => event,
                     Err(error) => {
-                        tracing::error!(%function, %error, "a stream batch does not parse");
+                        tracing::error!(function = %function.sandbox.function, %error, "a stream batch does not parse");
                         break;
                     }
                 };
-                let response = handler(Arc::clone(&app), event).await;
-                let Some(first_failed) = response
-                    .batch_item_failures
-                    .iter()
-                    .filter_map(|f| f.item_identifier.clone())
-                    .min_by_key(|seq| (seq.len(), seq.clone()))
-                else {
+                // A failed invocation (timeout, crash) retries the whole batch, as Lambda does.
+                let first_failed = match function.stream(event).await {
+                    Ok(response) => response
+                        .batch_item_failures
+                        .iter()
+                        .filter_map(|f| f.item_identifier.clone())
+                        .min_by_key(|seq| (seq.len(), seq.clone())),
+                    Err(_) => batch[0]["dynamodb"]["SequenceNumber"]
+                        .as_str()
+                        .map(str::to_owned),
+                };
+                let Some(first_failed) = first_failed else {
                     break;
                 };
                 retries += 1;
                 if retries > MAX_RETRIES {
-                    tracing::error!(%function, sequence = %first_failed, "gave up on stream records after {MAX_RETRIES} retries");
+                    tracing::error!(function = %function.sandbox.function, sequence = %first_failed, "gave up on stream records after {MAX_RETRIES} retries");
                     break;
                 }
                 batch.retain(|r| {

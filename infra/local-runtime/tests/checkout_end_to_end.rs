@@ -67,7 +67,7 @@ async fn wait_for_outcomes(
             .copied()
             .collect();
         for id in &waiting {
-            let order = app.app.store.get_order(*id).await.unwrap().unwrap();
+            let order = app.store.get_order(*id).await.unwrap().unwrap();
             if is_terminal(order.status) {
                 outcomes.insert(*id, order.status);
             }
@@ -88,7 +88,7 @@ async fn wait_for_outcomes(
 
 /// Where the hand-off stands when orders stall: the order queue's depth and the executions.
 async fn explain_stall(app: &TestApp) {
-    let stack = app.stack.as_ref().unwrap();
+    let stack = &app.stack;
     let sdk = support::sdk_config().await;
     let queue = &stack.queues["OrderQueue"].url;
     let depth = aws_sdk_sqs::Client::new(&sdk)
@@ -124,7 +124,7 @@ async fn stock(app: &TestApp, product: &str) -> i64 {
 
 /// Every event delivered to the queue `logical_id` so far: (detail-type, orderId).
 async fn delivered(app: &TestApp, logical_id: &str) -> Vec<(String, String)> {
-    let stack = app.stack.as_ref().unwrap();
+    let stack = &app.stack;
     let url = &stack.queues[logical_id].url;
     let sqs = aws_sdk_sqs::Client::new(&support::sdk_config().await);
     let mut events = Vec::new();
@@ -289,9 +289,9 @@ async fn cancelling_a_confirmed_order_refunds_it_and_restores_stock() {
         )
         .await;
     assert_eq!(cancel.status(), StatusCode::ACCEPTED);
-    let stored = app.app.store.get_order(order).await.unwrap().unwrap();
+    let stored = app.store.get_order(order).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Cancelled);
-    let payment = app.app.store.get_payment(order).await.unwrap().unwrap();
+    let payment = app.store.get_payment(order).await.unwrap().unwrap();
     assert_eq!(payment.state, PaymentState::Refunded);
     assert_eq!(stock(&app, &kettle).await, 10, "the unit is back");
     wait_for_event(
@@ -307,8 +307,12 @@ async fn an_order_whose_hand_off_never_arrived_is_swept_into_the_saga() {
     let options = StackOptions {
         play_pipes: false,
         schedule_every: Some(Duration::from_secs(1)),
-        pending_grace_seconds: 0,
-    };
+        ..StackOptions::default()
+    }
+    .edit(
+        r#"PENDING_GRACE_SECONDS: "120""#,
+        r#"PENDING_GRACE_SECONDS: "0""#,
+    );
     let (app, _, tray, customer) = stack_with_product(options, "TRAY", 999).await;
     let order = place(&app, &customer, &tray, "tok_visa", "t").await;
     let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;

@@ -5,11 +5,8 @@ mod support;
 
 use cartwheel_domain::{OrderStatus, Timestamp};
 use cartwheel_events::Publisher;
-use cartwheel_functions::{
-    handoff::{start_checkout, sweep_pending_orders},
-    publish::publish_events,
-    App, Config,
-};
+use cartwheel_functions::publish::publish_events;
+use cartwheel_local::sandbox::Failure;
 use cartwheel_store::TransitionOrder;
 use std::time::Duration;
 use support::{
@@ -19,19 +16,23 @@ use support::{
 
 /// A stack whose own pipe and schedule stay out of the way, with the fixture data stored.
 async fn quiet_stack() -> TestApp {
-    let app = TestApp::start_stack(StackOptions {
+    let options = StackOptions {
         play_pipes: false,
         schedule_every: Some(Duration::from_secs(3600)),
-        pending_grace_seconds: 0,
-    })
+        ..StackOptions::default()
+    };
+    let app = TestApp::start_stack(options.edit(
+        r#"PENDING_GRACE_SECONDS: "120""#,
+        r#"PENDING_GRACE_SECONDS: "0""#,
+    ))
     .await;
-    store_fixture_data(&app.app).await;
+    store_fixture_data(&app.store).await;
     app
 }
 
 async fn executions_named(app: &TestApp, name: &str) -> usize {
     let sfn = aws_sdk_sfn::Client::new(&sdk_config().await);
-    let arn = &app.stack.as_ref().unwrap().state_machines["CheckoutStateMachine"];
+    let arn = &app.stack.state_machines["CheckoutStateMachine"];
     let listed = sfn
         .list_executions()
         .state_machine_arn(arn)
@@ -46,7 +47,11 @@ async fn a_repeated_hand_off_starts_one_execution() {
     let app = quiet_stack().await;
     for _ in 0..2 {
         let event = serde_json::from_str(&fixture("start-checkout")).unwrap();
-        let response = start_checkout(&app.app, event).await;
+        let response = app
+            .function("StartCheckoutFunction")
+            .queue(event)
+            .await
+            .unwrap();
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
     assert_eq!(executions_named(&app, ORDER).await, 1);
@@ -59,7 +64,11 @@ async fn a_message_that_is_not_a_hand_off_is_reported_as_failed() {
         r#"{\"orderId\": \"01HZX3N5Q8V2K7M4R9T6W1Y0AE\"}"#,
         "not json",
     );
-    let response = start_checkout(&app.app, serde_json::from_str(&event).unwrap()).await;
+    let starter = app.function("StartCheckoutFunction");
+    let response = starter
+        .queue(serde_json::from_str(&event).unwrap())
+        .await
+        .unwrap();
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier,
@@ -73,11 +82,11 @@ async fn the_sweeper_requeues_pending_orders_and_only_those() {
     let scheduled: serde_json::Value =
         serde_json::from_str(&fixture("sweep-pending-orders")).unwrap();
     assert_eq!(scheduled["detail-type"], "Scheduled Event");
-    let report = sweep_pending_orders(&app.app).await.unwrap();
+    let sweeper = app.function("SweepPendingOrdersFunction");
+    let report = sweeper.schedule(scheduled.clone()).await.unwrap().unwrap();
     assert_eq!(report.requeued, 1, "the fixture order is PENDING");
     let order = ORDER.parse().unwrap();
-    app.app
-        .store
+    app.store
         .transition_order(
             order,
             &[OrderStatus::Pending],
@@ -86,7 +95,7 @@ async fn the_sweeper_requeues_pending_orders_and_only_those() {
         )
         .await
         .unwrap();
-    let report = sweep_pending_orders(&app.app).await.unwrap();
+    let report = sweeper.schedule(scheduled).await.unwrap().unwrap();
     assert_eq!(
         report.requeued, 0,
         "a cancelled order left the pending index"
@@ -97,8 +106,10 @@ async fn the_sweeper_requeues_pending_orders_and_only_those() {
 async fn stream_records_become_events_on_the_bus_or_come_back_as_failures() {
     let app = quiet_stack().await;
     let event = serde_json::from_str(&fixture("publish-events")).unwrap();
-    let response = publish_events(app.app.publisher().unwrap(), event).await;
+    let publisher = app.function("PublishEventsFunction");
+    let response = publisher.stream(event).await.unwrap();
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(publisher.sandbox.principal.denials(), vec![]);
 
     let sdk = sdk_config().await;
     let missing_bus = Publisher::new(aws_sdk_eventbridge::Client::new(&sdk), "no-such-bus");
@@ -117,8 +128,21 @@ async fn stream_records_become_events_on_the_bus_or_come_back_as_failures() {
 }
 
 #[tokio::test]
-async fn functions_refuse_to_run_without_their_settings() {
-    let sdk = sdk_config().await;
-    let bare = App::new(&sdk, &Config::for_table("unused"));
-    assert!(bare.saga().is_err() && bare.publisher().is_err() && bare.order_queue().is_err());
+async fn a_function_not_given_a_setting_fails_and_names_it() {
+    let app = TestApp::start_stack(StackOptions::api_only().edit(
+        "          STATE_MACHINE_ARN: !Ref CheckoutStateMachine\n",
+        "",
+    ))
+    .await;
+    let event = serde_json::from_str(&fixture("start-checkout")).unwrap();
+    let failure = app
+        .function("StartCheckoutFunction")
+        .queue(event)
+        .await
+        .expect_err("the cold start fails without STATE_MACHINE_ARN");
+    assert!(matches!(failure, Failure::Init(_)), "{failure:?}");
+    assert!(
+        failure.to_string().contains("STATE_MACHINE_ARN"),
+        "{failure}"
+    );
 }

@@ -337,19 +337,13 @@ async fn stock_of(app: &TestApp, product_path: &str) -> i64 {
 
 /// Runs the saga's forward steps on the order, as Step Functions would.
 async fn confirm(app: &TestApp, order_id: &str) {
-    use cartwheel_functions::registry::{self, Handler};
-    let input: cartwheel_functions::saga::SagaInput =
-        serde_json::from_value(json!({ "orderId": order_id })).unwrap();
     for function in [
         "ReserveStockFunction",
         "AuthorizePaymentFunction",
         "ConfirmOrderFunction",
         "CreateShipmentFunction",
     ] {
-        let Some(Handler::Step(step)) = registry::handler(function) else {
-            panic!("{function}")
-        };
-        step(std::sync::Arc::clone(&app.app), input).await.unwrap();
+        app.step(function, order_id.parse().unwrap()).await.unwrap();
     }
 }
 
@@ -402,7 +396,6 @@ async fn the_owner_cancels_until_shipped_and_gets_refunded_and_restocked() {
         .unwrap();
     assert_eq!(order["status"], "CANCELLED");
     let payment = app
-        .app
         .store
         .get_payment(first.parse().unwrap())
         .await

@@ -4,57 +4,51 @@
 mod support;
 
 use cartwheel_domain::{OrderStatus, Timestamp};
-use cartwheel_functions::App;
+use cartwheel_store::Store;
 use cartwheel_store::{
     AuthorizePayment, CapturePayment, CreateShipment, GetOrder, GetPayment, PaymentState,
     RefundPayment, ReserveStock, StoreError,
 };
-use support::{fresh_app, pending_order, product};
+use support::{fresh_store, pending_order, product};
 
-async fn status(app: &App, order: cartwheel_domain::OrderId) -> OrderStatus {
-    app.store.get_order(order).await.unwrap().unwrap().status
+async fn status(store: &Store, order: cartwheel_domain::OrderId) -> OrderStatus {
+    store.get_order(order).await.unwrap().unwrap().status
 }
 
 #[tokio::test]
 async fn the_forward_steps_move_the_order_once_each() {
-    let (app, _) = fresh_app().await;
-    let mug = product(&app, "MUG", 5).await;
-    let order = pending_order(&app, &[(&mug, 2)]).await;
-    app.store.reserve_stock(&order).await.unwrap();
+    let store = fresh_store().await;
+    let mug = product(&store, "MUG", 5).await;
+    let order = pending_order(&store, &[(&mug, 2)]).await;
+    store.reserve_stock(&order).await.unwrap();
     let now = Timestamp::now();
 
-    let first = app.store.record_authorization(&order, now).await.unwrap();
-    let again = app.store.record_authorization(&order, now).await.unwrap();
+    let first = store.record_authorization(&order, now).await.unwrap();
+    let again = store.record_authorization(&order, now).await.unwrap();
     assert_eq!(
         first, again,
         "a retried authorization returns the first one"
     );
     assert_eq!(first.amount, order.total);
-    assert_eq!(status(&app, order.id).await, OrderStatus::Paid);
+    assert_eq!(status(&store, order.id).await, OrderStatus::Paid);
 
     for _ in 0..2 {
-        app.store.capture_payment(order.id, now).await.unwrap();
+        store.capture_payment(order.id, now).await.unwrap();
     }
     assert_eq!(
-        app.store
-            .get_payment(order.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        store.get_payment(order.id).await.unwrap().unwrap().state,
         PaymentState::Captured
     );
-    assert_eq!(status(&app, order.id).await, OrderStatus::Confirmed);
+    assert_eq!(status(&store, order.id).await, OrderStatus::Confirmed);
 
-    let shipment = app.store.create_shipment(order.id, now).await.unwrap();
+    let shipment = store.create_shipment(order.id, now).await.unwrap();
     assert!(shipment.tracking_number.starts_with("CW"));
     assert_eq!(
-        app.store.create_shipment(order.id, now).await.unwrap(),
+        store.create_shipment(order.id, now).await.unwrap(),
         shipment
     );
 
-    let history: Vec<OrderStatus> = app
-        .store
+    let history: Vec<OrderStatus> = store
         .get_order(order.id)
         .await
         .unwrap()
@@ -76,43 +70,43 @@ async fn the_forward_steps_move_the_order_once_each() {
 
 #[tokio::test]
 async fn steps_refuse_an_order_in_the_wrong_state() {
-    let (app, _) = fresh_app().await;
-    let mug = product(&app, "MUG", 5).await;
-    let order = pending_order(&app, &[(&mug, 1)]).await;
+    let store = fresh_store().await;
+    let mug = product(&store, "MUG", 5).await;
+    let order = pending_order(&store, &[(&mug, 1)]).await;
     let now = Timestamp::now();
     // Not reserved yet: no payment, no capture, no shipment.
     assert!(matches!(
-        app.store.record_authorization(&order, now).await,
+        store.record_authorization(&order, now).await,
         Err(StoreError::VersionConflict)
     ));
-    assert!(app.store.get_payment(order.id).await.unwrap().is_none());
+    assert!(store.get_payment(order.id).await.unwrap().is_none());
     assert!(matches!(
-        app.store.capture_payment(order.id, now).await,
+        store.capture_payment(order.id, now).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        app.store.create_shipment(order.id, now).await,
+        store.create_shipment(order.id, now).await,
         Err(StoreError::VersionConflict)
     ));
-    assert_eq!(status(&app, order.id).await, OrderStatus::Pending);
+    assert_eq!(status(&store, order.id).await, OrderStatus::Pending);
 }
 
 #[tokio::test]
 async fn a_refund_undoes_the_payment_exactly_once() {
-    let (app, _) = fresh_app().await;
-    let mug = product(&app, "MUG", 5).await;
-    let order = pending_order(&app, &[(&mug, 1)]).await;
+    let store = fresh_store().await;
+    let mug = product(&store, "MUG", 5).await;
+    let order = pending_order(&store, &[(&mug, 1)]).await;
     let now = Timestamp::now();
     assert!(
-        !app.store.refund_payment(order.id, now).await.unwrap(),
+        !store.refund_payment(order.id, now).await.unwrap(),
         "nothing to refund yet"
     );
-    app.store.reserve_stock(&order).await.unwrap();
-    app.store.record_authorization(&order, now).await.unwrap();
-    app.store.capture_payment(order.id, now).await.unwrap();
+    store.reserve_stock(&order).await.unwrap();
+    store.record_authorization(&order, now).await.unwrap();
+    store.capture_payment(order.id, now).await.unwrap();
 
     let refunds =
-        futures::future::join_all((0..5).map(|_| app.store.refund_payment(order.id, now))).await;
+        futures::future::join_all((0..5).map(|_| store.refund_payment(order.id, now))).await;
     assert_eq!(
         refunds
             .into_iter()
@@ -122,18 +116,13 @@ async fn a_refund_undoes_the_payment_exactly_once() {
         1
     );
     assert_eq!(
-        app.store
-            .get_payment(order.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        store.get_payment(order.id).await.unwrap().unwrap().state,
         PaymentState::Refunded
     );
-    assert!(!app.store.refund_payment(order.id, now).await.unwrap());
+    assert!(!store.refund_payment(order.id, now).await.unwrap());
     // A refunded payment cannot be captured again.
     assert!(matches!(
-        app.store.capture_payment(order.id, now).await,
+        store.capture_payment(order.id, now).await,
         Err(StoreError::VersionConflict)
     ));
 }

@@ -4,35 +4,26 @@
 mod support;
 
 use cartwheel_domain::{Order, OrderStatus};
-use cartwheel_functions::{
-    registry::{self, Handler},
-    saga::SagaInput,
-    App,
-};
+use cartwheel_functions::registry::{self, Handler};
 use cartwheel_store::{
     CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState, TransitionOrder,
 };
 use serde_json::Value;
-use std::{collections::BTreeSet, sync::Arc};
-use support::{fresh_app, pending_order, product, template};
+use std::collections::BTreeSet;
+use support::{pending_order, product, template, TestApp};
 
 /// Runs the step `function` on the order; `Err` holds the error type the state machine sees.
-async fn step(app: &Arc<App>, function: &str, order: &Order) -> Result<(), String> {
-    let Some(Handler::Step(run)) = registry::handler(function) else {
-        panic!("{function} is not a saga step")
-    };
-    let input: SagaInput =
-        serde_json::from_value(serde_json::json!({ "orderId": order.id })).unwrap();
-    match run(Arc::clone(app), input).await {
+async fn step(app: &TestApp, function: &str, order: &Order) -> Result<(), String> {
+    match app.step(function, order.id).await {
         Ok(output) => {
-            assert_eq!(output, input, "a step passes its input on");
+            assert_eq!(output.order_id, order.id, "a step passes its input on");
             Ok(())
         }
         Err(error) => Err(error.error_type().to_owned()),
     }
 }
 
-async fn stored(app: &App, order: &Order) -> Order {
+async fn stored(app: &TestApp, order: &Order) -> Order {
     app.store.get_order(order.id).await.unwrap().unwrap()
 }
 
@@ -71,8 +62,8 @@ fn the_state_machine_names_only_saga_steps_and_all_of_them() {
     );
     let steps: BTreeSet<String> = registry::all()
         .into_iter()
-        .filter(|(_, handler)| matches!(handler, Handler::Step(_)))
-        .map(|(name, _)| name.to_owned())
+        .filter(|handler| matches!(handler, Handler::Step(_)))
+        .map(|handler| handler.name().to_owned())
         .collect();
     let invoked: BTreeSet<String> = machine
         .function_arns
@@ -84,9 +75,9 @@ fn the_state_machine_names_only_saga_steps_and_all_of_them() {
 
 #[tokio::test]
 async fn an_approved_order_is_reserved_paid_confirmed_and_shipped() {
-    let (app, _) = fresh_app().await;
-    let mug = product(&app, "MUG", 5).await;
-    let order = pending_order(&app, &[(&mug, 2)]).await;
+    let app = TestApp::start().await;
+    let mug = product(&app.store, "MUG", 5).await;
+    let order = pending_order(&app.store, &[(&mug, 2)]).await;
     for function in [
         "ReserveStockFunction",
         "AuthorizePaymentFunction",
@@ -122,8 +113,8 @@ async fn an_approved_order_is_reserved_paid_confirmed_and_shipped() {
 
 #[tokio::test]
 async fn a_declined_payment_is_compensated_in_reverse() {
-    let (app, _) = fresh_app().await;
-    let mug = product(&app, "MUG", 5).await;
+    let app = TestApp::start().await;
+    let mug = product(&app.store, "MUG", 5).await;
     let order = pending_order_with_token(&app, &mug, "tok_chargeDeclined").await;
     step(&app, "ReserveStockFunction", &order).await.unwrap();
     assert_eq!(
@@ -176,9 +167,9 @@ async fn a_declined_payment_is_compensated_in_reverse() {
 
 #[tokio::test]
 async fn a_saga_compensating_an_order_cancelled_meanwhile_ends_cleanly_and_leaves_it_cancelled() {
-    let (app, _) = fresh_app().await;
-    let mug = product(&app, "MUG", 5).await;
-    let order = pending_order(&app, &[(&mug, 1)]).await;
+    let app = TestApp::start().await;
+    let mug = product(&app.store, "MUG", 5).await;
+    let order = pending_order(&app.store, &[(&mug, 1)]).await;
     step(&app, "ReserveStockFunction", &order).await.unwrap();
     app.store
         .transition_order(
@@ -211,9 +202,9 @@ async fn a_saga_compensating_an_order_cancelled_meanwhile_ends_cleanly_and_leave
 
 #[tokio::test]
 async fn out_of_stock_and_transient_failures_have_their_own_error_types() {
-    let (app, _) = fresh_app().await;
-    let scarce = product(&app, "SCARCE", 1).await;
-    let order = pending_order(&app, &[(&scarce, 2)]).await;
+    let app = TestApp::start().await;
+    let scarce = product(&app.store, "SCARCE", 1).await;
+    let order = pending_order(&app.store, &[(&scarce, 2)]).await;
     assert_eq!(
         step(&app, "ReserveStockFunction", &order).await,
         Err("OutOfStock".into())
@@ -262,9 +253,9 @@ async fn out_of_stock_and_transient_failures_have_their_own_error_types() {
 
 /// A one-unit PENDING order of `product` paid with `token`.
 async fn pending_order_with_token(
-    app: &App,
+    app: &TestApp,
     product: &cartwheel_domain::Product,
     token: &str,
 ) -> Order {
-    support::pending_order_paid_with(app, &[(product, 1)], token).await
+    support::pending_order_paid_with(&app.store, &[(product, 1)], token).await
 }

@@ -4,24 +4,19 @@
 mod support;
 
 use cartwheel_domain::Role;
-use cartwheel_functions::{
-    authorizer::authorize,
-    registry::{self, Handler},
-    App,
-};
+use cartwheel_functions::registry::{self, Handler};
 use cartwheel_store::{GetProduct, ListProducts, ProductQuery};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
-use std::sync::Arc;
 use support::{
     fixtures::{fixture, store_fixture_data, CUSTOMER, ORDER, PRODUCT},
-    fresh_app, template,
+    template, StackOptions, TestApp,
 };
 
-/// A fresh table holding what the fixtures refer to.
-async fn app_with_fixture_data() -> Arc<App> {
-    let (app, _) = fresh_app().await;
-    store_fixture_data(&app).await;
+/// A fresh stack (API and functions) holding what the fixtures refer to.
+async fn app_with_fixture_data(options: StackOptions) -> TestApp {
+    let app = TestApp::start_stack(options).await;
+    store_fixture_data(&app.store).await;
     app
 }
 
@@ -39,15 +34,24 @@ fn expected_status(binary: &str) -> u16 {
 #[tokio::test]
 async fn every_http_function_answers_its_fixture() {
     for function in template().functions().unwrap() {
-        let Some(Handler::Http(handle)) = registry::handler(&function.logical_id) else {
+        let Some(Handler::Http(_)) = registry::handler(&function.logical_id) else {
             continue;
         };
-        let app = app_with_fixture_data().await;
+        let app = app_with_fixture_data(StackOptions::api_only()).await;
         let request = lambda_http::request::from_str(&fixture(&function.binary))
             .expect("the fixture is an API Gateway v2 event");
-        let response = handle(Arc::clone(&app), request)
+        let deployed = app.function(&function.logical_id);
+        let response = deployed
+            .http(request)
             .await
+            .expect("the function answers within its timeout")
             .unwrap_or_else(|e| cartwheel_http::problem(&e));
+        assert_eq!(
+            deployed.sandbox.principal.denials(),
+            vec![],
+            "{}'s policy must allow what its handler does",
+            function.logical_id
+        );
         let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
         assert_eq!(
             response.status().as_u16(),
@@ -98,20 +102,26 @@ async fn every_http_function_answers_its_fixture() {
 
 #[tokio::test]
 async fn the_authorizer_fixture_is_admitted_with_a_real_token_only() {
-    let (app, _) = fresh_app().await;
+    let app = TestApp::start().await;
+    let authorizer = app.function("AuthorizerFunction");
     let raw = fixture("authorizer");
     let as_shipped: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&raw).unwrap();
-    assert!(!authorize(app.tokens().ok(), &as_shipped).is_authorized);
+    assert!(
+        !authorizer
+            .authorizer(as_shipped)
+            .await
+            .unwrap()
+            .is_authorized
+    );
 
     let token = app
-        .tokens()
-        .unwrap()
+        .tokens
         .issue(CUSTOMER.parse().unwrap(), Role::Customer)
         .unwrap()
         .access_token;
     let with_token: ApiGatewayV2CustomAuthorizerV2Request =
         serde_json::from_str(&raw.replace("REPLACE_WITH_ACCESS_TOKEN", &token)).unwrap();
-    let answer = authorize(app.tokens().ok(), &with_token);
+    let answer = authorizer.authorizer(with_token).await.unwrap();
     assert!(answer.is_authorized);
     assert_eq!(answer.context, json!({"sub": CUSTOMER, "role": "customer"}));
 }

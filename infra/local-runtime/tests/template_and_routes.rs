@@ -17,9 +17,22 @@ fn every_template_function_has_a_handler_and_every_handler_is_deployed() {
         .collect();
     let registered: BTreeSet<String> = registry::all()
         .into_iter()
-        .map(|(name, _)| name.to_owned())
+        .map(|handler| handler.name().to_owned())
         .collect();
     assert_eq!(declared, registered);
+}
+
+/// The logical id of the `deployed` static a binary runs, read from the source of both.
+fn deployed_name(binary_source: &str) -> Option<String> {
+    let deployed = include_str!("../../../functions/src/deployed.rs");
+    let (_, after) = binary_source.split_once("deployed::")?;
+    let name: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+        .collect();
+    let (_, definition) = deployed.split_once(&format!("pub static {name}:"))?;
+    let (_, logical_id) = definition.split_once("name: \"")?;
+    Some(logical_id.split('"').next()?.to_owned())
 }
 
 #[test]
@@ -34,9 +47,10 @@ fn every_function_has_a_binary_that_runs_its_handler() {
                     function.logical_id, function.binary
                 )
             });
-        assert!(
-            source.contains(&format!("\"{}\"", function.logical_id)),
-            "{} does not run {}",
+        assert_eq!(
+            deployed_name(&source).as_deref(),
+            Some(function.logical_id.as_str()),
+            "{} must run {}",
             function.binary,
             function.logical_id
         );
@@ -54,8 +68,7 @@ fn every_function_has_a_binary_that_runs_its_handler() {
 
 #[test]
 fn the_routes_are_the_documented_api() {
-    let functions = template().functions().unwrap();
-    let table = cartwheel_template::RouteTable::new(&functions);
+    let table = template().route_table().unwrap();
     let routes: BTreeSet<String> = table.route_keys().collect();
     let expected: BTreeSet<String> = [
         "GET /health",
@@ -120,7 +133,7 @@ fn every_environment_variable_in_the_template_is_one_the_functions_read() {
         for (name, _) in template.environment(&function.logical_id) {
             assert!(
                 name == "TABLE_NAME"
-                    || cartwheel_functions::Config::SETTINGS.contains(&name.as_str()),
+                    || cartwheel_functions::config::SETTINGS.contains(&name.as_str()),
                 "{}: {name} is read by no function",
                 function.logical_id
             );

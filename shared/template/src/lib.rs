@@ -2,16 +2,17 @@
 //! stack serves exactly the routes, authorizer, table, bus, queues, rules and pipes that AWS gets.
 
 mod model;
-mod routes;
+mod policies;
 mod wiring;
 
+pub use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
 pub use model::{
-    Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, RouteDecl, StateMachineSpec, TableSpec,
-    Template, TemplateError,
+    Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, StateMachineSpec, TableSpec, Template,
+    TemplateError,
 };
-pub use routes::{RouteMatch, RouteTable};
+pub use policies::{Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};
 
-/// The template that sits beside the workspace, embedded at build time so that a Lambda binary
-/// carries the same route table it was deployed with.
+/// The template that sits beside the workspace, embedded at build time for the offline runtime and
+/// the tests (never in a Lambda binary).
 pub const EMBEDDED: &str = include_str!("../../../template.yaml");

@@ -1,3 +1,4 @@
+use cartwheel_routes::{RouteDecl, RouteTable};
 use serde_yaml::{Mapping, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +22,6 @@ pub struct Function {
     pub routes: Vec<RouteDecl>,
     /// What else invokes it: queues, the table's stream, schedules.
     pub triggers: Vec<crate::Trigger>,
-}
-
-/// An `HttpApi` event. `method` and `path` are `None` for the `$default` route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteDecl {
-    pub method: Option<String>,
-    pub path: Option<String>,
-    pub authorizer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +78,7 @@ pub struct StateMachineSpec {
 pub struct Template {
     resources: Mapping,
     parameters: Mapping,
-    pub(crate) globals: Mapping,
+    pub(crate) globals: Value,
 }
 
 pub(crate) fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
@@ -130,8 +123,12 @@ impl Template {
         Ok(Self {
             resources: section("Resources").ok_or_else(|| shape("no Resources section"))?,
             parameters: section("Parameters").unwrap_or_default(),
-            globals: section("Globals").unwrap_or_default(),
+            globals: Value::Mapping(section("Globals").unwrap_or_default()),
         })
+    }
+
+    pub(crate) fn resource(&self, logical_id: &str) -> Option<&Value> {
+        self.resources.get(logical_id)
     }
 
     pub(crate) fn resources_of_type<'a>(
@@ -179,6 +176,16 @@ impl Template {
                 })
             })
             .collect()
+    }
+
+    /// The HTTP API's routes, as API Gateway matches them.
+    pub fn route_table(&self) -> Result<RouteTable, TemplateError> {
+        let functions = self.functions()?;
+        Ok(RouteTable::new(functions.iter().flat_map(|f| {
+            f.routes
+                .iter()
+                .map(move |route| (f.logical_id.as_str(), route))
+        })))
     }
 
     pub fn authorizers(&self) -> Vec<Authorizer> {
@@ -286,6 +293,20 @@ impl Template {
                     definition_uri: text(props, "DefinitionUri")?,
                     function_arns,
                 })
+            })
+            .collect()
+    }
+
+    /// Each parameter's `Default`, where it has one.
+    pub fn parameter_defaults(&self) -> std::collections::HashMap<String, String> {
+        self.parameters
+            .iter()
+            .filter_map(|(name, spec)| {
+                let default = match get(spec, "Default")? {
+                    Value::Number(n) => n.to_string(),
+                    other => other.as_str()?.to_owned(),
+                };
+                Some((name.as_str()?.to_owned(), default))
             })
             .collect()
     }

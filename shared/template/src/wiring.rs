@@ -12,8 +12,11 @@ pub enum Trigger {
         batch_size: u32,
         max_concurrency: u32,
     },
-    /// A `DynamoDB` event on the table's stream.
-    TableStream { batch_size: u32 },
+    /// A `DynamoDB` event on the table's stream, with the queue that gets what fails every retry.
+    TableStream {
+        batch_size: u32,
+        on_failure: Option<String>,
+    },
     /// A `Schedule` event with a `rate(...)` expression.
     Schedule { every_seconds: u64 },
 }
@@ -49,6 +52,10 @@ pub struct PipeSpec {
     pub target_queue: String,
     /// `<$.path>` placeholders are replaced from the record.
     pub input_template: Option<String>,
+    /// The `AWS::IAM::Role` the pipe runs as.
+    pub role: Option<String>,
+    /// Where records that fail every retry go (`DynamoDBStreamParameters.DeadLetterConfig`).
+    pub dead_letter_queue: Option<String>,
 }
 
 /// The value of a function's environment variable.
@@ -117,6 +124,10 @@ pub(crate) fn triggers(
             },
             Some("DynamoDB") => Trigger::TableStream {
                 batch_size: small(&props, "BatchSize", 100),
+                on_failure: get(&props, "DestinationConfig")
+                    .and_then(|d| get(d, "OnFailure"))
+                    .and_then(|o| get(o, "Destination"))
+                    .and_then(referenced_id),
             },
             Some("Schedule") => {
                 let expression = text(&props, "Schedule").unwrap_or_default();
@@ -163,7 +174,7 @@ impl Template {
 
     /// Each function's environment (the Globals' variables first, then its own).
     pub fn environment(&self, function: &str) -> Vec<(String, EnvValue)> {
-        let globals = get(&Value::Mapping(self.globals.clone()), "Function")
+        let globals = get(&self.globals, "Function")
             .and_then(|f| get(f, "Environment"))
             .cloned();
         let own = self
@@ -245,6 +256,12 @@ impl Template {
                         .ok_or_else(|| bad("Target must be !GetAtt Queue.Arn"))?,
                     input_template: get(&props, "TargetParameters")
                         .and_then(|t| text(t, "InputTemplate")),
+                    role: get(&props, "RoleArn").and_then(referenced_id),
+                    dead_letter_queue: get(&props, "SourceParameters")
+                        .and_then(|s| get(s, "DynamoDBStreamParameters"))
+                        .and_then(|d| get(d, "DeadLetterConfig"))
+                        .and_then(|d| get(d, "Arn"))
+                        .and_then(referenced_id),
                     logical_id,
                 })
             })

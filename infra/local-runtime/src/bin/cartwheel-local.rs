@@ -1,15 +1,16 @@
 //! The offline stack's API: provisions what template.yaml declares, optionally seeds demo data,
 //! and serves every route on 127.0.0.1 until Ctrl-C.
 
-use cartwheel_functions::Config;
+use cartwheel_functions::{deps::Dependencies, Env};
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     seed, serve,
     stack::{EventSourceSettings, OfflineStack, StackSettings},
     Gateway,
 };
+use cartwheel_store::Store;
 use cartwheel_template::Template;
-use std::{env, error::Error, net::SocketAddr, path::Path, sync::Arc};
+use std::{collections::HashMap, env, error::Error, net::SocketAddr, path::Path, sync::Arc};
 use tokio::net::TcpListener;
 
 fn setting(name: &str, default: &str) -> String {
@@ -22,7 +23,7 @@ async fn start_stack(
     template: &Template,
     template_path: &Path,
     sdk: &aws_config::SdkConfig,
-    config: Config,
+    name: String,
 ) -> Result<OfflineStack, Box<dyn Error>> {
     let (Ok(moto_url), Ok(edge_port)) = (
         env::var("AWS_ENDPOINT_URL"),
@@ -36,10 +37,12 @@ async fn start_stack(
     let edge = Arc::new(AwsEdge::new(moto_url.clone()));
     tokio::spawn(serve_edge(listener, Arc::clone(&edge)));
     let settings = StackSettings {
-        config,
+        name,
+        parameters: offline_parameters()?,
         template_dir: template_path.parent().unwrap_or(Path::new(".")).to_owned(),
         moto_url,
         event_sources: EventSourceSettings {
+            enabled: true,
             schedule_every: None,
             play_pipes: true,
         },
@@ -55,6 +58,23 @@ async fn start_stack(
     Ok(stack)
 }
 
+/// Deploy-time parameters, offline: the JWT secret from `JWT_SECRET` (scripts/start sets a local
+/// one); the others keep their defaults unless `ACCESS_TOKEN_TTL_SECONDS` or `STAGE` is set.
+fn offline_parameters() -> Result<HashMap<String, String>, Box<dyn Error>> {
+    let secret =
+        env::var("JWT_SECRET").map_err(|_| "JWT_SECRET must be set (the JwtSecret parameter)")?;
+    let mut parameters = HashMap::from([("JwtSecret".to_owned(), secret)]);
+    for (parameter, variable) in [
+        ("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS"),
+        ("Stage", "STAGE"),
+    ] {
+        if let Ok(value) = env::var(variable) {
+            parameters.insert(parameter.to_owned(), value);
+        }
+    }
+    Ok(parameters)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     cartwheel_telemetry::init_logging();
@@ -63,14 +83,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let template_text = std::fs::read_to_string(&template_path)
         .map_err(|e| format!("cannot read {template_path}: {e}"))?;
     let template = Template::parse(&template_text)?;
-    let config = Config::from_env()?;
     let sdk = aws_config::load_from_env().await;
+    // The operator's own access, for seeding; the functions get only their roles' access.
+    let store = Store::build(&Env::from_process(), &sdk)?;
+    let name = store.table_name().to_owned();
 
-    let stack = start_stack(&template, Path::new(&template_path), &sdk, config).await?;
-    let app = Arc::clone(&stack.app);
+    let stack = start_stack(&template, Path::new(&template_path), &sdk, name).await?;
 
     if seed_demo_data {
-        let report = seed::demo_catalog(&app.store).await?;
+        let report = seed::demo_catalog(&store).await?;
         println!(
             "seeded the demo catalog: {} products created, {} already there",
             report.created, report.already_there
@@ -78,7 +99,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         match seed::admin_from_env()? {
             Some(admin) => {
                 let email = admin.email.clone();
-                let created = seed::admin(&app.store, admin).await?;
+                let created = seed::admin(&store, admin).await?;
                 println!(
                     "admin {email}: {}",
                     if created { "created" } else { "already exists" }
@@ -88,7 +109,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let gateway = Arc::new(Gateway::new(&template, Arc::clone(&app))?);
+    let gateway = Arc::new(Gateway::new(&template, Arc::clone(&stack.functions))?);
     let address: SocketAddr = format!(
         "{}:{}",
         setting("CARTWHEEL_HOST", "127.0.0.1"),

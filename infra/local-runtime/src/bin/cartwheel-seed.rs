@@ -2,8 +2,9 @@
 //! `--catalog` writes the demo catalog. TABLE_NAME names the table; AWS settings come from the
 //! usual environment (profile, region, credentials).
 
-use cartwheel_functions::{App, Config};
+use cartwheel_functions::{deps::Dependencies, Env};
 use cartwheel_local::seed;
+use cartwheel_store::Store;
 use std::{env, error::Error};
 
 #[tokio::main]
@@ -12,9 +13,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if args.is_empty() || args.iter().any(|a| a != "--admin" && a != "--catalog") {
         return Err("usage: cartwheel-seed [--admin] [--catalog]".into());
     }
-    let app = App::new(&aws_config::load_from_env().await, &Config::from_env()?);
+    let sdk = aws_config::load_from_env().await;
+    let store = Store::build(&Env::from_process(), &sdk)?;
     if args.iter().any(|a| a == "--catalog") {
-        let report = seed::demo_catalog(&app.store).await?;
+        let report = seed::demo_catalog(&store).await?;
         println!(
             "demo catalog: {} created, {} already there",
             report.created, report.already_there
@@ -23,7 +25,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if args.iter().any(|a| a == "--admin") {
         let admin = seed::admin_from_env()?.ok_or("set ADMIN_EMAIL and ADMIN_PASSWORD")?;
         let email = admin.email.clone();
-        let created = seed::admin(&app.store, admin).await?;
+        let created = seed::admin(&store, admin).await?;
         println!(
             "admin {email}: {}",
             if created { "created" } else { "already exists" }

@@ -1,8 +1,8 @@
 //! The `sam local invoke` fixtures in infra/events and the stored data they refer to.
 
 use cartwheel_domain::{IdempotencyKey, NewProduct, Order, Password, Product, Timestamp, User};
-use cartwheel_functions::App;
 use cartwheel_identity::PasswordHash;
+use cartwheel_store::Store;
 use cartwheel_store::{CreateProduct, CreateUser, IdempotentRequest, PlaceOrder};
 use serde_json::json;
 
@@ -17,12 +17,12 @@ pub fn fixture(binary: &str) -> String {
 }
 
 /// Stores what the fixtures refer to: product PRODUCT, customer CUSTOMER and their order ORDER.
-pub async fn store_fixture_data(app: &App) {
+pub async fn store_fixture_data(store: &Store) {
     let new: NewProduct =
         serde_json::from_value(json!({"sku": "FIX-DEMO", "name": "Fixture product",
         "category": "kitchen", "price": {"amount": 999, "currency": "EUR"}, "stock": 7}))
         .unwrap();
-    app.store
+    store
         .create_product(&Product::create(
             PRODUCT.parse().unwrap(),
             new,
@@ -35,10 +35,7 @@ pub async fn store_fixture_data(app: &App) {
         "name": "Fixture Customer", "role": "customer", "createdAt": "2026-11-21T12:00:00Z"}))
         .unwrap();
     let hash = PasswordHash::create(&Password::parse("a long enough password").unwrap()).unwrap();
-    app.store
-        .create_user(&customer, hash.as_str())
-        .await
-        .unwrap();
+    store.create_user(&customer, hash.as_str()).await.unwrap();
     let order: Order = serde_json::from_value(json!({"id": ORDER, "userId": CUSTOMER, "status": "PENDING",
         "lines": [], "total": {"amount": 0, "currency": "EUR"},
         "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"},
@@ -50,5 +47,5 @@ pub async fn store_fixture_data(app: &App) {
         key: IdempotencyKey::parse("fixture-setup").unwrap(),
         fingerprint: "setup".into(),
     };
-    app.store.place_order(&order, &key, &[]).await.unwrap();
+    store.place_order(&order, &key, &[]).await.unwrap();
 }

@@ -8,20 +8,23 @@ use cartwheel_domain::{
     Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, Password, PaymentToken,
     PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp, UserId,
 };
-use cartwheel_functions::{App, Config};
+use cartwheel_functions::{deps::Dependencies, saga::SagaInput, Env};
 use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
-    provision, serve,
+    provision,
+    sandbox::Deployed,
+    serve,
     stack::{EventSourceSettings, OfflineStack, StackSettings},
     Gateway,
 };
-use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder};
+use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder, Store};
 use cartwheel_template::Template;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 use serde_json::Value;
 use std::{
+    collections::HashMap,
     path::PathBuf,
     sync::{Arc, OnceLock},
     time::Duration,
@@ -31,12 +34,14 @@ pub const JWT_SECRET: &str = "integration-test-secret-of-sufficient-length";
 
 pub struct TestApp {
     pub base_url: String,
-    pub app: Arc<App>,
+    /// The test's own access to the table, for arranging and checking state; the functions have
+    /// only their roles' access.
+    pub store: Store,
     pub tokens: TokenService,
     pub http: reqwest::Client,
     pub template: Template,
-    /// Present when the test runs the whole stack; dropping it stops its pollers.
-    pub stack: Option<OfflineStack>,
+    /// The whole offline stack; dropping it stops its pollers.
+    pub stack: OfflineStack,
 }
 
 pub fn template() -> Template {
@@ -51,27 +56,27 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_from_env().await
 }
 
-/// An App on a brand-new table named after `ulid`, so tests never see each other's data.
-pub async fn fresh_app() -> (Arc<App>, Template) {
+fn fresh_name() -> String {
+    format!("test-{}", ulid::Ulid::new()).to_lowercase()
+}
+
+/// A store on a brand-new table, for tests of the store itself.
+pub async fn fresh_store() -> Store {
     let sdk = sdk_config().await;
-    let template = template();
-    let table = format!("test-{}", ulid::Ulid::new()).to_lowercase();
+    let table = fresh_name();
     provision::create_table(
         &aws_sdk_dynamodb::Client::new(&sdk),
         &table,
-        &template.table().unwrap(),
+        &template().table().unwrap(),
     )
     .await
     .expect("the table is created");
-    (Arc::new(App::new(&sdk, &test_config(table))), template)
+    store_for(&sdk, &table)
 }
 
-fn test_config(table: String) -> Config {
-    Config {
-        jwt_secret: Some(JwtSecret::parse(JWT_SECRET).unwrap()),
-        access_token_ttl_seconds: 600,
-        ..Config::for_table(table)
-    }
+fn store_for(sdk: &aws_config::SdkConfig, table: &str) -> Store {
+    let env = Env::from_pairs([("TABLE_NAME".to_owned(), table.to_owned())]);
+    Store::build(&env, sdk).expect("a table name is all a store needs")
 }
 
 /// The process's one AWS edge, on `CARTWHEEL_AWS_EDGE_PORT` (the port moto was told is its own).
@@ -100,21 +105,53 @@ pub fn edge() -> Arc<AwsEdge> {
     }))
 }
 
-/// How a test's whole offline stack runs.
+/// How a test's offline stack runs.
 pub struct StackOptions {
+    /// Whether queues, streams and schedules invoke their functions.
+    pub event_sources: bool,
     pub play_pipes: bool,
     pub schedule_every: Option<Duration>,
-    pub pending_grace_seconds: u64,
+    /// Text replacements applied to template.yaml first, to deploy a variant of it.
+    pub template_edits: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
+            event_sources: true,
             play_pipes: true,
             schedule_every: None,
-            pending_grace_seconds: Config::DEFAULT_PENDING_GRACE_SECONDS,
+            template_edits: Vec::new(),
         }
     }
+}
+
+impl StackOptions {
+    /// No event sources: the API and the functions only.
+    pub fn api_only() -> Self {
+        Self {
+            event_sources: false,
+            ..Self::default()
+        }
+    }
+
+    pub fn edit(mut self, from: &str, to: &str) -> Self {
+        self.template_edits.push((from.to_owned(), to.to_owned()));
+        self
+    }
+}
+
+/// template.yaml with `edits` applied; an edit that changes nothing is a broken test.
+pub fn edited_template(edits: &[(String, String)]) -> Template {
+    let mut text = cartwheel_template::EMBEDDED.to_owned();
+    for (from, to) in edits {
+        assert!(
+            text.contains(from.as_str()),
+            "template.yaml has no {from:?} to edit"
+        );
+        text = text.replacen(from.as_str(), to, 1);
+    }
+    Template::parse(&text).expect("the edited template parses")
 }
 
 impl TestApp {
@@ -122,16 +159,18 @@ impl TestApp {
     pub async fn start_stack(options: StackOptions) -> Self {
         cartwheel_telemetry::init_logging();
         let sdk = sdk_config().await;
-        let template = template();
-        let table = format!("test-{}", ulid::Ulid::new()).to_lowercase();
+        let template = edited_template(&options.template_edits);
+        let name = fresh_name();
         let settings = StackSettings {
-            config: Config {
-                pending_grace_seconds: options.pending_grace_seconds,
-                ..test_config(table)
-            },
+            name: name.clone(),
+            parameters: HashMap::from([
+                ("JwtSecret".to_owned(), JWT_SECRET.to_owned()),
+                ("AccessTokenTtlSeconds".to_owned(), "600".to_owned()),
+            ]),
             template_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
             moto_url: std::env::var("AWS_ENDPOINT_URL").unwrap(),
             event_sources: EventSourceSettings {
+                enabled: options.event_sources,
                 schedule_every: options.schedule_every,
                 play_pipes: options.play_pipes,
             },
@@ -139,20 +178,9 @@ impl TestApp {
         let stack = OfflineStack::start(&template, &sdk, &edge(), settings)
             .await
             .expect("the offline stack starts");
-        let app = Arc::clone(&stack.app);
-        let mut test_app = Self::serve(app, template).await;
-        test_app.stack = Some(stack);
-        test_app
-    }
-
-    pub async fn start() -> Self {
-        let (app, template) = fresh_app().await;
-        Self::serve(app, template).await
-    }
-
-    async fn serve(app: Arc<App>, template: Template) -> Self {
         let gateway = Arc::new(
-            Gateway::new(&template, Arc::clone(&app)).expect("every function has a handler"),
+            Gateway::new(&template, Arc::clone(&stack.functions))
+                .expect("every function is deployed"),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -160,12 +188,35 @@ impl TestApp {
         let tokens = TokenService::new(&JwtSecret::parse(JWT_SECRET).unwrap(), 600);
         Self {
             base_url,
-            app,
+            store: store_for(&sdk, &name),
             tokens,
             http: reqwest::Client::new(),
             template,
-            stack: None,
+            stack,
         }
+    }
+
+    /// The API and its functions, with no event source running.
+    pub async fn start() -> Self {
+        Self::start_stack(StackOptions::api_only()).await
+    }
+
+    pub fn function(&self, logical_id: &str) -> Arc<Deployed> {
+        self.stack
+            .function(logical_id)
+            .expect("a function of the stack")
+    }
+
+    /// Runs a saga step in its sandbox, as Step Functions would invoke it.
+    pub async fn step(
+        &self,
+        logical_id: &str,
+        order: cartwheel_domain::OrderId,
+    ) -> cartwheel_functions::saga::StepResult {
+        self.function(logical_id)
+            .step(SagaInput { order_id: order })
+            .await
+            .expect("the step ran to an answer")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -204,7 +255,7 @@ impl TestApp {
             password: Password::parse("a long enough password").unwrap(),
             name: PersonName::parse("Test User").unwrap(),
         };
-        let user = cartwheel_functions::handlers::identity::register(&self.app.store, new, role)
+        let user = cartwheel_functions::handlers::identity::register(&self.store, new, role)
             .await
             .unwrap();
         (
@@ -270,23 +321,27 @@ pub fn assert_exactly_one(statuses: &[StatusCode], winner: StatusCode, loser: St
 }
 
 /// A product with `stock` units, written straight to the store.
-pub async fn product(app: &App, sku: &str, stock: i64) -> Product {
+pub async fn product(store: &Store, sku: &str, stock: i64) -> Product {
     let new: NewProduct =
         serde_json::from_value(json!({"sku": sku, "name": sku, "category": "misc",
         "price": {"amount": 500, "currency": "EUR"}, "stock": stock}))
         .unwrap();
     let product = Product::create(ProductId::generate(), new, Timestamp::now());
-    app.store.create_product(&product).await.unwrap();
+    store.create_product(&product).await.unwrap();
     product
 }
 
 /// A stored PENDING order for `lines` of (product, quantity), paid with `tok_visa`.
-pub async fn pending_order(app: &App, lines: &[(&Product, i64)]) -> Order {
-    pending_order_paid_with(app, lines, "tok_visa").await
+pub async fn pending_order(store: &Store, lines: &[(&Product, i64)]) -> Order {
+    pending_order_paid_with(store, lines, "tok_visa").await
 }
 
 /// A stored PENDING order for `lines` of (product, quantity), paid with `token`.
-pub async fn pending_order_paid_with(app: &App, lines: &[(&Product, i64)], token: &str) -> Order {
+pub async fn pending_order_paid_with(
+    store: &Store,
+    lines: &[(&Product, i64)],
+    token: &str,
+) -> Order {
     let lines: Vec<OrderLine> = lines
         .iter()
         .map(|(p, q)| {
@@ -324,6 +379,6 @@ pub async fn pending_order_paid_with(app: &App, lines: &[(&Product, i64)], token
         key: IdempotencyKey::parse(&order.id.to_string()).unwrap(),
         fingerprint: "f".into(),
     };
-    app.store.place_order(&order, &key, &[]).await.unwrap();
+    store.place_order(&order, &key, &[]).await.unwrap();
     order
 }

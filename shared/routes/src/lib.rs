@@ -1,4 +1,14 @@
-use crate::{Function, RouteDecl};
+//! HTTP API routing, as API Gateway does it: exact method before `ANY`, literal segments before
+//! parameters, and the `$default` route for the rest. It holds no template parser, so the Lambda
+//! that answers `$default` carries it with only the route list it was built with.
+
+/// An `HttpApi` event. `method` and `path` are `None` for the `$default` route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteDecl {
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub authorizer: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -94,25 +104,19 @@ fn match_path(pattern: &[Segment], path: &str) -> Option<(Params, Vec<u8>)> {
 }
 
 impl RouteTable {
-    pub fn new(functions: &[Function]) -> Self {
+    /// Routes as (function, declaration) pairs.
+    pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a RouteDecl)>) -> Self {
         let mut table = Self::default();
-        for function in functions {
-            for RouteDecl {
-                method,
-                path,
-                authorizer,
-            } in &function.routes
-            {
-                match (method, path) {
-                    (Some(method), Some(path)) => table.routes.push(Route {
-                        method: method.clone(),
-                        path: path.clone(),
-                        segments: segments(path),
-                        function: function.logical_id.clone(),
-                        authorizer: authorizer.clone(),
-                    }),
-                    _ => table.default_function = Some(function.logical_id.clone()),
-                }
+        for (function, route) in routes {
+            match (&route.method, &route.path) {
+                (Some(method), Some(path)) => table.routes.push(Route {
+                    method: method.clone(),
+                    path: path.clone(),
+                    segments: segments(path),
+                    function: function.to_owned(),
+                    authorizer: route.authorizer.clone(),
+                }),
+                _ => table.default_function = Some(function.to_owned()),
             }
         }
         table
@@ -167,37 +171,31 @@ impl RouteTable {
 mod tests {
     use super::*;
 
-    fn function(id: &str, routes: &[(&str, &str)]) -> Function {
-        Function {
-            triggers: Vec::new(),
-            logical_id: id.into(),
-            binary: id.into(),
-            routes: routes
-                .iter()
-                .map(|(m, p)| RouteDecl {
-                    method: Some((*m).into()),
-                    path: Some((*p).into()),
-                    authorizer: None,
-                })
-                .collect(),
+    fn route(method: &str, path: &str) -> RouteDecl {
+        RouteDecl {
+            method: Some(method.into()),
+            path: Some(path.into()),
+            authorizer: None,
         }
     }
 
     fn table() -> RouteTable {
-        let mut default = function("Default", &[]);
-        default.routes.push(RouteDecl {
-            method: None,
-            path: None,
-            authorizer: None,
-        });
-        RouteTable::new(&[
-            function("Get", &[("GET", "/products/{productId}")]),
-            function("Stock", &[("PUT", "/products/{productId}/stock")]),
-            function("Me", &[("GET", "/users/me")]),
-            function("User", &[("GET", "/users/{userId}")]),
-            function("Files", &[("ANY", "/files/{path+}")]),
-            default,
-        ])
+        let routes = [
+            ("Get", route("GET", "/products/{productId}")),
+            ("Stock", route("PUT", "/products/{productId}/stock")),
+            ("Me", route("GET", "/users/me")),
+            ("User", route("GET", "/users/{userId}")),
+            ("Files", route("ANY", "/files/{path+}")),
+            (
+                "Default",
+                RouteDecl {
+                    method: None,
+                    path: None,
+                    authorizer: None,
+                },
+            ),
+        ];
+        RouteTable::new(routes.iter().map(|(f, r)| (*f, r)))
     }
 
     fn function_of(m: RouteMatch<'_>) -> String {

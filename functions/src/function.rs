@@ -1,0 +1,45 @@
+//! A Lambda function as Cartwheel deploys it: its logical id in template.yaml, the dependencies it
+//! is built from at cold start, and the handler each event goes to. The Lambda binaries run one of
+//! these; the offline runtime instantiates every one of them in its own sandbox.
+
+use crate::{
+    config::{ConfigError, Env},
+    deps::Dependencies,
+};
+use aws_config::SdkConfig;
+use futures::future::BoxFuture;
+use std::sync::Arc;
+
+pub struct Function<D, E, O> {
+    /// The logical id in template.yaml.
+    pub name: &'static str,
+    pub handle: fn(Arc<D>, E) -> BoxFuture<'static, O>,
+}
+
+/// A cold-started function: its dependencies are built, and each call handles one event.
+pub type Invoke<E, O> = Arc<dyn Fn(E) -> BoxFuture<'static, O> + Send + Sync>;
+
+/// What the offline runtime needs of a function whatever its dependencies: a cold start from an
+/// environment and an SDK configuration of its own.
+pub trait Instantiate<E, O>: Sync {
+    fn name(&self) -> &'static str;
+    fn instantiate(&self, env: &Env, sdk: &SdkConfig) -> Result<Invoke<E, O>, ConfigError>;
+}
+
+impl<D: Dependencies, E: 'static, O: 'static> Function<D, E, O> {
+    pub fn cold_start(&self, env: &Env, sdk: &SdkConfig) -> Result<Invoke<E, O>, ConfigError> {
+        let deps = Arc::new(D::build(env, sdk)?);
+        let handle = self.handle;
+        Ok(Arc::new(move |event| handle(Arc::clone(&deps), event)))
+    }
+}
+
+impl<D: Dependencies, E: 'static, O: 'static> Instantiate<E, O> for Function<D, E, O> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn instantiate(&self, env: &Env, sdk: &SdkConfig) -> Result<Invoke<E, O>, ConfigError> {
+        self.cold_start(env, sdk)
+    }
+}

@@ -1,0 +1,82 @@
+//! One SDK configuration per principal, whose HTTP client checks each request against the
+//! principal's policy before it is sent. A refused request is answered as AWS answers it (status,
+//! headers and JSON body of `AccessDeniedException`), so the SDK's own deserializer hands the
+//! handler exactly the error it would get in AWS. An interceptor could only fail a request with an
+//! SDK-side error that AWS never returns; that is why the check sits in the HTTP client.
+
+use super::{calls, ArnScheme, Principal};
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::{
+    client::{
+        http::{
+            http_client_fn, HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+        },
+        orchestrator::{HttpRequest, HttpResponse},
+    },
+    http::StatusCode,
+};
+use aws_smithy_types::body::SdkBody;
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Debug)]
+struct Guard {
+    inner: SharedHttpConnector,
+    principal: Arc<Principal>,
+    arns: Arc<ArnScheme>,
+}
+
+/// AWS's answer to a denied call, per protocol: SQS says 403 and its query-compatible code.
+fn access_denied(target: &str, message: String) -> HttpResponse {
+    let sqs = target.starts_with("AmazonSQS.");
+    let status = if sqs { 403 } else { 400 };
+    let body =
+        json!({"__type": "com.amazon.coral.service#AccessDeniedException", "Message": message});
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).expect("a valid status"),
+        SdkBody::from(body.to_string()),
+    );
+    let headers = response.headers_mut();
+    headers.insert("content-type", "application/x-amz-json-1.0");
+    headers.insert("x-amzn-requestid", ulid::Ulid::new().to_string());
+    if sqs {
+        headers.insert("x-amzn-query-error", "AccessDenied;Sender");
+    }
+    response
+}
+
+impl HttpConnector for Guard {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let target = request.headers().get("x-amz-target").map(str::to_owned);
+        let body = request.body().bytes().unwrap_or_default();
+        for call in calls(target.as_deref(), body, &self.arns) {
+            if let Err(message) = self.principal.check(&call) {
+                return HttpConnectorFuture::ready(Ok(access_denied(
+                    target.as_deref().unwrap_or_default(),
+                    message,
+                )));
+            }
+        }
+        self.inner.call(request)
+    }
+}
+
+/// `base` with an HTTP client that lets through only what `principal` may do.
+pub fn sandboxed_sdk(
+    base: &SdkConfig,
+    principal: Arc<Principal>,
+    arns: Arc<ArnScheme>,
+) -> SdkConfig {
+    // The emulators speak plain HTTP; one pooled client per principal, as each function has its own.
+    let inner = base
+        .http_client()
+        .unwrap_or_else(|| aws_smithy_http_client::Builder::new().build_http());
+    let client = http_client_fn(move |settings, components| {
+        SharedHttpConnector::new(Guard {
+            inner: inner.http_connector(settings, components),
+            principal: Arc::clone(&principal),
+            arns: Arc::clone(&arns),
+        })
+    });
+    base.to_builder().http_client(client).build()
+}

@@ -1,0 +1,226 @@
+//! A principal's policies as AWS attaches them: inline statements, SAM policy templates and AWS
+//! managed policies expanded to their statements, and, for a function, what SAM adds for its event
+//! sources (the execution roles of SQS and DynamoDB streams, `sqs:SendMessage` to an on-failure
+//! destination).
+
+use super::Statement;
+use crate::resources::Resources;
+use cartwheel_template::{Expr, PolicyEntry, Template, Trigger};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpandError {
+    #[error("{principal} uses the policy {policy}, which the offline stack does not know; add it to infra/local-runtime/src/iam/expand.rs")]
+    UnknownPolicy { principal: String, policy: String },
+    #[error("{principal}: {detail}")]
+    Unresolved { principal: String, detail: String },
+}
+
+fn statement(actions: &[&str], resources: Vec<String>) -> Statement {
+    Statement {
+        actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+        resources,
+    }
+}
+
+const LOGS: [&str; 3] = [
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+];
+
+/// AWS managed policies Cartwheel's roles use (all on `*`).
+fn managed(name: &str) -> Option<Vec<Statement>> {
+    let everything = || vec!["*".to_owned()];
+    let with_logs = |actions: &[&str]| {
+        vec![
+            statement(actions, everything()),
+            statement(&LOGS, everything()),
+        ]
+    };
+    match name.rsplit('/').next().unwrap_or(name) {
+        "AWSLambdaBasicExecutionRole" => Some(vec![statement(&LOGS, everything())]),
+        "AWSLambdaSQSQueueExecutionRole" => Some(with_logs(&[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ])),
+        "AWSLambdaDynamoDBExecutionRole" => Some(with_logs(&[
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams",
+        ])),
+        "AWSXrayWriteOnlyAccess" => Some(vec![statement(
+            &[
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+                "xray:GetSamplingStatisticSummaries",
+            ],
+            everything(),
+        )]),
+        _ => None,
+    }
+}
+
+/// SAM's policy templates (samtranslator's policy_templates.json) that Cartwheel uses.
+fn sam_template(name: &str, parameter: &str, resources: &Resources) -> Option<Vec<Statement>> {
+    let arn = |service: &str, rest: String| {
+        format!(
+            "arn:aws:{service}:{}:{}:{rest}",
+            resources.region, resources.account
+        )
+    };
+    let dynamodb_table = || {
+        let table = format!("{}{parameter}", resources.arns.table_prefix);
+        vec![format!("{table}/index/*"), table]
+    };
+    Some(match name {
+        "StepFunctionsExecutionPolicy" => vec![statement(
+            &["states:StartExecution"],
+            vec![arn("states", format!("stateMachine:{parameter}"))],
+        )],
+        "SQSSendMessagePolicy" => vec![statement(
+            &["sqs:SendMessage*"],
+            vec![arn("sqs", parameter.to_owned())],
+        )],
+        "SQSPollerPolicy" => vec![statement(
+            &[
+                "sqs:ChangeMessageVisibility",
+                "sqs:ChangeMessageVisibilityBatch",
+                "sqs:DeleteMessage",
+                "sqs:DeleteMessageBatch",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            vec![arn("sqs", parameter.to_owned())],
+        )],
+        "EventBridgePutEventsPolicy" => vec![statement(
+            &["events:PutEvents"],
+            vec![arn("events", format!("event-bus/{parameter}"))],
+        )],
+        "LambdaInvokePolicy" => vec![statement(
+            &["lambda:InvokeFunction"],
+            vec![arn("lambda", format!("function:{parameter}*"))],
+        )],
+        "DynamoDBReadPolicy" => vec![statement(
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:Scan",
+                "dynamodb:Query",
+                "dynamodb:BatchGetItem",
+                "dynamodb:DescribeTable",
+            ],
+            dynamodb_table(),
+        )],
+        "DynamoDBCrudPolicy" => vec![statement(
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:PutItem",
+                "dynamodb:Scan",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:ConditionCheckItem",
+            ],
+            dynamodb_table(),
+        )],
+        _ => return None,
+    })
+}
+
+fn expand(
+    principal: &str,
+    entries: &[PolicyEntry],
+    resources: &Resources,
+) -> Result<Vec<Statement>, ExpandError> {
+    let unresolved = |detail: String| ExpandError::Unresolved {
+        principal: principal.to_owned(),
+        detail,
+    };
+    let unknown = |policy: &str| ExpandError::UnknownPolicy {
+        principal: principal.to_owned(),
+        policy: policy.to_owned(),
+    };
+    let mut statements = Vec::new();
+    for entry in entries {
+        match entry {
+            PolicyEntry::Managed(name) => {
+                statements.extend(managed(name).ok_or_else(|| unknown(name))?)
+            }
+            PolicyEntry::SamTemplate { name, parameters } => {
+                let parameter = match parameters.as_slice() {
+                    [(_, value)] => resources.resolve(value).map_err(unresolved)?,
+                    [] => String::new(),
+                    _ => return Err(unresolved(format!("{name} takes one parameter"))),
+                };
+                statements.extend(
+                    sam_template(name, &parameter, resources).ok_or_else(|| unknown(name))?,
+                );
+            }
+            PolicyEntry::Statements(declared) => {
+                for s in declared {
+                    let resources = s
+                        .resources
+                        .iter()
+                        .map(|r| resources.resolve(r))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(unresolved)?;
+                    statements.push(Statement {
+                        actions: s.actions.clone(),
+                        resources,
+                    });
+                }
+            }
+        }
+    }
+    Ok(statements)
+}
+
+/// A function's role as SAM builds it: the basic execution role, what its event sources need, and
+/// its declared `Policies`.
+pub fn function_statements(
+    template: &Template,
+    function: &cartwheel_template::Function,
+    resources: &Resources,
+) -> Result<Vec<Statement>, ExpandError> {
+    let mut entries = vec![PolicyEntry::Managed("AWSLambdaBasicExecutionRole".into())];
+    for trigger in &function.triggers {
+        match trigger {
+            Trigger::Queue { .. } => {
+                entries.push(PolicyEntry::Managed(
+                    "AWSLambdaSQSQueueExecutionRole".into(),
+                ));
+            }
+            Trigger::TableStream { on_failure, .. } => {
+                entries.push(PolicyEntry::Managed(
+                    "AWSLambdaDynamoDBExecutionRole".into(),
+                ));
+                if let Some(queue) = on_failure {
+                    entries.push(PolicyEntry::Statements(vec![
+                        cartwheel_template::StatementSpec {
+                            actions: vec!["sqs:SendMessage".into()],
+                            resources: vec![Expr::GetAtt(queue.clone(), "Arn".into())],
+                        },
+                    ]));
+                }
+            }
+            Trigger::Schedule { .. } => {}
+        }
+    }
+    entries.extend(template.policies(&function.logical_id));
+    expand(&function.logical_id, &entries, resources)
+}
+
+/// Any other principal: a state machine's `Policies` or an IAM role's policies.
+pub fn principal_statements(
+    principal: &str,
+    entries: &[PolicyEntry],
+    resources: &Resources,
+) -> Result<Vec<Statement>, ExpandError> {
+    expand(principal, entries, resources)
+}

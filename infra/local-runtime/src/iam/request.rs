@@ -1,0 +1,247 @@
+//! What an AWS request asks to do, in IAM's terms: the actions and resources it needs, read from
+//! the JSON protocol's `X-Amz-Target` and body as AWS authorizes them (a transaction needs each
+//! item's own action; a batch needs the single-message action).
+
+use serde_json::Value;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub action: String,
+    pub resource: String,
+}
+
+/// How the stack's resources are named, to turn a request's names and URLs into ARNs.
+#[derive(Debug, Clone, Default)]
+pub struct ArnScheme {
+    /// `arn:aws:dynamodb:<region>:<account>:table/`, as DynamoDB Local names its tables.
+    pub table_prefix: String,
+    pub region: String,
+    pub account: String,
+    /// Queue URL → ARN for the queues the stack created.
+    pub queues: HashMap<String, String>,
+}
+
+impl ArnScheme {
+    fn table(&self, name: &str) -> String {
+        format!("{}{name}", self.table_prefix)
+    }
+
+    fn queue(&self, url: &str) -> String {
+        self.queues.get(url).cloned().unwrap_or_else(|| {
+            let name = url.rsplit('/').next().unwrap_or(url);
+            format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account)
+        })
+    }
+
+    fn bus(&self, name: Option<&str>) -> String {
+        match name {
+            Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
+            other => format!(
+                "arn:aws:events:{}:{}:event-bus/{}",
+                self.region,
+                self.account,
+                other.unwrap_or("default")
+            ),
+        }
+    }
+}
+
+fn call(action: String, resource: String) -> Call {
+    Call { action, resource }
+}
+
+fn text<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
+    body.get(key).and_then(Value::as_str)
+}
+
+fn dynamodb(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    let action = |op: &str| format!("dynamodb:{op}");
+    match operation {
+        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let (kind, spec) = item.as_object()?.iter().next()?;
+                let op = match kind.as_str() {
+                    "ConditionCheck" => "ConditionCheckItem",
+                    "Put" => "PutItem",
+                    "Delete" => "DeleteItem",
+                    "Update" => "UpdateItem",
+                    _ => "GetItem",
+                };
+                Some(call(action(op), arns.table(text(spec, "TableName")?)))
+            })
+            .collect(),
+        "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flat_map(|items| items.keys())
+            .map(|table| call(action(operation), arns.table(table)))
+            .collect(),
+        _ => {
+            let resource = match (text(body, "TableName"), text(body, "IndexName")) {
+                (Some(table), Some(index)) => format!("{}/index/{index}", arns.table(table)),
+                (Some(table), None) => arns.table(table),
+                (None, _) => "*".to_owned(),
+            };
+            vec![call(action(operation), resource)]
+        }
+    }
+}
+
+/// A stream's records are read by iterator; DynamoDB's iterators begin with the stream's ARN.
+fn stream(operation: &str, body: &Value) -> Vec<Call> {
+    let resource = text(body, "StreamArn")
+        .or_else(|| text(body, "ShardIterator").and_then(|i| i.split('|').next()))
+        .filter(|r| r.starts_with("arn:"))
+        .unwrap_or("*");
+    vec![call(format!("dynamodb:{operation}"), resource.to_owned())]
+}
+
+fn sqs(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    let action = operation.strip_suffix("Batch").unwrap_or(operation);
+    let resource = text(body, "QueueUrl")
+        .map(|url| arns.queue(url))
+        .or_else(|| {
+            text(body, "QueueName")
+                .map(|name| format!("arn:aws:sqs:{}:{}:{name}", arns.region, arns.account))
+        })
+        .unwrap_or_else(|| "*".to_owned());
+    vec![call(format!("sqs:{action}"), resource)]
+}
+
+fn events(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    let mut buses: Vec<String> = match body["Entries"].as_array() {
+        Some(entries) if operation == "PutEvents" => entries
+            .iter()
+            .map(|e| arns.bus(text(e, "EventBusName")))
+            .collect(),
+        _ => vec![arns.bus(text(body, "EventBusName").or(text(body, "Name")))],
+    };
+    buses.sort();
+    buses.dedup();
+    buses
+        .into_iter()
+        .map(|bus| call(format!("events:{operation}"), bus))
+        .collect()
+}
+
+fn states(operation: &str, body: &Value) -> Vec<Call> {
+    let resource = text(body, "stateMachineArn")
+        .or_else(|| text(body, "executionArn"))
+        .unwrap_or("*");
+    vec![call(format!("states:{operation}"), resource.to_owned())]
+}
+
+/// The calls a request makes; an unknown service is one call on `*` that no Cartwheel policy grants.
+pub fn calls(target: Option<&str>, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some((service, operation)) = target.and_then(|t| t.split_once('.')) else {
+        return vec![call("unknown:Unclassified".into(), "*".into())];
+    };
+    match service {
+        "DynamoDB_20120810" => dynamodb(operation, &body, arns),
+        "DynamoDBStreams_20120810" => stream(operation, &body),
+        "AmazonSQS" => sqs(operation, &body, arns),
+        "AWSEvents" => events(operation, &body, arns),
+        "AWSStepFunctions" => states(operation, &body),
+        other => vec![call(format!("{other}:{operation}"), "*".into())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn arns() -> ArnScheme {
+        ArnScheme {
+            table_prefix: "arn:aws:dynamodb:ddblocal:000000000000:table/".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            queues: HashMap::new(),
+        }
+    }
+
+    fn of(target: &str, body: Value) -> Vec<(String, String)> {
+        calls(Some(target), body.to_string().as_bytes(), &arns())
+            .into_iter()
+            .map(|c| (c.action, c.resource))
+            .collect()
+    }
+
+    #[test]
+    fn a_query_on_an_index_names_the_index() {
+        assert_eq!(
+            of(
+                "DynamoDB_20120810.Query",
+                json!({"TableName": "t", "IndexName": "GSI1"})
+            ),
+            vec![(
+                "dynamodb:Query".into(),
+                "arn:aws:dynamodb:ddblocal:000000000000:table/t/index/GSI1".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_transaction_needs_each_items_own_action() {
+        let body = json!({"TransactItems": [
+            {"Put": {"TableName": "t"}}, {"ConditionCheck": {"TableName": "t"}}, {"Update": {"TableName": "t"}}
+        ]});
+        let actions: Vec<String> = of("DynamoDB_20120810.TransactWriteItems", body)
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "dynamodb:PutItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:UpdateItem"
+            ]
+        );
+    }
+
+    #[test]
+    fn sqs_batches_need_the_single_action_on_the_queue() {
+        assert_eq!(
+            of(
+                "AmazonSQS.SendMessageBatch",
+                json!({"QueueUrl": "http://h/123456789012/q"})
+            ),
+            vec![(
+                "sqs:SendMessage".into(),
+                "arn:aws:sqs:us-east-1:123456789012:q".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn put_events_names_each_bus() {
+        assert_eq!(
+            of(
+                "AWSEvents.PutEvents",
+                json!({"Entries": [{"EventBusName": "b"}, {"EventBusName": "b"}]})
+            ),
+            vec![(
+                "events:PutEvents".into(),
+                "arn:aws:events:us-east-1:123456789012:event-bus/b".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_stream_iterator_names_its_stream() {
+        let calls = of(
+            "DynamoDBStreams_20120810.GetRecords",
+            json!({"ShardIterator": "arn:s/stream/x|1|AAAA"}),
+        );
+        assert_eq!(
+            calls,
+            vec![("dynamodb:GetRecords".into(), "arn:s/stream/x".into())]
+        );
+    }
+}

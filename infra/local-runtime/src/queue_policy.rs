@@ -1,0 +1,34 @@
+//! Queue policies offline: whether a rule (the service principal `events.amazonaws.com`, with the
+//! rule as `aws:SourceArn`) may send to a queue, as the template's `AWS::SQS::QueuePolicy` says.
+
+use crate::{iam::wildcard_match, queues::QueueAddress, resources::Resources};
+use cartwheel_template::Template;
+
+pub fn admits(
+    template: &Template,
+    resources: &Resources,
+    rule_arn: &str,
+    queue: &QueueAddress,
+) -> bool {
+    let resolved = |exprs: &[cartwheel_template::Expr]| -> Vec<String> {
+        exprs
+            .iter()
+            .filter_map(|e| resources.resolve(e).ok())
+            .collect()
+    };
+    template.queue_policies().iter().any(|statement| {
+        statement.service.as_deref() == Some("events.amazonaws.com")
+            && resolved(&statement.queues).contains(&queue.url)
+            && statement
+                .actions
+                .iter()
+                .any(|a| wildcard_match(&a.to_ascii_lowercase(), "sqs:sendmessage"))
+            && resolved(&statement.resources)
+                .iter()
+                .any(|r| wildcard_match(r, &queue.arn))
+            && statement
+                .source_arns
+                .as_ref()
+                .is_none_or(|arns| resolved(arns).iter().any(|a| a == rule_arn))
+    })
+}

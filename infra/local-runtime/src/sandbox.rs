@@ -1,0 +1,209 @@
+//! Each function in its own sandbox, as Lambda runs it: exactly its environment from template.yaml,
+//! an SDK configuration that holds it to its role's policy, its `Timeout` (a handler still running
+//! is stopped and reported as Lambda reports it) and its `ReservedConcurrentExecutions`.
+
+use crate::iam::Principal;
+use aws_config::SdkConfig;
+use aws_lambda_events::{
+    dynamodb,
+    sqs::{SqsBatchResponse, SqsEvent},
+    streams::DynamoDbEventResponse,
+};
+use cartwheel_functions::{
+    authorizer::{AuthorizerRequest, SimpleResponse},
+    handoff::{HandoffError, SweepReport},
+    registry::Handler,
+    saga::{SagaInput, StepResult},
+    Env, Invoke,
+};
+use cartwheel_http::ApiResult;
+use lambda_http::Request;
+use serde_json::Value;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::Semaphore;
+
+/// Why an invocation did not produce the handler's answer, as Lambda reports it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    #[error("Task timed out after {seconds}.00 seconds")]
+    TimedOut { seconds: u64 },
+    #[error("Rate Exceeded.")]
+    Throttled,
+    /// The cold start failed: the function exits before it takes an event.
+    #[error("Runtime exited with error: {0}")]
+    Init(String),
+    #[error("Runtime exited with error: the handler panicked")]
+    Crashed,
+}
+
+impl Failure {
+    /// Lambda's `errorType`, which Step Functions matches in `ErrorEquals`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::TimedOut { .. } => "Sandbox.Timedout",
+            Self::Throttled => "TooManyRequestsException",
+            Self::Init(_) | Self::Crashed => "Runtime.ExitError",
+        }
+    }
+}
+
+/// How a caller waits for a free execution environment: API Gateway and Step Functions invoke
+/// synchronously and are throttled; event sources poll again when the function has room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Synchronous,
+    EventSource,
+}
+
+/// What AWS gives one function.
+pub struct Sandbox {
+    /// The logical id in template.yaml.
+    pub function: String,
+    pub env: Env,
+    pub principal: Arc<Principal>,
+    pub sdk: SdkConfig,
+    pub timeout: Duration,
+    pub reserved_concurrency: Option<u32>,
+}
+
+enum Instance {
+    Http(Invoke<Request, ApiResult>),
+    Authorizer(Invoke<AuthorizerRequest, SimpleResponse<Value>>),
+    Step(Invoke<SagaInput, StepResult>),
+    Queue(Invoke<SqsEvent, SqsBatchResponse>),
+    Stream(Invoke<dynamodb::Event, DynamoDbEventResponse>),
+    Schedule(Invoke<Value, Result<SweepReport, HandoffError>>),
+}
+
+/// A function cold-started in its sandbox.
+pub struct Deployed {
+    pub sandbox: Sandbox,
+    instance: Result<Instance, String>,
+    limit: Option<Semaphore>,
+}
+
+impl Deployed {
+    /// Builds the handler's dependencies from the sandbox's environment and SDK configuration. A
+    /// cold start that fails (a setting the function is not given) fails every invocation, as the
+    /// runtime exits in AWS.
+    pub fn cold_start(handler: Handler, sandbox: Sandbox) -> Self {
+        let (env, sdk) = (&sandbox.env, &sandbox.sdk);
+        let instance = match handler {
+            Handler::Http(f) => f.instantiate(env, sdk).map(Instance::Http),
+            Handler::Authorizer(f) => f.instantiate(env, sdk).map(Instance::Authorizer),
+            Handler::Step(f) => f.instantiate(env, sdk).map(Instance::Step),
+            Handler::Queue(f) => f.instantiate(env, sdk).map(Instance::Queue),
+            Handler::Stream(f) => f.instantiate(env, sdk).map(Instance::Stream),
+            Handler::Schedule(f) => f.instantiate(env, sdk).map(Instance::Schedule),
+        }
+        .map_err(|error| {
+            tracing::error!(function = %sandbox.function, %error, "the function's cold start failed");
+            error.to_string()
+        });
+        let limit = sandbox
+            .reserved_concurrency
+            .map(|n| Semaphore::new(usize::try_from(n).unwrap_or(usize::MAX)));
+        Self {
+            sandbox,
+            instance,
+            limit,
+        }
+    }
+
+    async fn call<E: Send + 'static, O: Send + 'static>(
+        &self,
+        select: impl FnOnce(&Instance) -> Option<Invoke<E, O>>,
+        event: E,
+        admission: Admission,
+    ) -> Result<O, Failure> {
+        let instance = self
+            .instance
+            .as_ref()
+            .map_err(|e| Failure::Init(e.clone()))?;
+        let invoke = select(instance).ok_or_else(|| {
+            Failure::Init(format!(
+                "{} does not take this kind of event",
+                self.sandbox.function
+            ))
+        })?;
+        let _permit = match (&self.limit, admission) {
+            (None, _) => None,
+            (Some(limit), Admission::Synchronous) => {
+                Some(limit.try_acquire().map_err(|_| Failure::Throttled)?)
+            }
+            (Some(limit), Admission::EventSource) => {
+                Some(limit.acquire().await.map_err(|_| Failure::Throttled)?)
+            }
+        };
+        let mut task = tokio::spawn(invoke(event));
+        match tokio::time::timeout(self.sandbox.timeout, &mut task).await {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(_)) => {
+                tracing::error!(function = %self.sandbox.function, "the handler panicked");
+                Err(Failure::Crashed)
+            }
+            Err(_) => {
+                task.abort();
+                let failure = Failure::TimedOut {
+                    seconds: self.sandbox.timeout.as_secs(),
+                };
+                tracing::error!(function = %self.sandbox.function, "{failure}");
+                Err(failure)
+            }
+        }
+    }
+
+    pub async fn http(&self, request: Request) -> Result<ApiResult, Failure> {
+        let select = |i: &Instance| match i {
+            Instance::Http(f) => Some(Arc::clone(f)),
+            _ => None,
+        };
+        self.call(select, request, Admission::Synchronous).await
+    }
+
+    pub async fn authorizer(
+        &self,
+        request: AuthorizerRequest,
+    ) -> Result<SimpleResponse<Value>, Failure> {
+        let select = |i: &Instance| match i {
+            Instance::Authorizer(f) => Some(Arc::clone(f)),
+            _ => None,
+        };
+        self.call(select, request, Admission::Synchronous).await
+    }
+
+    pub async fn step(&self, input: SagaInput) -> Result<StepResult, Failure> {
+        let select = |i: &Instance| match i {
+            Instance::Step(f) => Some(Arc::clone(f)),
+            _ => None,
+        };
+        self.call(select, input, Admission::Synchronous).await
+    }
+
+    pub async fn queue(&self, event: SqsEvent) -> Result<SqsBatchResponse, Failure> {
+        let select = |i: &Instance| match i {
+            Instance::Queue(f) => Some(Arc::clone(f)),
+            _ => None,
+        };
+        self.call(select, event, Admission::EventSource).await
+    }
+
+    pub async fn stream(&self, event: dynamodb::Event) -> Result<DynamoDbEventResponse, Failure> {
+        let select = |i: &Instance| match i {
+            Instance::Stream(f) => Some(Arc::clone(f)),
+            _ => None,
+        };
+        self.call(select, event, Admission::EventSource).await
+    }
+
+    pub async fn schedule(
+        &self,
+        event: Value,
+    ) -> Result<Result<SweepReport, HandoffError>, Failure> {
+        let select = |i: &Instance| match i {
+            Instance::Schedule(f) => Some(Arc::clone(f)),
+            _ => None,
+        };
+        self.call(select, event, Admission::EventSource).await
+    }
+}

@@ -1,0 +1,161 @@
+//! Every function's policy is necessary: deployed with its `Policies` emptied (SAM still adds the
+//! basic execution role and its event sources' roles), each function that calls AWS is refused
+//! with AWS's `AccessDeniedException`, and the test names the call. (That the policies suffice is
+//! proven by the fixture and end-to-end tests, which assert no call was refused.)
+
+mod support;
+
+use cartwheel_functions::registry::{self, Handler};
+use futures::future::join_all;
+use support::{
+    fixtures::{fixture, store_fixture_data},
+    StackOptions, TestApp,
+};
+
+/// template.yaml's text with `function`'s `Policies:` block removed.
+fn without_policies(function: &str) -> (String, String) {
+    let text = cartwheel_template::EMBEDDED;
+    let start = text
+        .find(&format!("\n  {function}:\n"))
+        .expect("the function is in template.yaml");
+    let rest = &text[start + 1..];
+    // The resource ends where the next one (a line indented by exactly two spaces) begins.
+    let end = rest
+        .match_indices("\n  ")
+        .map(|(i, _)| i)
+        .find(|i| rest[i + 3..].starts_with(|c: char| !c.is_whitespace()))
+        .unwrap_or(rest.len());
+    let resource = &rest[..end];
+    let mut kept = Vec::new();
+    let mut in_policies = false;
+    for line in resource.lines() {
+        if line == "      Policies:" {
+            in_policies = true;
+            continue;
+        }
+        if in_policies && (line.starts_with("        ") || line.trim().is_empty()) {
+            continue;
+        }
+        in_policies = false;
+        kept.push(line);
+    }
+    (resource.to_owned(), kept.join("\n"))
+}
+
+/// Runs `function`'s fixture in its sandbox; what it was refused.
+async fn refused_calls(function: &str, binary: &str) -> Vec<String> {
+    let (from, to) = without_policies(function);
+    assert_ne!(from, to, "{function} declares no Policies to empty");
+    let app = TestApp::start_stack(StackOptions::api_only().edit(&from, &to)).await;
+    store_fixture_data(&app.store).await;
+    let deployed = app.function(function);
+    let event = fixture(binary);
+    match registry::handler(function).expect("a registered function") {
+        Handler::Http(_) => {
+            let request = lambda_http::request::from_str(&event).unwrap();
+            let response = deployed.http(request).await.unwrap();
+            let error = response.expect_err("a refused call fails the request");
+            assert!(
+                format!("{error:?}").contains("AccessDeniedException"),
+                "{function}: the handler saw {error:?}"
+            );
+        }
+        Handler::Step(_) => {
+            let outcome = deployed
+                .step(serde_json::from_str(&event).unwrap())
+                .await
+                .unwrap();
+            let error = outcome.expect_err("a refused call fails the step");
+            assert!(
+                format!("{error:?}").contains("AccessDeniedException"),
+                "{function}: the step saw {error:?}"
+            );
+        }
+        Handler::Queue(_) => {
+            let response = deployed
+                .queue(serde_json::from_str(&event).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.batch_item_failures.len(), 1, "{function}");
+        }
+        Handler::Stream(_) => {
+            let response = deployed
+                .stream(serde_json::from_str(&event).unwrap())
+                .await
+                .unwrap();
+            assert!(!response.batch_item_failures.is_empty(), "{function}");
+        }
+        Handler::Schedule(_) => {
+            // The sweeper reads the pending index first; with nothing pending it sends nothing.
+            let outcome = deployed
+                .schedule(serde_json::from_str(&event).unwrap())
+                .await
+                .unwrap();
+            assert!(outcome.is_err(), "{function}: {outcome:?}");
+        }
+        Handler::Authorizer(_) => unreachable!("the authorizer calls no AWS service"),
+    }
+    deployed
+        .sandbox
+        .principal
+        .denials()
+        .into_iter()
+        .map(|call| format!("{} on {}", call.action, call.resource))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_function_that_calls_aws_is_refused_without_its_policy() {
+    let template = support::template();
+    let callers: Vec<_> = template
+        .functions()
+        .unwrap()
+        .into_iter()
+        .filter(|f| !template.policies(&f.logical_id).is_empty())
+        .collect();
+    assert!(
+        callers.len() >= 25,
+        "only {} functions declare policies",
+        callers.len()
+    );
+    for chunk in callers.chunks(6) {
+        let refused = join_all(
+            chunk
+                .iter()
+                .map(|f| refused_calls(&f.logical_id, &f.binary)),
+        )
+        .await;
+        for (function, refused) in chunk.iter().zip(refused) {
+            assert!(
+                !refused.is_empty(),
+                "{} still succeeded with its policy emptied",
+                function.logical_id
+            );
+            println!(
+                "{} without its policy: refused {}",
+                function.logical_id, refused[0]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn functions_without_policies_call_nothing() {
+    let template = support::template();
+    let mut quiet: Vec<String> = template
+        .functions()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.logical_id)
+        .filter(|id| template.policies(id).is_empty())
+        .collect();
+    quiet.sort();
+    assert_eq!(
+        quiet,
+        [
+            "AuthorizerFunction",
+            "HealthFunction",
+            "RouteNotFoundFunction"
+        ]
+    );
+}

@@ -1,0 +1,198 @@
+//! Who may do what, as template.yaml declares it: each function's `Policies` (inline statements,
+//! SAM policy templates, managed policies) and its runtime settings, the state machine's policies,
+//! IAM roles (the pipe's) and queue policies. Values stay intrinsics (`Expr`) until the offline
+//! stack resolves them to the ARNs it created.
+
+use crate::model::{get, list, text, Template};
+use serde_yaml::{value::Tag, Value};
+
+/// A value that CloudFormation resolves at deploy time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    Literal(String),
+    /// `!Ref Id`.
+    Ref(String),
+    /// `!GetAtt Id.Attribute`.
+    GetAtt(String, String),
+    /// `!Sub "...${Id}...${Id.Attribute}..."`.
+    Sub(String),
+}
+
+impl Expr {
+    pub fn parse(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(Self::Literal(s.clone())),
+            Value::Number(n) => Some(Self::Literal(n.to_string())),
+            Value::Tagged(tagged) => {
+                let inner = tagged.value.as_str()?.to_owned();
+                if tagged.tag == Tag::new("Ref") {
+                    Some(Self::Ref(inner))
+                } else if tagged.tag == Tag::new("GetAtt") {
+                    let (id, attribute) = inner.split_once('.')?;
+                    Some(Self::GetAtt(id.to_owned(), attribute.to_owned()))
+                } else if tagged.tag == Tag::new("Sub") {
+                    Some(Self::Sub(inner))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One `Allow` statement (Cartwheel's policies have no `Deny`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementSpec {
+    pub actions: Vec<String>,
+    pub resources: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyEntry {
+    /// An AWS managed policy, by name or ARN.
+    Managed(String),
+    /// A SAM policy template and its parameters.
+    SamTemplate {
+        name: String,
+        parameters: Vec<(String, Expr)>,
+    },
+    Statements(Vec<StatementSpec>),
+}
+
+/// A statement of a resource policy, here a queue policy for a service principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePolicySpec {
+    pub logical_id: String,
+    pub queues: Vec<Expr>,
+    pub service: Option<String>,
+    pub actions: Vec<String>,
+    pub resources: Vec<Expr>,
+    /// `ArnEquals aws:SourceArn`, if the statement has that condition.
+    pub source_arns: Option<Vec<Expr>>,
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(one)) => vec![one.clone()],
+        Some(Value::Sequence(many)) => many
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn exprs(value: Option<&Value>) -> Vec<Expr> {
+    match value {
+        Some(Value::Sequence(many)) => many.iter().filter_map(Expr::parse).collect(),
+        Some(one) => Expr::parse(one).into_iter().collect(),
+        None => Vec::new(),
+    }
+}
+
+fn statements(document: &Value) -> Vec<StatementSpec> {
+    list(document, "Statement")
+        .iter()
+        .filter(|s| text(s, "Effect").as_deref() == Some("Allow"))
+        .map(|s| StatementSpec {
+            actions: strings(get(s, "Action")),
+            resources: exprs(get(s, "Resource")),
+        })
+        .collect()
+}
+
+fn entry(value: &Value) -> Option<PolicyEntry> {
+    if let Some(name) = value.as_str() {
+        return Some(PolicyEntry::Managed(name.to_owned()));
+    }
+    let mapping = value.as_mapping()?;
+    if mapping.contains_key("Statement") {
+        return Some(PolicyEntry::Statements(statements(value)));
+    }
+    let (name, parameters) = mapping.iter().next()?;
+    Some(PolicyEntry::SamTemplate {
+        name: name.as_str()?.to_owned(),
+        parameters: parameters
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), Expr::parse(v)?)))
+            .collect(),
+    })
+}
+
+impl Template {
+    fn properties(&self, logical_id: &str) -> Option<&Value> {
+        self.resource(logical_id).and_then(|r| get(r, "Properties"))
+    }
+
+    /// The `Policies` of a function or state machine, as declared.
+    pub fn policies(&self, logical_id: &str) -> Vec<PolicyEntry> {
+        let declared = self.properties(logical_id).and_then(|p| get(p, "Policies"));
+        match declared {
+            Some(Value::Sequence(entries)) => entries.iter().filter_map(entry).collect(),
+            Some(one) => entry(one).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// An `AWS::IAM::Role`'s inline policies and managed policy ARNs.
+    pub fn role_policies(&self, role: &str) -> Vec<PolicyEntry> {
+        let Some(props) = self.properties(role) else {
+            return Vec::new();
+        };
+        let inline = list(props, "Policies")
+            .iter()
+            .filter_map(|p| get(p, "PolicyDocument"))
+            .map(|document| PolicyEntry::Statements(statements(document)));
+        let managed = strings(get(props, "ManagedPolicyArns"))
+            .into_iter()
+            .map(PolicyEntry::Managed);
+        inline.chain(managed).collect()
+    }
+
+    /// A function's `Timeout` in seconds (its own, else the Globals', else Lambda's 3).
+    pub fn timeout_seconds(&self, function: &str) -> u64 {
+        self.function_setting(function, "Timeout")
+            .and_then(Value::as_u64)
+            .unwrap_or(3)
+    }
+
+    /// A function's `ReservedConcurrentExecutions`, if it has one.
+    pub fn reserved_concurrency(&self, function: &str) -> Option<u32> {
+        self.function_setting(function, "ReservedConcurrentExecutions")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    }
+
+    fn function_setting(&self, function: &str, key: &str) -> Option<&Value> {
+        self.properties(function)
+            .and_then(|p| get(p, key))
+            .or_else(|| get(&self.globals, "Function").and_then(|f| get(f, key)))
+    }
+
+    pub fn queue_policies(&self) -> Vec<QueuePolicySpec> {
+        self.resources_of_type("AWS::SQS::QueuePolicy")
+            .flat_map(|(logical_id, policy)| {
+                let props = get(policy, "Properties").cloned().unwrap_or_default();
+                let queues = exprs(get(&props, "Queues"));
+                let document = get(&props, "PolicyDocument").cloned().unwrap_or_default();
+                list(&document, "Statement")
+                    .iter()
+                    .filter(|s| text(s, "Effect").as_deref() == Some("Allow"))
+                    .map(|s| QueuePolicySpec {
+                        logical_id: logical_id.clone(),
+                        queues: queues.clone(),
+                        service: get(s, "Principal").and_then(|p| text(p, "Service")),
+                        actions: strings(get(s, "Action")),
+                        resources: exprs(get(s, "Resource")),
+                        source_arns: get(s, "Condition")
+                            .and_then(|c| get(c, "ArnEquals"))
+                            .map(|a| exprs(get(a, "aws:SourceArn"))),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
