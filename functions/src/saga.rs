@@ -113,6 +113,8 @@ pub async fn authorize_payment(
             Err(StepError::PaymentDeclined(order.id))
         }
         PaymentDecision::TransientFailure => Err(StepError::PaymentProcessingError(order.id)),
+        // A hung processor: Lambda stops the step at its Timeout and the saga compensates.
+        PaymentDecision::NoAnswer => std::future::pending().await,
     }
 }
 

@@ -318,3 +318,38 @@ async fn an_order_whose_hand_off_never_arrived_is_swept_into_the_saga() {
     let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
     assert_eq!(outcomes[&order], OrderStatus::Confirmed);
 }
+
+#[tokio::test]
+async fn a_step_past_its_timeout_is_stopped_and_the_saga_compensates() {
+    let options = StackOptions::default().edit(
+        "      Description: \"Saga: authorizes the payment with the (simulated) card processor\"\n",
+        "      Description: \"Saga: authorizes the payment with the (simulated) card processor\"\n      Timeout: 1\n",
+    );
+    let (app, _, lamp, customer) = stack_with_product(options, "LAMP", 2500).await;
+    let before = stock(&app, &lamp).await;
+    let order = place(&app, &customer, &lamp, "tok_processorUnresponsive", "hung").await;
+    let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
+    assert_eq!(
+        outcomes[&order],
+        OrderStatus::PaymentFailed,
+        "the Catch path ends the order"
+    );
+    assert_eq!(stock(&app, &lamp).await, before, "the reserved unit is back");
+    assert!(app.store.get_payment(order).await.unwrap().is_none());
+    let history = app.stack.state_machines["CheckoutStateMachine"].clone();
+    let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
+    let execution = format!("{}:{order}", history.replacen(":stateMachine:", ":execution:", 1));
+    let events = sfn
+        .get_execution_history()
+        .execution_arn(execution)
+        .send()
+        .await
+        .unwrap();
+    let timed_out = events.events.iter().any(|e| {
+        e.lambda_function_failed_event_details()
+            .and_then(|d| d.error())
+            .or_else(|| e.task_failed_event_details().and_then(|d| d.error()))
+            == Some("Sandbox.Timedout")
+    });
+    assert!(timed_out, "Step Functions saw Lambda's timeout: {:?}", events.events);
+}

@@ -17,6 +17,8 @@ pub enum PaymentDecision {
     Declined(DeclineReason),
     /// The processor failed this time; the saga retries with backoff, then gives up.
     TransientFailure,
+    /// The processor never answers: only the function's timeout ends the call.
+    NoAnswer,
 }
 
 pub fn decide(token: &PaymentToken) -> PaymentDecision {
@@ -25,6 +27,7 @@ pub fn decide(token: &PaymentToken) -> PaymentDecision {
         "tok_chargeDeclined" => PaymentDecision::Declined(DeclineReason::CardDeclined),
         "tok_insufficientFunds" => PaymentDecision::Declined(DeclineReason::InsufficientFunds),
         "tok_processingError" => PaymentDecision::TransientFailure,
+        "tok_processorUnresponsive" => PaymentDecision::NoAnswer,
         _ => PaymentDecision::Declined(DeclineReason::UnknownToken),
     }
 }
@@ -51,6 +54,10 @@ mod tests {
         assert_eq!(
             decision("tok_processingError"),
             PaymentDecision::TransientFailure
+        );
+        assert_eq!(
+            decision("tok_processorUnresponsive"),
+            PaymentDecision::NoAnswer
         );
         assert_eq!(
             decision("tok_whatever"),
