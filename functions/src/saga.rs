@@ -35,6 +35,17 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// Every name `error_type` gives; the state machine must handle each of them.
+    pub const TYPES: [&'static str; 7] = [
+        "OutOfStock",
+        "PaymentDeclined",
+        "PaymentProcessingError",
+        "OrderNotFound",
+        "OrderCancelled",
+        "UnexpectedStatus",
+        "StoreUnavailable",
+    ];
+
     /// The name the state machine matches in `ErrorEquals`.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -181,5 +192,26 @@ pub async fn mark_payment_failed(
             Ok(input)
         }
         other => other.map(|()| input),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_type_is_listed() {
+        let order = OrderId::generate();
+        let errors = [
+            StepError::OutOfStock(order),
+            StepError::PaymentDeclined(order),
+            StepError::PaymentProcessingError(order),
+            StepError::OrderNotFound(order),
+            StepError::OrderCancelled(order),
+            StepError::UnexpectedStatus(order),
+            StepError::Store(StoreError::NotFound),
+        ];
+        let named: Vec<&str> = errors.iter().map(StepError::error_type).collect();
+        assert_eq!(named, StepError::TYPES);
     }
 }

@@ -334,11 +334,18 @@ async fn a_step_past_its_timeout_is_stopped_and_the_saga_compensates() {
         OrderStatus::PaymentFailed,
         "the Catch path ends the order"
     );
-    assert_eq!(stock(&app, &lamp).await, before, "the reserved unit is back");
+    assert_eq!(
+        stock(&app, &lamp).await,
+        before,
+        "the reserved unit is back"
+    );
     assert!(app.store.get_payment(order).await.unwrap().is_none());
     let history = app.stack.state_machines["CheckoutStateMachine"].clone();
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
-    let execution = format!("{}:{order}", history.replacen(":stateMachine:", ":execution:", 1));
+    let execution = format!(
+        "{}:{order}",
+        history.replacen(":stateMachine:", ":execution:", 1)
+    );
     let events = sfn
         .get_execution_history()
         .execution_arn(execution)
@@ -351,5 +358,9 @@ async fn a_step_past_its_timeout_is_stopped_and_the_saga_compensates() {
             .or_else(|| e.task_failed_event_details().and_then(|d| d.error()))
             == Some("Sandbox.Timedout")
     });
-    assert!(timed_out, "Step Functions saw Lambda's timeout: {:?}", events.events);
+    assert!(
+        timed_out,
+        "Step Functions saw Lambda's timeout: {:?}",
+        events.events
+    );
 }

@@ -4,7 +4,10 @@
 mod support;
 
 use cartwheel_domain::{Order, OrderStatus};
-use cartwheel_functions::registry::{self, Handler};
+use cartwheel_functions::{
+    registry::{self, Handler},
+    saga::StepError,
+};
 use cartwheel_store::{
     CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState, TransitionOrder,
 };
@@ -258,4 +261,52 @@ async fn pending_order_with_token(
     token: &str,
 ) -> Order {
     support::pending_order_paid_with(&app.store, &[(product, 1)], token).await
+}
+
+/// What a Task state's `Retry` and `Catch` match.
+fn handled(state: &Value) -> Vec<String> {
+    ["Retry", "Catch"]
+        .iter()
+        .flat_map(|key| state[*key].as_array().cloned().unwrap_or_default())
+        .flat_map(|rule| rule["ErrorEquals"].as_array().cloned().unwrap_or_default())
+        .filter_map(|name| name.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn every_error_name_in_the_state_machine_is_one_a_step_or_lambda_returns_and_every_step_error_is_handled(
+) {
+    let machine = &template().state_machines()[0];
+    let path = format!(
+        "{}/../../{}",
+        env!("CARGO_MANIFEST_DIR"),
+        machine.definition_uri
+    );
+    let asl: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let lambda_errors = [
+        "Lambda.ServiceException",
+        "Lambda.TooManyRequestsException",
+        "Lambda.SdkClientException",
+        "Sandbox.Timedout",
+    ];
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let names = handled(state);
+        for error in &names {
+            assert!(
+                error.starts_with("States.")
+                    || lambda_errors.contains(&error.as_str())
+                    || StepError::TYPES.contains(&error.as_str()),
+                "{name} matches {error}, which no step returns"
+            );
+        }
+        for error in StepError::TYPES {
+            assert!(
+                names.iter().any(|n| n == error || n == "States.ALL"),
+                "{name} does not handle {error}"
+            );
+        }
+    }
 }

@@ -140,3 +140,54 @@ fn every_environment_variable_in_the_template_is_one_the_functions_read() {
         }
     }
 }
+
+#[test]
+fn everything_an_event_source_pipe_or_rule_feeds_has_somewhere_to_put_what_fails() {
+    let t = template();
+    let queues = t.queues();
+    let has_dlq = |id: &str| {
+        queues
+            .iter()
+            .any(|q| q.logical_id == id && q.dead_letter.is_some())
+    };
+    for function in t.functions().unwrap() {
+        for trigger in &function.triggers {
+            match trigger {
+                cartwheel_template::Trigger::Queue { queue, .. } => {
+                    assert!(
+                        has_dlq(queue),
+                        "{} reads {queue}, which has no DLQ",
+                        function.logical_id
+                    )
+                }
+                cartwheel_template::Trigger::TableStream { on_failure, .. } => assert!(
+                    on_failure.is_some(),
+                    "{}'s stream source has no on-failure destination",
+                    function.logical_id
+                ),
+                cartwheel_template::Trigger::Schedule { .. } => {}
+            }
+        }
+    }
+    for pipe in t.pipes().unwrap() {
+        assert!(
+            pipe.dead_letter_queue.is_some(),
+            "{} has no dead-letter queue",
+            pipe.logical_id
+        );
+        assert!(
+            has_dlq(&pipe.target_queue),
+            "{}'s target has no DLQ",
+            pipe.logical_id
+        );
+    }
+    for rule in t.rules().unwrap() {
+        for target in &rule.target_queues {
+            assert!(
+                has_dlq(target),
+                "{} targets {target}, which has no DLQ",
+                rule.logical_id
+            );
+        }
+    }
+}
