@@ -9,14 +9,29 @@ use aws_config::SdkConfig;
 use cartwheel_events::Publisher;
 use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_store::Store;
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 pub trait Dependencies: Sized + Send + Sync + 'static {
+    /// The AWS configuration these dependencies are built with, loaded at cold start. Dependencies
+    /// that call no AWS service override it with an empty one, so the binaries of their functions
+    /// carry no credential chain, no TLS and no HTTP/2 client.
+    fn aws_config() -> impl Future<Output = SdkConfig> + Send {
+        aws_config::load_from_env()
+    }
+
     fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError>;
+}
+
+async fn no_aws() -> SdkConfig {
+    SdkConfig::builder().build()
 }
 
 /// A function that calls nothing.
 impl Dependencies for () {
+    fn aws_config() -> impl Future<Output = SdkConfig> + Send {
+        no_aws()
+    }
+
     fn build(_: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
         Ok(())
     }
@@ -38,6 +53,10 @@ impl Dependencies for Store {
 pub const DEFAULT_TOKEN_TTL_SECONDS: u64 = 3600;
 
 impl Dependencies for TokenService {
+    fn aws_config() -> impl Future<Output = SdkConfig> + Send {
+        no_aws()
+    }
+
     fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
         let secret =
             JwtSecret::parse(env.require("JWT_SECRET")?).map_err(|e| ConfigError::Invalid {

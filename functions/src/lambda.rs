@@ -12,7 +12,7 @@ async fn cold_start<D: Dependencies, E: 'static, O: 'static>(
     function: &'static Function<D, E, O>,
 ) -> Result<crate::function::Invoke<E, O>, lambda_runtime::Error> {
     cartwheel_telemetry::init_logging();
-    let sdk = aws_config::load_from_env().await;
+    let sdk = D::aws_config().await;
     Ok(function.cold_start(&Env::from_process(), &sdk)?)
 }
 

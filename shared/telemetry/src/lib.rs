@@ -3,19 +3,25 @@
 
 use serde_json::json;
 use std::time::Duration;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
 
-/// Installs JSON logging, filtered by `RUST_LOG` (default `info`). Safe to call more than once.
+/// Installs JSON logging, filtered by `RUST_LOG` (`info`, `warn`, `cartwheel_store=debug,info`;
+/// default `info`). Safe to call more than once. `Targets` rather than `EnvFilter`: it needs no
+/// regex engine, which every Lambda binary would otherwise carry.
 pub fn init_logging() {
-    let _ = tracing_subscriber::fmt()
+    let filter: Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let json = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(true)
         .with_target(false)
-        .without_time()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .without_time();
+    let _ = tracing_subscriber::registry()
+        .with(json)
+        .with(filter)
         .try_init();
 }
 
