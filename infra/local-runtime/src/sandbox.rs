@@ -152,58 +152,31 @@ impl Deployed {
             }
         }
     }
+}
 
-    pub async fn http(&self, request: Request) -> Result<ApiResult, Failure> {
-        let select = |i: &Instance| match i {
-            Instance::Http(f) => Some(Arc::clone(f)),
-            _ => None,
-        };
-        self.call(select, request, Admission::Synchronous).await
-    }
+/// One entry point per kind of event: the caller says what it sends, the sandbox checks the
+/// function takes it, and the admission is that of the kind's callers in AWS.
+macro_rules! entry_points {
+    ($($method:ident: $variant:ident($event:ty) -> $output:ty, $admission:ident;)*) => {
+        impl Deployed {
+            $(
+                pub async fn $method(&self, event: $event) -> Result<$output, Failure> {
+                    let select = |i: &Instance| match i {
+                        Instance::$variant(f) => Some(Arc::clone(f)),
+                        _ => None,
+                    };
+                    self.call(select, event, Admission::$admission).await
+                }
+            )*
+        }
+    };
+}
 
-    pub async fn authorizer(
-        &self,
-        request: AuthorizerRequest,
-    ) -> Result<SimpleResponse<Value>, Failure> {
-        let select = |i: &Instance| match i {
-            Instance::Authorizer(f) => Some(Arc::clone(f)),
-            _ => None,
-        };
-        self.call(select, request, Admission::Synchronous).await
-    }
-
-    pub async fn step(&self, input: SagaInput) -> Result<StepResult, Failure> {
-        let select = |i: &Instance| match i {
-            Instance::Step(f) => Some(Arc::clone(f)),
-            _ => None,
-        };
-        self.call(select, input, Admission::Synchronous).await
-    }
-
-    pub async fn queue(&self, event: SqsEvent) -> Result<SqsBatchResponse, Failure> {
-        let select = |i: &Instance| match i {
-            Instance::Queue(f) => Some(Arc::clone(f)),
-            _ => None,
-        };
-        self.call(select, event, Admission::EventSource).await
-    }
-
-    pub async fn stream(&self, event: dynamodb::Event) -> Result<DynamoDbEventResponse, Failure> {
-        let select = |i: &Instance| match i {
-            Instance::Stream(f) => Some(Arc::clone(f)),
-            _ => None,
-        };
-        self.call(select, event, Admission::EventSource).await
-    }
-
-    pub async fn schedule(
-        &self,
-        event: Value,
-    ) -> Result<Result<SweepReport, HandoffError>, Failure> {
-        let select = |i: &Instance| match i {
-            Instance::Schedule(f) => Some(Arc::clone(f)),
-            _ => None,
-        };
-        self.call(select, event, Admission::EventSource).await
-    }
+entry_points! {
+    http: Http(Request) -> ApiResult, Synchronous;
+    authorizer: Authorizer(AuthorizerRequest) -> SimpleResponse<Value>, Synchronous;
+    step: Step(SagaInput) -> StepResult, Synchronous;
+    queue: Queue(SqsEvent) -> SqsBatchResponse, EventSource;
+    stream: Stream(dynamodb::Event) -> DynamoDbEventResponse, EventSource;
+    schedule: Schedule(Value) -> Result<SweepReport, HandoffError>, EventSource;
 }

@@ -56,11 +56,10 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 }
 
 impl Statement {
+    /// `actions` are lowercase (IAM compares actions without case); see `Principal::new`.
     fn allows(&self, call: &Call) -> bool {
         let action = call.action.to_ascii_lowercase();
-        self.actions
-            .iter()
-            .any(|a| wildcard_match(&a.to_ascii_lowercase(), &action))
+        self.actions.iter().any(|a| wildcard_match(a, &action))
             && self
                 .resources
                 .iter()
@@ -74,6 +73,14 @@ impl Principal {
         identity: impl Into<String>,
         statements: Vec<Statement>,
     ) -> Self {
+        // Lowercased once here, not on every call.
+        let statements = statements
+            .into_iter()
+            .map(|s| Statement {
+                actions: s.actions.iter().map(|a| a.to_ascii_lowercase()).collect(),
+                resources: s.resources,
+            })
+            .collect();
         Self {
             name: name.into(),
             identity: identity.into(),
