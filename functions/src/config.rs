@@ -10,12 +10,18 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("what environment variable {name} names cannot be read")]
+    Unreadable {
+        name: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
 pub const SETTINGS: [&str; 8] = [
     "TABLE_NAME",
-    "JWT_SECRET",
+    "JWT_SECRET_ID",
     "ACCESS_TOKEN_TTL_SECONDS",
     "STATE_MACHINE_ARN",
     "EVENT_BUS_NAME",

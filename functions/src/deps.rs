@@ -19,7 +19,8 @@ pub trait Dependencies: Sized + Send + Sync + 'static {
         aws_config::load_from_env()
     }
 
-    fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError>;
+    /// Builds them once, at cold start; a setting they need that is missing or wrong fails it.
+    fn build(env: &Env, sdk: &SdkConfig) -> impl Future<Output = Result<Self, ConfigError>> + Send;
 }
 
 async fn no_aws() -> SdkConfig {
@@ -32,19 +33,19 @@ impl Dependencies for () {
         no_aws()
     }
 
-    fn build(_: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
+    async fn build(_: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
         Ok(())
     }
 }
 
 impl<A: Dependencies, B: Dependencies> Dependencies for (A, B) {
-    fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
-        Ok((A::build(env, sdk)?, B::build(env, sdk)?))
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        Ok((A::build(env, sdk).await?, B::build(env, sdk).await?))
     }
 }
 
 impl Dependencies for Store {
-    fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let table = env.require("TABLE_NAME")?;
         Ok(Store::new(aws_sdk_dynamodb::Client::new(sdk), table))
     }
@@ -52,31 +53,41 @@ impl Dependencies for Store {
 
 pub const DEFAULT_TOKEN_TTL_SECONDS: u64 = 3600;
 
+/// The signing key is read from Secrets Manager once, at cold start: it is never in the function's
+/// environment, where anyone allowed `lambda:GetFunctionConfiguration` could read it.
 impl Dependencies for TokenService {
-    fn aws_config() -> impl Future<Output = SdkConfig> + Send {
-        no_aws()
-    }
-
-    fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
-        let secret =
-            JwtSecret::parse(env.require("JWT_SECRET")?).map_err(|e| ConfigError::Invalid {
-                name: "JWT_SECRET",
-                reason: e.to_string(),
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        const SECRET: &str = "JWT_SECRET_ID";
+        let id = env.require(SECRET)?;
+        let value = aws_sdk_secretsmanager::Client::new(sdk)
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| ConfigError::Unreadable {
+                name: SECRET,
+                source: Box::new(e),
             })?;
+        let secret = JwtSecret::parse(value.secret_string().unwrap_or_default()).map_err(|e| {
+            ConfigError::Invalid {
+                name: SECRET,
+                reason: format!("the secret it names is not a signing key: {e}"),
+            }
+        })?;
         let ttl = env.seconds("ACCESS_TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS)?;
         Ok(TokenService::new(&secret, ttl))
     }
 }
 
 impl Dependencies for SagaStarter {
-    fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let arn = env.require("STATE_MACHINE_ARN")?;
         Ok(SagaStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
     }
 }
 
 impl Dependencies for Publisher {
-    fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let bus = env.require("EVENT_BUS_NAME")?;
         Ok(Publisher::new(aws_sdk_eventbridge::Client::new(sdk), bus))
     }
@@ -91,7 +102,7 @@ pub struct PendingSweep {
 }
 
 impl Dependencies for PendingSweep {
-    fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let url = env.require("ORDER_QUEUE_URL")?;
         let grace = env.seconds("PENDING_GRACE_SECONDS", DEFAULT_PENDING_GRACE_SECONDS)?;
         Ok(Self {

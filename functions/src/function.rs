@@ -23,12 +23,20 @@ pub type Invoke<E, O> = Arc<dyn Fn(E) -> BoxFuture<'static, O> + Send + Sync>;
 /// environment and an SDK configuration of its own.
 pub trait Instantiate<E, O>: Sync {
     fn name(&self) -> &'static str;
-    fn instantiate(&self, env: &Env, sdk: &SdkConfig) -> Result<Invoke<E, O>, ConfigError>;
+    fn instantiate<'a>(
+        &'a self,
+        env: &'a Env,
+        sdk: &'a SdkConfig,
+    ) -> BoxFuture<'a, Result<Invoke<E, O>, ConfigError>>;
 }
 
 impl<D: Dependencies, E: 'static, O: 'static> Function<D, E, O> {
-    pub fn cold_start(&self, env: &Env, sdk: &SdkConfig) -> Result<Invoke<E, O>, ConfigError> {
-        let deps = Arc::new(D::build(env, sdk)?);
+    pub async fn cold_start(
+        &self,
+        env: &Env,
+        sdk: &SdkConfig,
+    ) -> Result<Invoke<E, O>, ConfigError> {
+        let deps = Arc::new(D::build(env, sdk).await?);
         let handle = self.handle;
         Ok(Arc::new(move |event| handle(Arc::clone(&deps), event)))
     }
@@ -39,7 +47,11 @@ impl<D: Dependencies, E: 'static, O: 'static> Instantiate<E, O> for Function<D, 
         self.name
     }
 
-    fn instantiate(&self, env: &Env, sdk: &SdkConfig) -> Result<Invoke<E, O>, ConfigError> {
-        self.cold_start(env, sdk)
+    fn instantiate<'a>(
+        &'a self,
+        env: &'a Env,
+        sdk: &'a SdkConfig,
+    ) -> BoxFuture<'a, Result<Invoke<E, O>, ConfigError>> {
+        Box::pin(self.cold_start(env, sdk))
     }
 }

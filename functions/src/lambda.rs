@@ -1,37 +1,105 @@
 //! Runs one function on the Lambda runtime: what every binary in `src/bin` calls with its own
 //! function from `deployed`. Dependencies are built once, at cold start, from the environment.
+//!
+//! The runtime loop for each kind of event is compiled here, once, in non-generic code; a binary
+//! only instantiates its function's cold start. Serving from generic code would make every one of
+//! the 31 binaries compile the Lambda runtime, hyper and the event's serde code again at release
+//! opt-levels, which was most of `sam build`'s time.
 
-use crate::{config::Env, deployed::HttpFunction, deps::Dependencies, function::Function};
-use cartwheel_http::problem;
+use crate::{
+    authorizer::{AuthorizerRequest, SimpleResponse},
+    config::Env,
+    deps::Dependencies,
+    function::{Function, Invoke},
+    handoff::{HandoffError, SweepReport},
+    saga::{SagaInput, StepResult},
+};
+use aws_lambda_events::{
+    dynamodb,
+    sqs::{SqsBatchResponse, SqsEvent},
+    streams::DynamoDbEventResponse,
+};
+use cartwheel_http::{problem, ApiResult};
+use futures::future::LocalBoxFuture;
 use lambda_http::{service_fn, Body, Request, Response};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
 use std::{convert::Infallible, fmt::Debug, time::Instant};
 
-async fn cold_start<D: Dependencies, E: 'static, O: 'static>(
+/// Not `Send`: the runtime loop runs on the binary's main task, never moved.
+type Served = LocalBoxFuture<'static, Result<(), lambda_runtime::Error>>;
+
+/// Cold-starts the function, then serves its events until the runtime stops it.
+pub async fn run<D: Dependencies, E: Event<O>, O: 'static>(
     function: &'static Function<D, E, O>,
-) -> Result<crate::function::Invoke<E, O>, lambda_runtime::Error> {
+) -> Result<(), lambda_runtime::Error> {
     cartwheel_telemetry::init_logging();
+    unset_empty_endpoints();
     let sdk = D::aws_config().await;
-    Ok(function.cold_start(&Env::from_process(), &sdk)?)
+    let invoke = function.cold_start(&Env::from_process(), &sdk).await?;
+    E::serve(function.name, invoke).await
+}
+
+/// template.yaml declares the endpoint variables with empty values, so that `sam local invoke` may
+/// set them; empty means unset, which the SDK would otherwise log as an invalid URL.
+fn unset_empty_endpoints() {
+    for (name, value) in std::env::vars() {
+        if name.starts_with("AWS_ENDPOINT_URL") && value.is_empty() {
+            std::env::remove_var(name);
+        }
+    }
+}
+
+/// A kind of event a deployed function takes, with the runtime loop that serves it.
+pub trait Event<O>: Sized + 'static {
+    fn serve(function: &'static str, invoke: Invoke<Self, O>) -> Served;
 }
 
 /// An HTTP API route: a handler error becomes its problem+json answer.
-pub async fn run_http<D: Dependencies>(
-    function: &'static HttpFunction<D>,
-) -> Result<(), lambda_runtime::Error> {
-    let invoke = cold_start(function).await?;
-    lambda_http::run(service_fn(move |request: Request| {
-        let response = invoke(request);
-        async move {
-            let started = Instant::now();
-            let response: Response<Body> = response.await.unwrap_or_else(|e| problem(&e));
-            cartwheel_telemetry::record_latency(function.name, started.elapsed());
-            Ok::<_, Infallible>(response)
-        }
+impl Event<ApiResult> for Request {
+    fn serve(function: &'static str, invoke: Invoke<Self, ApiResult>) -> Served {
+        Box::pin(lambda_http::run(service_fn(move |request: Request| {
+            let response = invoke(request);
+            async move {
+                let started = Instant::now();
+                let response: Response<Body> = response.await.unwrap_or_else(|e| problem(&e));
+                cartwheel_telemetry::record_latency(function, started.elapsed());
+                Ok::<_, Infallible>(response)
+            }
+        })))
+    }
+}
+
+/// Any other event: the answer is serialised, or the error reported to Lambda by its type.
+async fn serve<E, O>(invoke: Invoke<E, O>) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    O: LambdaOutput + 'static,
+{
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+        let output = invoke(event.payload);
+        async move { output.await.into_result() }
     }))
     .await
 }
+
+macro_rules! events {
+    ($($event:ty => $output:ty),* $(,)?) => {$(
+        impl Event<$output> for $event {
+            fn serve(_: &'static str, invoke: Invoke<Self, $output>) -> Served {
+                Box::pin(serve(invoke))
+            }
+        }
+    )*};
+}
+events!(
+    AuthorizerRequest => SimpleResponse<Value>,
+    SagaInput => StepResult,
+    SqsEvent => SqsBatchResponse,
+    dynamodb::Event => DynamoDbEventResponse,
+    Value => Result<SweepReport, HandoffError>,
+);
 
 /// What a handler's result means to Lambda: an answer, or an error it reports by type.
 pub trait LambdaOutput: Send {
@@ -60,22 +128,7 @@ macro_rules! always_answers {
     )*};
 }
 always_answers!(
-    aws_lambda_events::sqs::SqsBatchResponse,
-    aws_lambda_events::streams::DynamoDbEventResponse,
-    crate::authorizer::SimpleResponse<serde_json::Value>
+    SqsBatchResponse,
+    DynamoDbEventResponse,
+    SimpleResponse<Value>
 );
-
-/// Any other event: a queue batch, a stream batch, a saga step, a schedule, the authorizer.
-pub async fn run<D, E, O>(function: &'static Function<D, E, O>) -> Result<(), lambda_runtime::Error>
-where
-    D: Dependencies,
-    E: DeserializeOwned + Send + 'static,
-    O: LambdaOutput + 'static,
-{
-    let invoke = cold_start(function).await?;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
-        let output = invoke(event.payload);
-        async move { output.await.into_result() }
-    }))
-    .await
-}

@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    cartwheel_functions::lambda::run_http(&cartwheel_functions::deployed::CANCEL_ORDER).await
+    cartwheel_functions::lambda::run(&cartwheel_functions::deployed::CANCEL_ORDER).await
 }

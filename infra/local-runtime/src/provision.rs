@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use cartwheel_template::{BusSpec, KeyAttribute, TableSpec};
+use cartwheel_template::{BusSpec, KeyAttribute, SecretSpec, TableSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -134,6 +134,41 @@ pub async fn table_arns(
 
 fn already_exists(code: Option<&str>) -> bool {
     code == Some("ResourceAlreadyExistsException")
+}
+
+/// Creates the secret `name` with a value generated as AWS would (moto's `GetRandomPassword`), or
+/// keeps the one a previous start created, so tokens it signed stay valid. Returns its ARN.
+pub async fn create_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    secret: &SecretSpec,
+) -> Result<String, ProvisionError> {
+    let what = || format!("secret {name}");
+    let value = client
+        .get_random_password()
+        .password_length(i64::from(secret.length))
+        .exclude_punctuation(secret.exclude_punctuation)
+        .send()
+        .await
+        .map_err(|e| failed(what(), e))?;
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value.random_password().unwrap_or_default())
+        .send()
+        .await;
+    let arn = match created {
+        Ok(created) => created.arn,
+        Err(e) if e.code() == Some("ResourceExistsException") => {
+            let existing = client.describe_secret().secret_id(name).send().await;
+            existing.map_err(|e| failed(what(), e))?.arn
+        }
+        Err(e) => return Err(failed(what(), e)),
+    };
+    arn.ok_or_else(|| ProvisionError::Create {
+        what: what(),
+        detail: "Secrets Manager answered without the secret's ARN".into(),
+    })
 }
 
 /// Creates the event bus `name` and, where the template archives it, its archive.

@@ -86,15 +86,15 @@ impl Deployed {
     /// Builds the handler's dependencies from the sandbox's environment and SDK configuration. A
     /// cold start that fails (a setting the function is not given) fails every invocation, as the
     /// runtime exits in AWS.
-    pub fn cold_start(handler: Handler, sandbox: Sandbox) -> Self {
+    pub async fn cold_start(handler: Handler, sandbox: Sandbox) -> Self {
         let (env, sdk) = (&sandbox.env, &sandbox.sdk);
         let instance = match handler {
-            Handler::Http(f) => f.instantiate(env, sdk).map(Instance::Http),
-            Handler::Authorizer(f) => f.instantiate(env, sdk).map(Instance::Authorizer),
-            Handler::Step(f) => f.instantiate(env, sdk).map(Instance::Step),
-            Handler::Queue(f) => f.instantiate(env, sdk).map(Instance::Queue),
-            Handler::Stream(f) => f.instantiate(env, sdk).map(Instance::Stream),
-            Handler::Schedule(f) => f.instantiate(env, sdk).map(Instance::Schedule),
+            Handler::Http(f) => f.instantiate(env, sdk).await.map(Instance::Http),
+            Handler::Authorizer(f) => f.instantiate(env, sdk).await.map(Instance::Authorizer),
+            Handler::Step(f) => f.instantiate(env, sdk).await.map(Instance::Step),
+            Handler::Queue(f) => f.instantiate(env, sdk).await.map(Instance::Queue),
+            Handler::Stream(f) => f.instantiate(env, sdk).await.map(Instance::Stream),
+            Handler::Schedule(f) => f.instantiate(env, sdk).await.map(Instance::Schedule),
         }
         .map_err(|error| {
             tracing::error!(function = %sandbox.function, %error, "the function's cold start failed");

@@ -85,6 +85,8 @@ pub struct OfflineStack {
     pub queues: HashMap<String, QueueAddress>,
     pub state_machines: HashMap<String, String>,
     pub bus: Option<String>,
+    /// Generated secrets' ARNs by logical id.
+    pub secrets: HashMap<String, String>,
     pub pipe_principals: Vec<Arc<Principal>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -174,6 +176,7 @@ impl OfflineStack {
             bus = Some(bus_name);
         }
         create_rules(template, &eventbridge, &name, &queues, &mut resources).await?;
+        let secrets = create_secrets(template, sdk, &name, &mut resources).await?;
 
         let sfn = aws_sdk_sfn::Client::new(sdk);
         provision::enable_moto_execution(&settings.moto_url).await?;
@@ -199,7 +202,7 @@ impl OfflineStack {
             state_machines.insert(machine.logical_id, arn);
         }
 
-        let functions = Arc::new(deploy_functions(template, sdk, &name, resources)?);
+        let functions = Arc::new(deploy_functions(template, sdk, &name, resources).await?);
         edge.register(&name, Arc::clone(&functions));
         let mut stack = Self {
             name,
@@ -207,6 +210,7 @@ impl OfflineStack {
             queues,
             state_machines,
             bus,
+            secrets,
             pipe_principals: Vec::new(),
             tasks: Vec::new(),
         };
@@ -297,8 +301,27 @@ impl OfflineStack {
     }
 }
 
+/// The template's generated secrets, by logical id: their `Ref` is their ARN.
+async fn create_secrets(
+    template: &Template,
+    sdk: &SdkConfig,
+    stack: &str,
+    resources: &mut Resources,
+) -> Result<HashMap<String, String>, StackError> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let mut secrets = HashMap::new();
+    for secret in template.secrets() {
+        let arn =
+            provision::create_secret(&client, &offline_name(stack, &secret.logical_id), &secret)
+                .await?;
+        resources.add(&secret.logical_id, &arn, &[]);
+        secrets.insert(secret.logical_id, arn);
+    }
+    Ok(secrets)
+}
+
 /// Every function of the template, cold-started in its sandbox.
-fn deploy_functions(
+async fn deploy_functions(
     template: &Template,
     sdk: &SdkConfig,
     stack: &str,
@@ -333,7 +356,7 @@ fn deploy_functions(
             timeout: Duration::from_secs(template.timeout_seconds(&id)),
             reserved_concurrency: template.reserved_concurrency(&id),
         };
-        by_id.insert(id, Arc::new(Deployed::cold_start(handler, sandbox)));
+        by_id.insert(id, Arc::new(Deployed::cold_start(handler, sandbox).await));
     }
     let invokers = template
         .state_machines()

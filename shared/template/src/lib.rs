@@ -7,7 +7,7 @@ mod wiring;
 
 pub use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
 pub use model::{
-    Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, StateMachineSpec, TableSpec, Template,
+    Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec, StateMachineSpec, TableSpec, Template,
     TemplateError,
 };
 pub use policies::{Expr, PolicyEntry, QueuePolicySpec, StatementSpec};

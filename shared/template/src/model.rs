@@ -66,6 +66,14 @@ pub struct BusSpec {
     pub archived: bool,
 }
 
+/// An `AWS::SecretsManager::Secret` whose value AWS generates (`GenerateSecretString`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpec {
+    pub logical_id: String,
+    pub length: u32,
+    pub exclude_punctuation: bool,
+}
+
 /// An `AWS::Serverless::StateMachine` and the functions its definition's `${...}` names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateMachineSpec {
@@ -271,6 +279,24 @@ impl Template {
                     archived: archived.contains(&logical_id),
                     logical_id,
                     name,
+                })
+            })
+            .collect()
+    }
+
+    /// The generated secrets; a secret with a value of its own would be a secret in the template.
+    pub fn secrets(&self) -> Vec<SecretSpec> {
+        self.resources_of_type("AWS::SecretsManager::Secret")
+            .filter_map(|(logical_id, secret)| {
+                let generate = get(get(secret, "Properties")?, "GenerateSecretString")?;
+                Some(SecretSpec {
+                    logical_id,
+                    length: get(generate, "PasswordLength")
+                        .and_then(Value::as_u64)
+                        .map_or(32, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+                    exclude_punctuation: get(generate, "ExcludePunctuation")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                 })
             })
             .collect()

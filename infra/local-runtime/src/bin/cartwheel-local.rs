@@ -38,7 +38,7 @@ async fn start_stack(
     tokio::spawn(serve_edge(listener, Arc::clone(&edge)));
     let settings = StackSettings {
         name,
-        parameters: offline_parameters()?,
+        parameters: offline_parameters(),
         template_dir: template_path.parent().unwrap_or(Path::new(".")).to_owned(),
         moto_url,
         event_sources: EventSourceSettings {
@@ -58,21 +58,16 @@ async fn start_stack(
     Ok(stack)
 }
 
-/// Deploy-time parameters, offline: the JWT secret from `JWT_SECRET` (scripts/start sets a local
-/// one); the others keep their defaults unless `ACCESS_TOKEN_TTL_SECONDS` or `STAGE` is set.
-fn offline_parameters() -> Result<HashMap<String, String>, Box<dyn Error>> {
-    let secret =
-        env::var("JWT_SECRET").map_err(|_| "JWT_SECRET must be set (the JwtSecret parameter)")?;
-    let mut parameters = HashMap::from([("JwtSecret".to_owned(), secret)]);
-    for (parameter, variable) in [
+/// Deploy-time parameters, offline: their defaults unless `ACCESS_TOKEN_TTL_SECONDS` or `STAGE` is
+/// set. The signing key is no parameter: the stack generates it into moto's Secrets Manager.
+fn offline_parameters() -> HashMap<String, String> {
+    [
         ("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS"),
         ("Stage", "STAGE"),
-    ] {
-        if let Ok(value) = env::var(variable) {
-            parameters.insert(parameter.to_owned(), value);
-        }
-    }
-    Ok(parameters)
+    ]
+    .into_iter()
+    .filter_map(|(parameter, variable)| Some((parameter.to_owned(), env::var(variable).ok()?)))
+    .collect()
 }
 
 #[tokio::main]
@@ -85,7 +80,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let template = Template::parse(&template_text)?;
     let sdk = aws_config::load_from_env().await;
     // The operator's own access, for seeding; the functions get only their roles' access.
-    let store = Store::build(&Env::from_process(), &sdk)?;
+    let store = Store::build(&Env::from_process(), &sdk).await?;
     let name = store.table_name().to_owned();
 
     let stack = start_stack(&template, Path::new(&template_path), &sdk, name).await?;

@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         return Err("usage: cartwheel-seed [--admin] [--catalog]".into());
     }
     let sdk = aws_config::load_from_env().await;
-    let store = Store::build(&Env::from_process(), &sdk)?;
+    let store = Store::build(&Env::from_process(), &sdk).await?;
     if args.iter().any(|a| a == "--catalog") {
         let report = seed::demo_catalog(&store).await?;
         println!(

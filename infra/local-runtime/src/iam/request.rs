@@ -128,6 +128,19 @@ fn events(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
         .collect()
 }
 
+/// IAM authorizes a secret by its ARN; a request may name it by ARN or by name.
+fn secrets(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    let resource = match text(body, "SecretId") {
+        Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
+        Some(name) => format!(
+            "arn:aws:secretsmanager:{}:{}:secret:{name}",
+            arns.region, arns.account
+        ),
+        None => "*".to_owned(),
+    };
+    vec![call(format!("secretsmanager:{operation}"), resource)]
+}
+
 fn states(operation: &str, body: &Value) -> Vec<Call> {
     let resource = text(body, "stateMachineArn")
         .or_else(|| text(body, "executionArn"))
@@ -147,6 +160,7 @@ pub fn calls(target: Option<&str>, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
         "AmazonSQS" => sqs(operation, &body, arns),
         "AWSEvents" => events(operation, &body, arns),
         "AWSStepFunctions" => states(operation, &body),
+        "secretsmanager" => secrets(operation, &body, arns),
         other => vec![call(format!("{other}:{operation}"), "*".into())],
     }
 }
@@ -242,6 +256,22 @@ mod tests {
         assert_eq!(
             calls,
             vec![("dynamodb:GetRecords".into(), "arn:s/stream/x".into())]
+        );
+    }
+
+    #[test]
+    fn a_secret_is_authorized_by_its_arn_whichever_way_it_is_named() {
+        let by_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf";
+        assert_eq!(
+            of("secretsmanager.GetSecretValue", json!({"SecretId": by_arn})),
+            vec![("secretsmanager:GetSecretValue".into(), by_arn.into())]
+        );
+        assert_eq!(
+            of("secretsmanager.GetSecretValue", json!({"SecretId": "k"})),
+            vec![(
+                "secretsmanager:GetSecretValue".into(),
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:k".into()
+            )]
         );
     }
 }

@@ -9,7 +9,7 @@ use cartwheel_domain::{
     PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp, UserId,
 };
 use cartwheel_functions::{deps::Dependencies, saga::SagaInput, Env};
-use cartwheel_identity::{JwtSecret, TokenService};
+use cartwheel_identity::TokenService;
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     provision,
@@ -29,8 +29,6 @@ use std::{
     sync::{Arc, OnceLock},
     time::Duration,
 };
-
-pub const JWT_SECRET: &str = "integration-test-secret-of-sufficient-length";
 
 pub struct TestApp {
     pub base_url: String,
@@ -71,12 +69,14 @@ pub async fn fresh_store() -> Store {
     )
     .await
     .expect("the table is created");
-    store_for(&sdk, &table)
+    store_for(&sdk, &table).await
 }
 
-fn store_for(sdk: &aws_config::SdkConfig, table: &str) -> Store {
+async fn store_for(sdk: &aws_config::SdkConfig, table: &str) -> Store {
     let env = Env::from_pairs([("TABLE_NAME".to_owned(), table.to_owned())]);
-    Store::build(&env, sdk).expect("a table name is all a store needs")
+    Store::build(&env, sdk)
+        .await
+        .expect("a table name is all a store needs")
 }
 
 /// The process's one AWS edge, on `CARTWHEEL_AWS_EDGE_PORT` (the port moto was told is its own).
@@ -154,6 +154,18 @@ pub fn edited_template(edits: &[(String, String)]) -> Template {
     Template::parse(&text).expect("the edited template parses")
 }
 
+/// Signs tokens with the key the stack generated, read from moto's Secrets Manager by the code
+/// the functions run.
+async fn tokens_of(stack: &OfflineStack, sdk: &aws_config::SdkConfig) -> TokenService {
+    let env = Env::from_pairs([
+        ("JWT_SECRET_ID".to_owned(), stack.secrets["JwtSigningKey"].clone()),
+        ("ACCESS_TOKEN_TTL_SECONDS".to_owned(), "600".to_owned()),
+    ]);
+    TokenService::build(&env, sdk)
+        .await
+        .expect("the stack's signing key is readable")
+}
+
 impl TestApp {
     /// The whole stack of template.yaml: queues, rules, pipes, the saga in moto, the publisher.
     pub async fn start_stack(options: StackOptions) -> Self {
@@ -163,10 +175,7 @@ impl TestApp {
         let name = fresh_name();
         let settings = StackSettings {
             name: name.clone(),
-            parameters: HashMap::from([
-                ("JwtSecret".to_owned(), JWT_SECRET.to_owned()),
-                ("AccessTokenTtlSeconds".to_owned(), "600".to_owned()),
-            ]),
+            parameters: HashMap::from([("AccessTokenTtlSeconds".to_owned(), "600".to_owned())]),
             template_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
             moto_url: std::env::var("AWS_ENDPOINT_URL").unwrap(),
             event_sources: EventSourceSettings {
@@ -185,10 +194,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve(listener, gateway));
-        let tokens = TokenService::new(&JwtSecret::parse(JWT_SECRET).unwrap(), 600);
+        let tokens = tokens_of(&stack, &sdk).await;
         Self {
             base_url,
-            store: store_for(&sdk, &name),
+            store: store_for(&sdk, &name).await,
             tokens,
             http: reqwest::Client::new(),
             template,
