@@ -19,7 +19,7 @@ pub enum ConfigError {
 }
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 8] = [
+pub const SETTINGS: [&str; 10] = [
     "TABLE_NAME",
     "JWT_SECRET_ID",
     "ACCESS_TOKEN_TTL_SECONDS",
@@ -29,6 +29,9 @@ pub const SETTINGS: [&str; 8] = [
     "PENDING_GRACE_SECONDS",
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
+    // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use aws_lambda_events::{
     sqs::{SqsBatchResponse, SqsEvent},
     streams::DynamoDbEventResponse,
 };
+use aws_smithy_types::error::display::DisplayErrorContext;
 use cartwheel_functions::{
     authorizer::{AuthorizerRequest, SimpleResponse},
     handoff::{HandoffError, SweepReport},
@@ -97,8 +98,9 @@ impl Deployed {
             Handler::Schedule(f) => f.instantiate(env, sdk).await.map(Instance::Schedule),
         }
         .map_err(|error| {
+            let error = DisplayErrorContext(&error).to_string();
             tracing::error!(function = %sandbox.function, %error, "the function's cold start failed");
-            error.to_string()
+            error
         });
         let limit = sandbox
             .reserved_concurrency
@@ -108,6 +110,11 @@ impl Deployed {
             instance,
             limit,
         }
+    }
+
+    /// Why the cold start failed, with its cause chain; `None` if it succeeded.
+    pub fn cold_start_error(&self) -> Option<&str> {
+        self.instance.as_ref().err().map(String::as_str)
     }
 
     async fn call<E: Send + 'static, O: Send + 'static>(

@@ -158,7 +158,10 @@ pub fn edited_template(edits: &[(String, String)]) -> Template {
 /// the functions run.
 async fn tokens_of(stack: &OfflineStack, sdk: &aws_config::SdkConfig) -> TokenService {
     let env = Env::from_pairs([
-        ("JWT_SECRET_ID".to_owned(), stack.secrets["JwtSigningKey"].clone()),
+        (
+            "JWT_SECRET_ID".to_owned(),
+            stack.secrets["JwtSigningKey"].clone(),
+        ),
         ("ACCESS_TOKEN_TTL_SECONDS".to_owned(), "600".to_owned()),
     ]);
     TokenService::build(&env, sdk)
