@@ -2,7 +2,7 @@
 //! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 
-use crate::stack::Functions;
+use crate::{cors::Cors, stack::Functions};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
 use cartwheel_template::{Authorizer, RouteMatch, RouteTable, Template, TemplateError};
@@ -75,6 +75,7 @@ pub struct Gateway {
     authorizers: HashMap<String, Authorizer>,
     functions: Arc<Functions>,
     auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
+    cors: Option<Cors>,
 }
 
 fn gateway_answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
@@ -128,6 +129,7 @@ impl Gateway {
             authorizers,
             functions: deployed,
             auth_cache: Mutex::default(),
+            cors: template.cors().map(Cors::new),
         })
     }
 
@@ -136,6 +138,19 @@ impl Gateway {
         request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Full<Bytes>> {
+        let Some(cors) = &self.cors else {
+            return self.route(request, peer).await;
+        };
+        if let Some(answer) = cors.preflight(request.method(), request.headers()) {
+            return answer;
+        }
+        let origin = request.headers().get(hyper::header::ORIGIN).cloned();
+        let mut response = self.route(request, peer).await;
+        cors.decorate(origin.as_ref(), &mut response);
+        response
+    }
+
+    async fn route(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, MAX_PAYLOAD_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),

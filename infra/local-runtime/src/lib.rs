@@ -4,6 +4,7 @@
 //! calling the same handlers in process.
 
 pub mod aws_edge;
+pub mod cors;
 pub mod gateway;
 pub mod iam;
 pub mod pattern;

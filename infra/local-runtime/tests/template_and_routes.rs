@@ -191,3 +191,54 @@ fn everything_an_event_source_pipe_or_rule_feeds_has_somewhere_to_put_what_fails
         }
     }
 }
+
+/// With the HttpApi's `CorsConfiguration`, the gateway answers a browser's preflight itself (a
+/// protected route's would otherwise be 401: a preflight carries no token) and marks the answers
+/// to an allowed origin; another origin gets no CORS headers, so its browser blocks the answer.
+#[tokio::test]
+async fn browsers_preflight_is_answered_by_the_gateway_for_allowed_origins() {
+    let app = TestApp::start().await;
+    let origin = "http://localhost:5173";
+    let preflight = app
+        .http
+        .request(Method::OPTIONS, app.url("/orders"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    let headers = preflight.headers();
+    assert_eq!(headers["access-control-allow-origin"], origin);
+    assert!(headers["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert!(headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
+
+    let allowed = app
+        .http
+        .get(app.url("/health"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], origin);
+
+    let other = app
+        .http
+        .get(app.url("/health"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

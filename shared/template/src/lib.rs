@@ -1,11 +1,13 @@
 //! Reads template.yaml, the single source of truth for what Cartwheel deploys, so that the offline
 //! stack serves exactly the routes, authorizer, table, bus, queues, rules and pipes that AWS gets.
 
+mod cors;
 mod model;
 mod policies;
 mod wiring;
 
 pub use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
+pub use cors::CorsSpec;
 pub use model::{
     Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec, StateMachineSpec,
     TableSpec, Template, TemplateError,
