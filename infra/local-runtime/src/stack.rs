@@ -136,7 +136,7 @@ impl OfflineStack {
             .to_owned();
         let mut parameters = template.parameter_defaults();
         parameters.extend(settings.parameters.clone());
-        let mut resources = Resources::new(&region, &account, parameters);
+        let mut resources = Resources::new(&region, &account, &name, parameters);
         resources.arns.table_prefix = table_arn.trim_end_matches(name.as_str()).to_owned();
         resources.add(
             &table.logical_id,
