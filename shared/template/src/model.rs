@@ -167,7 +167,7 @@ impl Template {
                         }
                     })
                     .collect();
-                let triggers = crate::wiring::triggers(&logical_id, events)?;
+                let triggers = self.triggers(&logical_id, events)?;
                 Ok(Function {
                     logical_id,
                     binary,

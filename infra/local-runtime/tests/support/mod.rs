@@ -15,7 +15,7 @@ use cartwheel_local::{
     provision,
     sandbox::Deployed,
     serve,
-    stack::{EventSourceSettings, OfflineStack, StackSettings},
+    stack::{EventSourceSettings, OfflineStack, StackError, StackSettings},
     Gateway,
 };
 use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder, Store};
@@ -157,6 +157,13 @@ pub fn edited_template(edits: &[(String, String)]) -> Template {
 impl TestApp {
     /// The whole stack of template.yaml: queues, rules, pipes, the saga in moto, the publisher.
     pub async fn start_stack(options: StackOptions) -> Self {
+        Self::try_start_stack(options)
+            .await
+            .expect("the offline stack starts")
+    }
+
+    /// The stack, or why it did not start (as AWS would not deploy it).
+    pub async fn try_start_stack(options: StackOptions) -> Result<Self, StackError> {
         cartwheel_telemetry::init_logging();
         let sdk = sdk_config().await;
         let template = edited_template(&options.template_edits);
@@ -175,9 +182,7 @@ impl TestApp {
                 play_pipes: options.play_pipes,
             },
         };
-        let stack = OfflineStack::start(&template, &sdk, &edge(), settings)
-            .await
-            .expect("the offline stack starts");
+        let stack = OfflineStack::start(&template, &sdk, &edge(), settings).await?;
         let gateway = Arc::new(
             Gateway::new(&template, Arc::clone(&stack.functions))
                 .expect("every function is deployed"),
@@ -186,14 +191,14 @@ impl TestApp {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve(listener, gateway));
         let tokens = TokenService::new(&JwtSecret::parse(JWT_SECRET).unwrap(), 600);
-        Self {
+        Ok(Self {
             base_url,
             store: store_for(&sdk, &name),
             tokens,
             http: reqwest::Client::new(),
             template,
             stack,
-        }
+        })
     }
 
     /// The API and its functions, with no event source running.
