@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use cartwheel_template::{BusSpec, KeyAttribute, TableSpec};
+use cartwheel_template::{KeyAttribute, TableSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -136,11 +136,11 @@ fn already_exists(code: Option<&str>) -> bool {
     code == Some("ResourceAlreadyExistsException")
 }
 
-/// Creates the event bus `name` and, where the template archives it, its archive.
+/// Creates the event bus `name` and, if `archive` names one, the archive of its events.
 pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,
     name: &str,
-    bus: &BusSpec,
+    archive: Option<&str>,
 ) -> Result<String, ProvisionError> {
     let arn = match client.create_event_bus().name(name).send().await {
         Ok(created) => created.event_bus_arn,
@@ -158,11 +158,10 @@ pub async fn create_bus(
             .arn
             .unwrap_or_default(),
     };
-    if bus.archived {
-        let archive = format!("{name}-archive");
+    if let Some(archive) = archive {
         match client
             .create_archive()
-            .archive_name(&archive)
+            .archive_name(archive)
             .event_source_arn(&arn)
             .send()
             .await

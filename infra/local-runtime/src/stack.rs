@@ -1,6 +1,7 @@
 //! One offline deployment of template.yaml: its table, bus, queues, rules and state machines in the
-//! emulators (named `<stack>-<logical id>`, so stacks can share them), every function cold-started
-//! in its own sandbox, and the tasks that stand in for Lambda's event source mappings, the pipes and
+//! emulators (named `<stack>-<logical id>`, or as the template names them with the stack's own
+//! `AWS::StackName` and `AWS::StackId`, so stacks can share them), every function cold-started in
+//! its own sandbox, and the tasks that stand in for Lambda's event source mappings, the pipes and
 //! the schedules, each acting with the role AWS would use.
 
 use crate::{
@@ -162,17 +163,7 @@ impl OfflineStack {
         }
 
         let eventbridge = aws_sdk_eventbridge::Client::new(sdk);
-        let mut bus = None;
-        for spec in template.buses() {
-            let bus_name = offline_name(&name, &spec.logical_id);
-            let arn = provision::create_bus(&eventbridge, &bus_name, &spec).await?;
-            resources.add(
-                &spec.logical_id,
-                &bus_name,
-                &[("Arn", &arn), ("Name", &bus_name)],
-            );
-            bus = Some(bus_name);
-        }
+        let bus = create_buses(template, &eventbridge, &name, &mut resources).await?;
         create_rules(template, &eventbridge, &name, &queues, &mut resources).await?;
 
         let sfn = aws_sdk_sfn::Client::new(sdk);
@@ -450,6 +441,41 @@ fn deploy_functions(
         invokers,
         resources,
     })
+}
+
+/// Creates each bus, named as the template names it (else `<stack>-<logical id>`), with its archive.
+/// Returns the last bus's name.
+async fn create_buses(
+    template: &Template,
+    eventbridge: &aws_sdk_eventbridge::Client,
+    stack: &str,
+    resources: &mut Resources,
+) -> Result<Option<String>, StackError> {
+    let mut bus = None;
+    for spec in template.buses() {
+        let named = |name: &Option<Expr>, logical_id: &str| {
+            name.as_ref()
+                .map_or_else(
+                    || Ok(offline_name(stack, logical_id)),
+                    |n| resources.resolve(n),
+                )
+                .map_err(|e| StackError::Wiring(format!("{logical_id}'s name: {e}")))
+        };
+        let bus_name = named(&spec.name, &spec.logical_id)?;
+        let archive = spec
+            .archive
+            .as_ref()
+            .map(|a| named(&a.name, &a.logical_id))
+            .transpose()?;
+        let arn = provision::create_bus(eventbridge, &bus_name, archive.as_deref()).await?;
+        resources.add(
+            &spec.logical_id,
+            &bus_name,
+            &[("Arn", &arn), ("Name", &bus_name)],
+        );
+        bus = Some(bus_name);
+    }
+    Ok(bus)
 }
 
 /// Creates each rule, with only the targets whose queue policy lets the rule send to them: in AWS

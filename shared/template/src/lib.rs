@@ -7,8 +7,8 @@ mod wiring;
 
 pub use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
 pub use model::{
-    Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, StateMachineSpec, TableSpec, Template,
-    TemplateError,
+    ArchiveSpec, Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, StateMachineSpec,
+    TableSpec, Template, TemplateError,
 };
 pub use policies::{Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};

@@ -1,3 +1,4 @@
+use crate::Expr;
 use cartwheel_routes::{RouteDecl, RouteTable};
 use serde_yaml::{Mapping, Value};
 
@@ -61,9 +62,17 @@ pub struct TableSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusSpec {
     pub logical_id: String,
-    /// The bus name with `${Stage}` resolved to the parameter's default.
-    pub name: String,
-    pub archived: bool,
+    /// Its `Name`, for the offline stack to resolve as CloudFormation would.
+    pub name: Option<Expr>,
+    /// The archive that keeps its events, if one does.
+    pub archive: Option<ArchiveSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveSpec {
+    pub logical_id: String,
+    /// Its `ArchiveName`, unresolved.
+    pub name: Option<Expr>,
 }
 
 /// An `AWS::Serverless::StateMachine` and the functions its definition's `${...}` names.
@@ -120,8 +129,9 @@ impl Template {
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
         let root: Value = serde_yaml::from_str(yaml)?;
         let section = |name: &str| get(&root, name).and_then(Value::as_mapping).cloned();
+        let resources = section("Resources").ok_or_else(|| shape("no Resources section"))?;
         Ok(Self {
-            resources: section("Resources").ok_or_else(|| shape("no Resources section"))?,
+            resources,
             parameters: section("Parameters").unwrap_or_default(),
             globals: Value::Mapping(section("Globals").unwrap_or_default()),
         })
@@ -255,23 +265,30 @@ impl Template {
     }
 
     pub fn buses(&self) -> Vec<BusSpec> {
-        let archived: Vec<String> = self
-            .resources_of_type("AWS::Events::Archive")
-            .filter_map(|(_, archive)| get(archive, "Properties").and_then(|p| get(p, "SourceArn")))
-            .filter_map(referenced_id)
-            .collect();
+        let property = |resource: &Value, key: &str| {
+            get(resource, "Properties")
+                .and_then(|p| get(p, key))
+                .and_then(Expr::parse)
+        };
         self.resources_of_type("AWS::Events::EventBus")
-            .filter_map(|(logical_id, bus)| {
-                let name = get(bus, "Properties").and_then(|p| get(p, "Name"))?;
-                let name = match name {
-                    Value::Tagged(sub) => self.substitute_defaults(sub.value.as_str()?),
-                    plain => plain.as_str()?.to_owned(),
-                };
-                Some(BusSpec {
-                    archived: archived.contains(&logical_id),
+            .map(|(logical_id, bus)| {
+                let archive = self
+                    .resources_of_type("AWS::Events::Archive")
+                    .find(|(_, archive)| {
+                        get(archive, "Properties")
+                            .and_then(|p| get(p, "SourceArn"))
+                            .and_then(referenced_id)
+                            .is_some_and(|source| source == logical_id)
+                    })
+                    .map(|(id, archive)| ArchiveSpec {
+                        name: property(archive, "ArchiveName"),
+                        logical_id: id,
+                    });
+                BusSpec {
+                    name: property(bus, "Name"),
+                    archive,
                     logical_id,
-                    name,
-                })
+                }
             })
             .collect()
     }
@@ -313,21 +330,6 @@ impl Template {
 
     pub(crate) fn parameter_names(&self) -> impl Iterator<Item = &str> {
         self.parameters.keys().filter_map(Value::as_str)
-    }
-
-    /// Resolves `${Param}` in a `!Sub` string with each parameter's default value.
-    fn substitute_defaults(&self, pattern: &str) -> String {
-        self.parameters
-            .iter()
-            .fold(pattern.to_owned(), |acc, (name, spec)| {
-                let default = get(spec, "Default")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                acc.replace(
-                    &format!("${{{}}}", name.as_str().unwrap_or_default()),
-                    default,
-                )
-            })
     }
 }
 
@@ -387,7 +389,9 @@ mod tests {
         assert_eq!(table.key_schema[0].name, "PK");
         assert_eq!(table.indexes.len(), 3);
         assert_eq!(table.indexes[2].projection, "KEYS_ONLY");
-        assert_eq!(t.buses()[0].name, "cartwheel-dev");
-        assert!(t.buses()[0].archived);
+        let bus = &t.buses()[0];
+        assert_eq!(bus.name, Some(Expr::Sub("${AWS::StackName}-events".into())));
+        let archive = bus.archive.as_ref().expect("the bus is archived");
+        assert!(matches!(archive.name, Some(Expr::Join(..))));
     }
 }

@@ -59,18 +59,13 @@ async fn start_stack(
 }
 
 /// Deploy-time parameters, offline: the JWT secret from `JWT_SECRET` (scripts/start sets a local
-/// one); the others keep their defaults unless `ACCESS_TOKEN_TTL_SECONDS` or `STAGE` is set.
+/// one); the others keep their defaults unless `ACCESS_TOKEN_TTL_SECONDS` is set.
 fn offline_parameters() -> Result<HashMap<String, String>, Box<dyn Error>> {
     let secret =
         env::var("JWT_SECRET").map_err(|_| "JWT_SECRET must be set (the JwtSecret parameter)")?;
     let mut parameters = HashMap::from([("JwtSecret".to_owned(), secret)]);
-    for (parameter, variable) in [
-        ("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS"),
-        ("Stage", "STAGE"),
-    ] {
-        if let Ok(value) = env::var(variable) {
-            parameters.insert(parameter.to_owned(), value);
-        }
+    if let Ok(value) = env::var("ACCESS_TOKEN_TTL_SECONDS") {
+        parameters.insert("AccessTokenTtlSeconds".to_owned(), value);
     }
     Ok(parameters)
 }
