@@ -113,6 +113,28 @@ pub(crate) fn referenced_id(value: &Value) -> Option<String> {
     Some(target.split('.').next().unwrap_or(target).to_owned())
 }
 
+/// The offline stack cannot evaluate `Conditions`, so only resources it does not build may have one:
+/// it never builds what AWS would leave out, nor leaves out what AWS would build.
+const MAY_BE_CONDITIONAL: [&str; 4] = [
+    "AWS::SNS::Subscription",
+    "AWS::SNS::Topic",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Logs::LogGroup",
+];
+
+fn refuse_conditions_offline(resources: &Mapping) -> Result<(), TemplateError> {
+    for (id, resource) in resources {
+        let kind = text(resource, "Type").unwrap_or_default();
+        if get(resource, "Condition").is_some() && !MAY_BE_CONDITIONAL.contains(&kind.as_str()) {
+            return Err(shape(format!(
+                "{}: a {kind} with a Condition, which the offline stack cannot evaluate",
+                id.as_str().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn key_schema(value: &Value) -> Vec<KeyAttribute> {
     list(value, "KeySchema")
         .iter()
@@ -130,6 +152,7 @@ impl Template {
         let root: Value = serde_yaml::from_str(yaml)?;
         let section = |name: &str| get(&root, name).and_then(Value::as_mapping).cloned();
         let resources = section("Resources").ok_or_else(|| shape("no Resources section"))?;
+        refuse_conditions_offline(&resources)?;
         Ok(Self {
             resources,
             parameters: section("Parameters").unwrap_or_default(),
@@ -393,5 +416,19 @@ mod tests {
         assert_eq!(bus.name, Some(Expr::Sub("${AWS::StackName}-events".into())));
         let archive = bus.archive.as_ref().expect("the bus is archived");
         assert!(matches!(archive.name, Some(Expr::Join(..))));
+    }
+
+    #[test]
+    fn a_condition_on_a_resource_the_offline_stack_builds_is_refused() {
+        let template = |kind: &str| {
+            Template::parse(&format!(
+                "Resources:\n  R:\n    Type: {kind}\n    Condition: Sometimes\n"
+            ))
+        };
+        assert!(template("AWS::SNS::Subscription").is_ok());
+        let refused = template("AWS::SQS::Queue").err().expect("refused");
+        assert!(refused
+            .to_string()
+            .contains("R: a AWS::SQS::Queue with a Condition"));
     }
 }
