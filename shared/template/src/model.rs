@@ -174,6 +174,35 @@ impl Template {
             .map(|(id, resource)| (id.as_str().unwrap_or_default().to_owned(), resource))
     }
 
+    /// Every resource's logical id and type.
+    pub fn resource_types(&self) -> Vec<(String, String)> {
+        self.resources
+            .iter()
+            .filter_map(|(id, resource)| Some((id.as_str()?.to_owned(), text(resource, "Type")?)))
+            .collect()
+    }
+
+    /// A resource's property at `path` (keys into its `Properties`, joined by dots), as a literal
+    /// or an intrinsic.
+    pub fn property(&self, logical_id: &str, path: &str) -> Option<Expr> {
+        self.property_value(logical_id, path).and_then(Expr::parse)
+    }
+
+    /// The entries of a list property; none when it is not set.
+    pub fn property_list(&self, logical_id: &str, path: &str) -> Vec<Expr> {
+        self.property_value(logical_id, path)
+            .and_then(Value::as_sequence)
+            .map_or_else(Vec::new, |entries| {
+                entries.iter().filter_map(Expr::parse).collect()
+            })
+    }
+
+    fn property_value(&self, logical_id: &str, path: &str) -> Option<&Value> {
+        let properties = get(self.resource(logical_id)?, "Properties")?;
+        path.split('.')
+            .try_fold(properties, |value, key| get(value, key))
+    }
+
     pub fn functions(&self) -> Result<Vec<Function>, TemplateError> {
         self.resources_of_type("AWS::Serverless::Function")
             .map(|(logical_id, resource)| {
