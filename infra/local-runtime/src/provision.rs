@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use cartwheel_template::{BusSpec, KeyAttribute, SecretSpec, TableSpec};
+use cartwheel_template::{KeyAttribute, SecretSpec, TableSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
@@ -171,11 +171,11 @@ pub async fn create_secret(
     })
 }
 
-/// Creates the event bus `name` and, where the template archives it, its archive.
+/// Creates the event bus `name` and, if `archive` names one, the archive of its events.
 pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,
     name: &str,
-    bus: &BusSpec,
+    archive: Option<&str>,
 ) -> Result<String, ProvisionError> {
     let arn = match client.create_event_bus().name(name).send().await {
         Ok(created) => created.event_bus_arn,
@@ -193,11 +193,10 @@ pub async fn create_bus(
             .arn
             .unwrap_or_default(),
     };
-    if bus.archived {
-        let archive = format!("{name}-archive");
+    if let Some(archive) = archive {
         match client
             .create_archive()
-            .archive_name(&archive)
+            .archive_name(archive)
             .event_source_arn(&arn)
             .send()
             .await

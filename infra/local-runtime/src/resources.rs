@@ -1,7 +1,9 @@
 //! What a stack created, by logical id, and how template.yaml's intrinsics resolve to it: `!Ref`
 //! gives a table's or bus's name, a queue's URL, a state machine's or function's... what
 //! CloudFormation gives; `!GetAtt X.Arn` and friends give the attribute; `!Sub` does both, with
-//! `AWS::Region`, `AWS::AccountId` and `AWS::Partition`. Parameters take their offline values.
+//! `AWS::Region`, `AWS::AccountId`, `AWS::Partition`, `AWS::StackName` and `AWS::StackId`;
+//! `!Join`, and `!Select` of a `!Split`, work on what those give. Parameters take their offline
+//! values.
 
 use crate::iam::ArnScheme;
 use cartwheel_template::{EnvValue, Expr};
@@ -13,13 +15,21 @@ pub struct Resources {
     /// The account moto names its resources with; functions get the same one offline.
     pub account: String,
     pub arns: ArnScheme,
+    /// `AWS::StackName` and `AWS::StackId`.
+    stack_name: String,
+    stack_id: String,
     refs: HashMap<String, String>,
     attributes: HashMap<(String, String), String>,
     parameters: HashMap<String, String>,
 }
 
 impl Resources {
-    pub fn new(region: &str, account: &str, parameters: HashMap<String, String>) -> Self {
+    pub fn new(
+        region: &str,
+        account: &str,
+        stack: &str,
+        parameters: HashMap<String, String>,
+    ) -> Self {
         Self {
             region: region.to_owned(),
             account: account.to_owned(),
@@ -28,6 +38,11 @@ impl Resources {
                 account: account.to_owned(),
                 ..ArnScheme::default()
             },
+            stack_name: stack.to_owned(),
+            stack_id: format!(
+                "arn:aws:cloudformation:{region}:{account}:stack/{stack}/{}",
+                uuid_of(stack)
+            ),
             parameters,
             ..Self::default()
         }
@@ -49,6 +64,8 @@ impl Resources {
             "AWS::Region" => Ok(self.region.clone()),
             "AWS::AccountId" => Ok(self.account.clone()),
             "AWS::Partition" => Ok("aws".to_owned()),
+            "AWS::StackName" => Ok(self.stack_name.clone()),
+            "AWS::StackId" => Ok(self.stack_id.clone()),
             _ => self
                 .refs
                 .get(name)
@@ -75,7 +92,28 @@ impl Resources {
             Expr::Ref(name) => self.reference(name),
             Expr::GetAtt(id, attribute) => self.attribute(id, attribute),
             Expr::Sub(pattern) => self.substitute(pattern),
+            Expr::Join(delimiter, parts) => Ok(parts
+                .iter()
+                .map(|part| self.resolve(part))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(delimiter)),
+            Expr::Select(index, list) => self.select(*index, list),
+            Expr::Split(..) => Err("!Split gives a list; only !Select takes one".to_owned()),
         }
+    }
+
+    fn select(&self, index: usize, list: &Expr) -> Result<String, String> {
+        let Expr::Split(delimiter, source) = list else {
+            return Err(format!(
+                "!Select from {list:?}: the offline stack selects only from a !Split"
+            ));
+        };
+        let source = self.resolve(source)?;
+        source
+            .split(delimiter.as_str())
+            .nth(index)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("!Select [{index}, ...]: {source:?} has no piece {index}"))
     }
 
     fn substitute(&self, pattern: &str) -> Result<String, String> {
@@ -107,6 +145,28 @@ impl Resources {
     }
 }
 
+/// A UUID made from the stack's name, as CloudFormation puts one in every stack id: the same name
+/// gives the same one, so a restarted stack finds what it named with it (its event archive) in
+/// place. FNV-1a with two offsets gives the 128 bits; unlike std's hasher, it never changes.
+fn uuid_of(stack: &str) -> String {
+    let fnv = |offset: u64| {
+        stack.bytes().fold(offset, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let bits =
+        (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142));
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,7 +176,8 @@ mod tests {
         let mut resources = Resources::new(
             "us-east-1",
             "123456789012",
-            HashMap::from([("Stage".into(), "dev".into())]),
+            "s",
+            HashMap::from([("LogRetentionDays".into(), "30".into())]),
         );
         resources.add("Table", "t", &[("Arn", "arn:table/t")]);
         resources.add("Machine", "arn:sm", &[("Name", "s-Machine")]);
@@ -137,8 +198,76 @@ mod tests {
             .resolve(&Expr::GetAtt("Nope".into(), "Arn".into()))
             .is_err());
         assert_eq!(
-            resources.resolve(&Expr::Ref("Stage".into())).unwrap(),
-            "dev"
+            resources
+                .resolve(&Expr::Ref("LogRetentionDays".into()))
+                .unwrap(),
+            "30"
         );
+    }
+
+    fn stack_uuid(expr: &Expr, resources: &Resources) -> Result<String, String> {
+        resources.resolve(&Expr::Select(
+            2,
+            Box::new(Expr::Split("/".into(), Box::new(expr.clone()))),
+        ))
+    }
+
+    #[test]
+    fn the_stack_has_a_name_and_an_id_with_a_uuid_of_its_own() {
+        let stack = |name: &str| Resources::new("eu-west-1", "1", name, HashMap::new());
+        let (one, other) = (stack("shop"), stack("shop-2"));
+        assert_eq!(
+            one.resolve(&Expr::Sub("${AWS::StackName}-events".into()))
+                .unwrap(),
+            "shop-events"
+        );
+        let id = Expr::Ref("AWS::StackId".into());
+        let uuid = stack_uuid(&id, &one).unwrap();
+        assert!(one
+            .resolve(&id)
+            .unwrap()
+            .starts_with("arn:aws:cloudformation:eu-west-1:1:stack/shop/"));
+        assert_eq!(uuid.len(), 36);
+        assert_eq!(uuid.matches('-').count(), 4);
+        assert_eq!(uuid, stack_uuid(&id, &stack("shop")).unwrap(), "stable");
+        assert_ne!(uuid, stack_uuid(&id, &other).unwrap());
+    }
+
+    #[test]
+    fn join_select_and_split_resolve_as_cloudformation_does() {
+        let resources = Resources::new("us-east-1", "1", "shop", HashMap::new());
+        let archive = Expr::Join(
+            "-".into(),
+            vec![
+                Expr::Literal("cartwheel".into()),
+                Expr::Select(
+                    2,
+                    Box::new(Expr::Split(
+                        "/".into(),
+                        Box::new(Expr::Ref("AWS::StackId".into())),
+                    )),
+                ),
+            ],
+        );
+        let name = resources.resolve(&archive).unwrap();
+        assert_eq!(name.len(), "cartwheel-".len() + 36, "{name}");
+        let split = |source: &str| {
+            Box::new(Expr::Split(
+                ",".into(),
+                Box::new(Expr::Literal(source.into())),
+            ))
+        };
+        assert_eq!(
+            resources.resolve(&Expr::Select(1, split("a,b"))).unwrap(),
+            "b"
+        );
+        assert!(resources.resolve(&Expr::Select(2, split("a,b"))).is_err());
+        assert!(
+            resources.resolve(&split("a,b")).is_err(),
+            "a list is no string"
+        );
+        assert!(resources
+            .resolve(&Expr::Select(0, Box::new(Expr::Literal("a".into()))))
+            .is_err());
     }
 }

@@ -1,11 +1,12 @@
 //! One offline deployment of template.yaml: its table, bus, queues, rules and state machines in the
-//! emulators (named `<stack>-<logical id>`, so stacks can share them), every function cold-started
-//! in its own sandbox, and the tasks that stand in for Lambda's event sources, the pipes and the
-//! schedules, each acting with the role AWS would use.
+//! emulators (named `<stack>-<logical id>`, or as the template names them with the stack's own
+//! `AWS::StackName` and `AWS::StackId`, so stacks can share them), every function cold-started in
+//! its own sandbox, and the tasks that stand in for Lambda's event source mappings, the pipes and
+//! the schedules, each acting with the role AWS would use.
 
 use crate::{
     aws_edge::AwsEdge,
-    iam::{self, function_statements, principal_statements, sandboxed_sdk, Principal},
+    iam::{self, function_statements, principal_statements, sandboxed_sdk, Call, Principal},
     pattern::UnsupportedPattern,
     provision::{self, offline_function_arn, offline_name, ProvisionError},
     queues::{create_queues, QueueAddress, QueueConsumer},
@@ -15,7 +16,7 @@ use crate::{
 };
 use aws_config::SdkConfig;
 use cartwheel_functions::{registry, Env};
-use cartwheel_template::{Template, TemplateError, Trigger};
+use cartwheel_template::{Expr, Template, TemplateError, Trigger};
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
 
@@ -138,7 +139,7 @@ impl OfflineStack {
             .to_owned();
         let mut parameters = template.parameter_defaults();
         parameters.extend(settings.parameters.clone());
-        let mut resources = Resources::new(&region, &account, parameters);
+        let mut resources = Resources::new(&region, &account, &name, parameters);
         resources.arns.table_prefix = table_arn.trim_end_matches(name.as_str()).to_owned();
         resources.add(
             &table.logical_id,
@@ -164,17 +165,7 @@ impl OfflineStack {
         }
 
         let eventbridge = aws_sdk_eventbridge::Client::new(sdk);
-        let mut bus = None;
-        for spec in template.buses() {
-            let bus_name = offline_name(&name, &spec.logical_id);
-            let arn = provision::create_bus(&eventbridge, &bus_name, &spec).await?;
-            resources.add(
-                &spec.logical_id,
-                &bus_name,
-                &[("Arn", &arn), ("Name", &bus_name)],
-            );
-            bus = Some(bus_name);
-        }
+        let bus = create_buses(template, &eventbridge, &name, &mut resources).await?;
         create_rules(template, &eventbridge, &name, &queues, &mut resources).await?;
         let secrets = create_secrets(template, sdk, &name, &mut resources).await?;
 
@@ -226,72 +217,126 @@ impl OfflineStack {
         sdk: &SdkConfig,
         settings: EventSourceSettings,
     ) -> Result<(), StackError> {
-        let resources = &self.functions.resources;
-        let stream_arn = resources
-            .resolve(&cartwheel_template::Expr::GetAtt(
+        let stream_arn = self
+            .functions
+            .resources
+            .resolve(&Expr::GetAtt(
                 template.table()?.logical_id,
                 "StreamArn".into(),
             ))
             .map_err(StackError::Wiring)?;
-        let region = resources.region.clone();
         if settings.play_pipes {
-            for pipe in template.pipes()? {
-                let entries = pipe
-                    .role
-                    .as_deref()
-                    .map(|r| template.role_policies(r))
-                    .unwrap_or_default();
-                let statements = principal_statements(&pipe.logical_id, &entries, resources)?;
-                let identity = role_identity(resources, &self.name, &pipe.logical_id);
-                let principal = Arc::new(Principal::new(&pipe.logical_id, identity, statements));
-                let pipe_sdk = sandboxed_sdk(
-                    sdk,
-                    Arc::clone(&principal),
-                    Arc::new(resources.arns.clone()),
-                );
-                let reader = StreamReader::new(streams_client(&pipe_sdk), &stream_arn, &region);
-                let target = queue(&self.queues, &pipe.target_queue)?.clone();
-                let sqs = aws_sdk_sqs::Client::new(&pipe_sdk);
-                self.tasks.push(play_pipe(reader, pipe, sqs, target)?);
-                self.pipe_principals.push(principal);
-            }
+            self.start_pipes(template, sdk, &stream_arn)?;
         }
         for function in template.functions()? {
             let deployed = self.function(&function.logical_id)?;
-            let function_sdk = &deployed.sandbox.sdk;
             for trigger in &function.triggers {
-                match trigger {
-                    Trigger::Queue {
-                        queue: q,
-                        batch_size,
-                        max_concurrency,
-                    } => {
-                        let consumer = QueueConsumer {
-                            client: aws_sdk_sqs::Client::new(function_sdk),
-                            queue: queue(&self.queues, q)?.clone(),
-                            function: Arc::clone(&deployed),
-                            batch_size: *batch_size,
-                            region: region.clone(),
-                        };
-                        self.tasks.extend(consumer.spawn(*max_concurrency));
-                    }
-                    Trigger::TableStream { batch_size, .. } => {
-                        let reader =
-                            StreamReader::new(streams_client(function_sdk), &stream_arn, &region);
-                        self.tasks
-                            .push(feed_function(reader, Arc::clone(&deployed), *batch_size));
-                    }
-                    Trigger::Schedule { every_seconds } => {
-                        let every = settings
-                            .schedule_every
-                            .unwrap_or(Duration::from_secs(*every_seconds));
-                        self.tasks
-                            .push(run_on_schedule(Arc::clone(&deployed), every));
-                    }
-                }
+                self.start_trigger(trigger, &deployed, &stream_arn, settings)?;
             }
         }
         Ok(())
+    }
+
+    /// Each pipe reads the stream and sends to its target with its own role.
+    fn start_pipes(
+        &mut self,
+        template: &Template,
+        sdk: &SdkConfig,
+        stream_arn: &str,
+    ) -> Result<(), StackError> {
+        let resources = &self.functions.resources;
+        for pipe in template.pipes()? {
+            let entries = pipe
+                .role
+                .as_deref()
+                .map(|r| template.role_policies(r))
+                .unwrap_or_default();
+            let statements = principal_statements(&pipe.logical_id, &entries, resources)?;
+            let identity = role_identity(resources, &self.name, &pipe.logical_id);
+            let principal = Arc::new(Principal::new(&pipe.logical_id, identity, statements));
+            let pipe_sdk = sandboxed_sdk(
+                sdk,
+                Arc::clone(&principal),
+                Arc::new(resources.arns.clone()),
+            );
+            let reader =
+                StreamReader::new(streams_client(&pipe_sdk), stream_arn, &resources.region);
+            let target = queue(&self.queues, &pipe.target_queue)?.clone();
+            let sqs = aws_sdk_sqs::Client::new(&pipe_sdk);
+            self.tasks.push(play_pipe(reader, pipe, sqs, target)?);
+            self.pipe_principals.push(principal);
+        }
+        Ok(())
+    }
+
+    /// Plays one event source mapping or schedule of `function`. A mapping polls with the
+    /// function's role, and is created only if that role may read its source.
+    fn start_trigger(
+        &mut self,
+        trigger: &Trigger,
+        function: &Arc<Deployed>,
+        stream_arn: &str,
+        settings: EventSourceSettings,
+    ) -> Result<(), StackError> {
+        let function_sdk = &function.sandbox.sdk;
+        let region = self.functions.resources.region.clone();
+        match trigger {
+            Trigger::Queue {
+                queue: q,
+                batch_size,
+                max_concurrency,
+            } => {
+                let queue = queue(&self.queues, q)?.clone();
+                check_mapping_role(function, &queue.arn, &SQS_POLLING, sqs_refusal)?;
+                let consumer = QueueConsumer {
+                    client: aws_sdk_sqs::Client::new(function_sdk),
+                    queue,
+                    function: Arc::clone(function),
+                    batch_size: *batch_size,
+                    region,
+                };
+                self.tasks.extend(consumer.spawn(*max_concurrency));
+            }
+            Trigger::TableStream {
+                batch_size,
+                on_failure,
+            } => {
+                self.check_stream_mapping(function, stream_arn, on_failure.as_deref())?;
+                let reader = StreamReader::new(streams_client(function_sdk), stream_arn, &region);
+                self.tasks
+                    .push(feed_function(reader, Arc::clone(function), *batch_size));
+            }
+            Trigger::Schedule { every_seconds } => {
+                let every = settings
+                    .schedule_every
+                    .unwrap_or(Duration::from_secs(*every_seconds));
+                self.tasks
+                    .push(run_on_schedule(Arc::clone(function), every));
+            }
+        }
+        Ok(())
+    }
+
+    /// Lambda checks that the function may read the stream and send to the on-failure queue.
+    fn check_stream_mapping(
+        &self,
+        function: &Deployed,
+        stream_arn: &str,
+        on_failure: Option<&str>,
+    ) -> Result<(), StackError> {
+        check_mapping_role(function, stream_arn, &STREAM_READING, |_| {
+            format!("Cannot access stream {stream_arn}. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.")
+        })?;
+        let Some(destination) = on_failure else {
+            return Ok(());
+        };
+        let destination = queue(&self.queues, destination)?;
+        check_mapping_role(
+            function,
+            &destination.arn,
+            &["sqs:SendMessage"],
+            sqs_refusal,
+        )
     }
 
     pub fn function(&self, logical_id: &str) -> Result<Arc<Deployed>, StackError> {
@@ -320,6 +365,48 @@ async fn create_secrets(
     Ok(secrets)
 }
 
+/// What Lambda checks a function's role for when it creates a mapping from a queue or a stream.
+const SQS_POLLING: [&str; 3] = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
+const STREAM_READING: [&str; 4] = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
+fn sqs_refusal(action: &str) -> String {
+    format!("The provided execution role does not have permissions to call {action} on SQS")
+}
+
+/// Refuses, with Lambda's `InvalidParameterValueException`, a mapping whose function may not do
+/// each of `actions` on `resource`: a template that AWS would not deploy does not start offline.
+fn check_mapping_role(
+    function: &Deployed,
+    resource: &str,
+    actions: &[&str],
+    refusal: impl Fn(&str) -> String,
+) -> Result<(), StackError> {
+    let principal = &function.sandbox.principal;
+    let missing = actions.iter().find(|action| {
+        !principal.allows(&Call {
+            action: (**action).to_owned(),
+            resource: resource.to_owned(),
+        })
+    });
+    match missing {
+        Some(action) => Err(StackError::Wiring(format!(
+            "{}'s event source mapping: InvalidParameterValueException: {}",
+            principal.name,
+            refusal(action.split_once(':').map_or(action, |(_, name)| name))
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Every function of the template, cold-started in its sandbox.
 async fn deploy_functions(
     template: &Template,
@@ -342,7 +429,7 @@ async fn deploy_functions(
             .map(|(variable, value)| Ok((variable, resources.resolve_env(&value)?)))
             .collect::<Result<Vec<_>, String>>()
             .map_err(|e| StackError::Wiring(format!("{id}'s environment: {e}")))?;
-        let statements = function_statements(template, &function, &resources)?;
+        let statements = function_statements(template, &id, &resources)?;
         let principal = Arc::new(Principal::new(
             &id,
             role_identity(&resources, stack, &id),
@@ -379,6 +466,41 @@ async fn deploy_functions(
     })
 }
 
+/// Creates each bus, named as the template names it (else `<stack>-<logical id>`), with its archive.
+/// Returns the last bus's name.
+async fn create_buses(
+    template: &Template,
+    eventbridge: &aws_sdk_eventbridge::Client,
+    stack: &str,
+    resources: &mut Resources,
+) -> Result<Option<String>, StackError> {
+    let mut bus = None;
+    for spec in template.buses() {
+        let named = |name: &Option<Expr>, logical_id: &str| {
+            name.as_ref()
+                .map_or_else(
+                    || Ok(offline_name(stack, logical_id)),
+                    |n| resources.resolve(n),
+                )
+                .map_err(|e| StackError::Wiring(format!("{logical_id}'s name: {e}")))
+        };
+        let bus_name = named(&spec.name, &spec.logical_id)?;
+        let archive = spec
+            .archive
+            .as_ref()
+            .map(|a| named(&a.name, &a.logical_id))
+            .transpose()?;
+        let arn = provision::create_bus(eventbridge, &bus_name, archive.as_deref()).await?;
+        resources.add(
+            &spec.logical_id,
+            &bus_name,
+            &[("Arn", &arn), ("Name", &bus_name)],
+        );
+        bus = Some(bus_name);
+    }
+    Ok(bus)
+}
+
 /// Creates each rule, with only the targets whose queue policy lets the rule send to them: in AWS
 /// a target the policy refuses never receives an event.
 async fn create_rules(
@@ -390,7 +512,7 @@ async fn create_rules(
 ) -> Result<(), StackError> {
     for rule in template.rules()? {
         let bus_name = resources
-            .resolve(&cartwheel_template::Expr::Ref(rule.bus.clone()))
+            .resolve(&Expr::Ref(rule.bus.clone()))
             .map_err(|e| StackError::Wiring(format!("rule {}: {e}", rule.logical_id)))?;
         let rule_name = offline_name(stack, &rule.logical_id);
         let rule_arn = format!(

@@ -269,8 +269,9 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> 
     }
 }
 
-/// Plays a `DynamoDB` event source: a batch is retried from the lowest failed sequence number until
-/// the function takes it or the retries run out.
+/// Plays an event source mapping from the stream: a batch is retried from the lowest failed
+/// sequence number until the function takes it or the retries run out (then it is only logged;
+/// nothing is sent to the mapping's on-failure destination offline).
 pub fn feed_function(
     mut reader: StreamReader,
     function: Arc<Deployed>,

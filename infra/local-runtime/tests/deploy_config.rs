@@ -40,7 +40,6 @@ fn dev_and_prod_deploy_with_settings_the_template_declares_and_no_secret() {
         }
         assert_eq!(deploy["resolve_s3"].as_bool(), Some(true), "[{env}]");
         let overrides = overrides(deploy["parameter_overrides"].as_str().unwrap());
-        assert_eq!(overrides["Stage"], env);
         for name in overrides.keys() {
             assert!(
                 parameters.contains_key(name),

@@ -1,7 +1,8 @@
 //! Every function's policy is necessary: deployed with its `Policies` emptied (SAM still adds the
-//! basic execution role and its event sources' roles), each function that calls AWS is refused
-//! with AWS's `AccessDeniedException`, and the test names the call. (That the policies suffice is
-//! proven by the fixture and end-to-end tests, which assert no call was refused.)
+//! basic execution role), each function that calls AWS is refused with AWS's
+//! `AccessDeniedException`, and the test names the call. (That the policies suffice is proven by
+//! the fixture and end-to-end tests, which assert no call was refused; what an event source mapping
+//! needs, by `principals`.)
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The principals besides the functions are held to the template too: the state machine's role
-//! (Lambda invoke), the pipe's role (stream read, queue send) and the queue policy (rule targets);
-//! and a function's reserved concurrency bounds how many of its invocations run at once.
+//! (Lambda invoke), the pipe's role (stream read, queue send), the queue policy (rule targets) and
+//! the function roles that event source mappings poll with; and a function's reserved concurrency
+//! bounds how many of its invocations run at once.
 
 mod support;
 
@@ -99,6 +100,43 @@ async fn a_rule_the_queue_policy_does_not_admit_gets_no_target() {
     assert!(refused.targets.unwrap_or_default().is_empty());
     let admitted = targets("OrderNotificationsRule").await.unwrap();
     assert_eq!(admitted.targets.unwrap_or_default().len(), 1);
+}
+
+/// Why the stack does not start with `from` replaced by `to` in template.yaml.
+async fn refusal(from: &str, to: &str) -> String {
+    match TestApp::try_start_stack(StackOptions::default().edit(from, to)).await {
+        Ok(_) => panic!("the stack started without {from:?}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_queue_mapping_whose_function_may_not_poll_the_queue_is_refused() {
+    let refused = refusal(
+        "Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]",
+        "Action: [sqs:DeleteMessage, sqs:GetQueueAttributes]",
+    )
+    .await;
+    assert!(
+        refused.contains("StartCheckoutFunction's event source mapping: InvalidParameterValueException: The provided execution role does not have permissions to call ReceiveMessage on SQS"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_mapping_whose_function_may_not_read_the_stream_or_report_is_refused() {
+    let stream_read = "Action: [dynamodb:DescribeStream, dynamodb:GetRecords, dynamodb:GetShardIterator, dynamodb:ListStreams]\n              Resource: !GetAtt Table.StreamArn\n            - Effect: Allow\n              Action: [sqs:SendMessage]";
+    let refused = refusal(
+        stream_read,
+        &stream_read.replace("dynamodb:GetRecords, ", ""),
+    )
+    .await;
+    assert!(
+        refused.contains("PublishEventsFunction's event source mapping: InvalidParameterValueException: Cannot access stream arn:"),
+        "{refused}"
+    );
+    let refused = refusal(stream_read, &stream_read.replace("[sqs:SendMessage]", "[]")).await;
+    assert!(refused.contains("call SendMessage on SQS"), "{refused}");
 }
 
 #[tokio::test]

@@ -242,3 +242,32 @@ async fn browsers_preflight_is_answered_by_the_gateway_for_allowed_origins() {
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn the_bus_and_its_archive_are_named_as_the_template_names_them() {
+    let app = TestApp::start().await;
+    let bus = app.stack.bus.clone().expect("the stack has a bus");
+    assert_eq!(bus, format!("{}-events", app.stack.name));
+    let resources = &app.stack.functions.resources;
+    let spec = app.template.buses().remove(0);
+    let archive = spec
+        .archive
+        .and_then(|a| a.name)
+        .expect("the archive is named");
+    let archive = resources.resolve(&archive).unwrap();
+    assert_eq!(archive.len(), "cartwheel-".len() + 36, "{archive}");
+    let events = aws_sdk_eventbridge::Client::new(&support::sdk_config().await);
+    let described = events
+        .describe_archive()
+        .archive_name(&archive)
+        .send()
+        .await
+        .expect("the offline stack created the archive");
+    let bus_arn = resources
+        .resolve(&cartwheel_template::Expr::GetAtt(
+            "EventBus".into(),
+            "Arn".into(),
+        ))
+        .unwrap();
+    assert_eq!(described.event_source_arn(), Some(bus_arn.as_str()));
+}

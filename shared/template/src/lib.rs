@@ -9,8 +9,8 @@ mod wiring;
 pub use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
 pub use cors::CorsSpec;
 pub use model::{
-    Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec, StateMachineSpec,
-    TableSpec, Template, TemplateError,
+    ArchiveSpec, Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec,
+    StateMachineSpec, TableSpec, Template, TemplateError,
 };
 pub use policies::{Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};

@@ -1,3 +1,4 @@
+use crate::Expr;
 use cartwheel_routes::{RouteDecl, RouteTable};
 use serde_yaml::{Mapping, Value};
 
@@ -61,9 +62,17 @@ pub struct TableSpec {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusSpec {
     pub logical_id: String,
-    /// The bus name with `${Stage}` resolved to the parameter's default.
-    pub name: String,
-    pub archived: bool,
+    /// Its `Name`, for the offline stack to resolve as CloudFormation would.
+    pub name: Option<Expr>,
+    /// The archive that keeps its events, if one does.
+    pub archive: Option<ArchiveSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveSpec {
+    pub logical_id: String,
+    /// Its `ArchiveName`, unresolved.
+    pub name: Option<Expr>,
 }
 
 /// An `AWS::SecretsManager::Secret` whose value AWS generates (`GenerateSecretString`).
@@ -112,6 +121,28 @@ pub(crate) fn referenced_id(value: &Value) -> Option<String> {
     Some(target.split('.').next().unwrap_or(target).to_owned())
 }
 
+/// The offline stack cannot evaluate `Conditions`, so only resources it does not build may have one:
+/// it never builds what AWS would leave out, nor leaves out what AWS would build.
+const MAY_BE_CONDITIONAL: [&str; 4] = [
+    "AWS::SNS::Subscription",
+    "AWS::SNS::Topic",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Logs::LogGroup",
+];
+
+fn refuse_conditions_offline(resources: &Mapping) -> Result<(), TemplateError> {
+    for (id, resource) in resources {
+        let kind = text(resource, "Type").unwrap_or_default();
+        if get(resource, "Condition").is_some() && !MAY_BE_CONDITIONAL.contains(&kind.as_str()) {
+            return Err(shape(format!(
+                "{}: a {kind} with a Condition, which the offline stack cannot evaluate",
+                id.as_str().unwrap_or_default()
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn key_schema(value: &Value) -> Vec<KeyAttribute> {
     list(value, "KeySchema")
         .iter()
@@ -128,8 +159,10 @@ impl Template {
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
         let root: Value = serde_yaml::from_str(yaml)?;
         let section = |name: &str| get(&root, name).and_then(Value::as_mapping).cloned();
+        let resources = section("Resources").ok_or_else(|| shape("no Resources section"))?;
+        refuse_conditions_offline(&resources)?;
         Ok(Self {
-            resources: section("Resources").ok_or_else(|| shape("no Resources section"))?,
+            resources,
             parameters: section("Parameters").unwrap_or_default(),
             globals: Value::Mapping(section("Globals").unwrap_or_default()),
         })
@@ -147,6 +180,35 @@ impl Template {
             .iter()
             .filter(move |(_, resource)| text(resource, "Type").as_deref() == Some(kind))
             .map(|(id, resource)| (id.as_str().unwrap_or_default().to_owned(), resource))
+    }
+
+    /// Every resource's logical id and type.
+    pub fn resource_types(&self) -> Vec<(String, String)> {
+        self.resources
+            .iter()
+            .filter_map(|(id, resource)| Some((id.as_str()?.to_owned(), text(resource, "Type")?)))
+            .collect()
+    }
+
+    /// A resource's property at `path` (keys into its `Properties`, joined by dots), as a literal
+    /// or an intrinsic.
+    pub fn property(&self, logical_id: &str, path: &str) -> Option<Expr> {
+        self.property_value(logical_id, path).and_then(Expr::parse)
+    }
+
+    /// The entries of a list property; none when it is not set.
+    pub fn property_list(&self, logical_id: &str, path: &str) -> Vec<Expr> {
+        self.property_value(logical_id, path)
+            .and_then(Value::as_sequence)
+            .map_or_else(Vec::new, |entries| {
+                entries.iter().filter_map(Expr::parse).collect()
+            })
+    }
+
+    fn property_value(&self, logical_id: &str, path: &str) -> Option<&Value> {
+        let properties = get(self.resource(logical_id)?, "Properties")?;
+        path.split('.')
+            .try_fold(properties, |value, key| get(value, key))
     }
 
     pub fn functions(&self) -> Result<Vec<Function>, TemplateError> {
@@ -175,7 +237,7 @@ impl Template {
                         }
                     })
                     .collect();
-                let triggers = crate::wiring::triggers(&logical_id, events)?;
+                let triggers = self.triggers(&logical_id, events)?;
                 Ok(Function {
                     logical_id,
                     binary,
@@ -263,23 +325,30 @@ impl Template {
     }
 
     pub fn buses(&self) -> Vec<BusSpec> {
-        let archived: Vec<String> = self
-            .resources_of_type("AWS::Events::Archive")
-            .filter_map(|(_, archive)| get(archive, "Properties").and_then(|p| get(p, "SourceArn")))
-            .filter_map(referenced_id)
-            .collect();
+        let property = |resource: &Value, key: &str| {
+            get(resource, "Properties")
+                .and_then(|p| get(p, key))
+                .and_then(Expr::parse)
+        };
         self.resources_of_type("AWS::Events::EventBus")
-            .filter_map(|(logical_id, bus)| {
-                let name = get(bus, "Properties").and_then(|p| get(p, "Name"))?;
-                let name = match name {
-                    Value::Tagged(sub) => self.substitute_defaults(sub.value.as_str()?),
-                    plain => plain.as_str()?.to_owned(),
-                };
-                Some(BusSpec {
-                    archived: archived.contains(&logical_id),
+            .map(|(logical_id, bus)| {
+                let archive = self
+                    .resources_of_type("AWS::Events::Archive")
+                    .find(|(_, archive)| {
+                        get(archive, "Properties")
+                            .and_then(|p| get(p, "SourceArn"))
+                            .and_then(referenced_id)
+                            .is_some_and(|source| source == logical_id)
+                    })
+                    .map(|(id, archive)| ArchiveSpec {
+                        name: property(archive, "ArchiveName"),
+                        logical_id: id,
+                    });
+                BusSpec {
+                    name: property(bus, "Name"),
+                    archive,
                     logical_id,
-                    name,
-                })
+                }
             })
             .collect()
     }
@@ -340,21 +409,6 @@ impl Template {
     pub(crate) fn parameter_names(&self) -> impl Iterator<Item = &str> {
         self.parameters.keys().filter_map(Value::as_str)
     }
-
-    /// Resolves `${Param}` in a `!Sub` string with each parameter's default value.
-    fn substitute_defaults(&self, pattern: &str) -> String {
-        self.parameters
-            .iter()
-            .fold(pattern.to_owned(), |acc, (name, spec)| {
-                let default = get(spec, "Default")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                acc.replace(
-                    &format!("${{{}}}", name.as_str().unwrap_or_default()),
-                    default,
-                )
-            })
-    }
 }
 
 #[cfg(test)]
@@ -413,7 +467,23 @@ mod tests {
         assert_eq!(table.key_schema[0].name, "PK");
         assert_eq!(table.indexes.len(), 3);
         assert_eq!(table.indexes[2].projection, "KEYS_ONLY");
-        assert_eq!(t.buses()[0].name, "cartwheel-dev");
-        assert!(t.buses()[0].archived);
+        let bus = &t.buses()[0];
+        assert_eq!(bus.name, Some(Expr::Sub("${AWS::StackName}-events".into())));
+        let archive = bus.archive.as_ref().expect("the bus is archived");
+        assert!(matches!(archive.name, Some(Expr::Join(..))));
+    }
+
+    #[test]
+    fn a_condition_on_a_resource_the_offline_stack_builds_is_refused() {
+        let template = |kind: &str| {
+            Template::parse(&format!(
+                "Resources:\n  R:\n    Type: {kind}\n    Condition: Sometimes\n"
+            ))
+        };
+        assert!(template("AWS::SNS::Subscription").is_ok());
+        let refused = template("AWS::SQS::Queue").err().expect("refused");
+        assert!(refused
+            .to_string()
+            .contains("R: a AWS::SQS::Queue with a Condition"));
     }
 }

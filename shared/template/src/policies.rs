@@ -16,6 +16,20 @@ pub enum Expr {
     GetAtt(String, String),
     /// `!Sub "...${Id}...${Id.Attribute}..."`.
     Sub(String),
+    /// `!Join [delimiter, [parts]]`.
+    Join(String, Vec<Expr>),
+    /// `!Select [index, list]`: the list is a `Split`, the only list Cartwheel selects from.
+    Select(usize, Box<Expr>),
+    /// `!Split [delimiter, source]`: a list, so it stands only inside a `Select`.
+    Split(String, Box<Expr>),
+}
+
+/// The arguments of `!Join`, `!Select` and `!Split`: a delimiter or an index, then an expression.
+fn pair(arguments: &Value) -> Option<(&Value, &Value)> {
+    match arguments.as_sequence()?.as_slice() {
+        [first, second] => Some((first, second)),
+        _ => None,
+    }
 }
 
 impl Expr {
@@ -23,19 +37,42 @@ impl Expr {
         match value {
             Value::String(s) => Some(Self::Literal(s.clone())),
             Value::Number(n) => Some(Self::Literal(n.to_string())),
-            Value::Tagged(tagged) => {
-                let inner = tagged.value.as_str()?.to_owned();
-                if tagged.tag == Tag::new("Ref") {
-                    Some(Self::Ref(inner))
-                } else if tagged.tag == Tag::new("GetAtt") {
+            Value::Tagged(tagged) => Self::intrinsic(&tagged.tag, &tagged.value),
+            _ => None,
+        }
+    }
+
+    fn intrinsic(tag: &Tag, arguments: &Value) -> Option<Self> {
+        let name = tag.to_string();
+        if let Some(inner) = arguments.as_str() {
+            return match name.as_str() {
+                "!Ref" => Some(Self::Ref(inner.to_owned())),
+                "!GetAtt" => {
                     let (id, attribute) = inner.split_once('.')?;
                     Some(Self::GetAtt(id.to_owned(), attribute.to_owned()))
-                } else if tagged.tag == Tag::new("Sub") {
-                    Some(Self::Sub(inner))
-                } else {
-                    None
                 }
-            }
+                "!Sub" => Some(Self::Sub(inner.to_owned())),
+                _ => None,
+            };
+        }
+        let (first, second) = pair(arguments)?;
+        match name.as_str() {
+            "!Join" => Some(Self::Join(
+                first.as_str()?.to_owned(),
+                second
+                    .as_sequence()?
+                    .iter()
+                    .map(Self::parse)
+                    .collect::<Option<_>>()?,
+            )),
+            "!Select" => Some(Self::Select(
+                usize::try_from(first.as_u64()?).ok()?,
+                Box::new(Self::parse(second)?),
+            )),
+            "!Split" => Some(Self::Split(
+                first.as_str()?.to_owned(),
+                Box::new(Self::parse(second)?),
+            )),
             _ => None,
         }
     }
@@ -194,5 +231,35 @@ impl Template {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Option<Expr> {
+        Expr::parse(&serde_yaml::from_str(yaml).expect("YAML"))
+    }
+
+    #[test]
+    fn intrinsics_are_read_in_their_short_forms() {
+        let stack_id = || Box::new(Expr::Ref("AWS::StackId".into()));
+        assert_eq!(
+            parse(r#"!Join ["-", ["cartwheel", !Select [2, !Split ["/", !Ref AWS::StackId]]]]"#),
+            Some(Expr::Join(
+                "-".into(),
+                vec![
+                    Expr::Literal("cartwheel".into()),
+                    Expr::Select(2, Box::new(Expr::Split("/".into(), stack_id()))),
+                ]
+            ))
+        );
+        assert_eq!(
+            parse("!GetAtt Table.StreamArn"),
+            Some(Expr::GetAtt("Table".into(), "StreamArn".into()))
+        );
+        assert_eq!(parse("!Select [two, !Ref X]"), None);
+        assert_eq!(parse("!If [HasX, a, b]"), None, "conditions are not read");
     }
 }

@@ -1,18 +1,21 @@
 //! What carries messages between the functions: queues, event sources, rules and pipes.
 
 use crate::model::{get, list, referenced_id, text, Template, TemplateError};
+use crate::Expr;
 use serde_yaml::Value;
 
 /// Something other than an HTTP route that invokes a function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
-    /// An `SQS` event: batches from the queue, at most `max_concurrency` invocations at once.
+    /// An `AWS::Lambda::EventSourceMapping` from a queue: batches from it, at most
+    /// `max_concurrency` invocations at once.
     Queue {
         queue: String,
         batch_size: u32,
         max_concurrency: u32,
     },
-    /// A `DynamoDB` event on the table's stream, with the queue that gets what fails every retry.
+    /// An `AWS::Lambda::EventSourceMapping` from the table's stream, with the queue that is told
+    /// of what fails every retry.
     TableStream {
         batch_size: u32,
         on_failure: Option<String>,
@@ -98,53 +101,93 @@ fn rate_seconds(expression: &str) -> Option<u64> {
     Some(amount * unit_seconds)
 }
 
-pub(crate) fn triggers(
-    function: &str,
-    events: Option<&Value>,
-) -> Result<Vec<Trigger>, TemplateError> {
+/// A function's `Schedule` events. Other events than these and its routes are refused: queues and
+/// streams are mapped with `AWS::Lambda::EventSourceMapping`, because for an `SQS` or `DynamoDB`
+/// event SAM attaches a managed policy that may poll every queue or read every stream.
+fn schedules(function: &str, events: Option<&Value>) -> Result<Vec<Trigger>, TemplateError> {
     let declared = events
         .and_then(Value::as_mapping)
         .into_iter()
         .flat_map(|events| events.values());
-    let mut triggers = Vec::new();
+    let mut schedules = Vec::new();
     for event in declared {
         let props = get(event, "Properties").cloned().unwrap_or_default();
-        let trigger = match text(event, "Type").as_deref() {
-            Some("SQS") => Trigger::Queue {
-                queue: get(&props, "Queue")
-                    .and_then(referenced_id)
-                    .ok_or_else(|| {
-                        shape(format!(
-                            "{function}: an SQS event without !GetAtt Queue.Arn"
-                        ))
-                    })?,
-                batch_size: small(&props, "BatchSize", 10),
-                max_concurrency: get(&props, "ScalingConfig")
-                    .map_or(1000, |s| small(s, "MaximumConcurrency", 1000)),
-            },
-            Some("DynamoDB") => Trigger::TableStream {
-                batch_size: small(&props, "BatchSize", 100),
-                on_failure: get(&props, "DestinationConfig")
-                    .and_then(|d| get(d, "OnFailure"))
-                    .and_then(|o| get(o, "Destination"))
-                    .and_then(referenced_id),
-            },
-            Some("Schedule") => {
+        match text(event, "Type").unwrap_or_default().as_str() {
+            "HttpApi" => {}
+            "Schedule" => {
                 let expression = text(&props, "Schedule").unwrap_or_default();
-                Trigger::Schedule {
-                    every_seconds: rate_seconds(&expression).ok_or_else(|| {
-                        shape(format!("{function}: the offline stack runs only rate(...) schedules, not {expression:?}"))
-                    })?,
-                }
+                let every_seconds = rate_seconds(&expression).ok_or_else(|| {
+                    shape(format!("{function}: the offline stack runs only rate(...) schedules, not {expression:?}"))
+                })?;
+                schedules.push(Trigger::Schedule { every_seconds });
             }
-            _ => continue,
-        };
-        triggers.push(trigger);
+            other => {
+                return Err(shape(format!(
+                    "{function}: an event of type {other:?}; map queues and streams with an AWS::Lambda::EventSourceMapping"
+                )))
+            }
+        }
     }
-    Ok(triggers)
+    Ok(schedules)
 }
 
 impl Template {
+    /// What invokes `function` besides its routes: its `Schedule` events and the event source
+    /// mappings whose `FunctionName` names it.
+    pub(crate) fn triggers(
+        &self,
+        function: &str,
+        events: Option<&Value>,
+    ) -> Result<Vec<Trigger>, TemplateError> {
+        let mut triggers = schedules(function, events)?;
+        for (id, mapping) in self.resources_of_type("AWS::Lambda::EventSourceMapping") {
+            let props = get(mapping, "Properties").cloned().unwrap_or_default();
+            if get(&props, "FunctionName")
+                .and_then(referenced_id)
+                .as_deref()
+                == Some(function)
+            {
+                triggers.push(self.mapping(&id, &props)?);
+            }
+        }
+        Ok(triggers)
+    }
+
+    /// An event source mapping from one of the template's queues or from the table's stream.
+    fn mapping(&self, id: &str, props: &Value) -> Result<Trigger, TemplateError> {
+        let is = |source: &str, kind: &str| {
+            self.resource(source)
+                .and_then(|r| text(r, "Type"))
+                .is_some_and(|t| t == kind)
+        };
+        match get(props, "EventSourceArn").and_then(Expr::parse) {
+            Some(Expr::GetAtt(queue, attribute))
+                if attribute == "Arn" && is(&queue, "AWS::SQS::Queue") =>
+            {
+                Ok(Trigger::Queue {
+                    queue,
+                    batch_size: small(props, "BatchSize", 10),
+                    max_concurrency: get(props, "ScalingConfig")
+                        .map_or(1000, |s| small(s, "MaximumConcurrency", 1000)),
+                })
+            }
+            Some(Expr::GetAtt(table, attribute))
+                if attribute == "StreamArn" && is(&table, "AWS::DynamoDB::Table") =>
+            {
+                Ok(Trigger::TableStream {
+                    batch_size: small(props, "BatchSize", 100),
+                    on_failure: get(props, "DestinationConfig")
+                        .and_then(|d| get(d, "OnFailure"))
+                        .and_then(|o| get(o, "Destination"))
+                        .and_then(referenced_id),
+                })
+            }
+            _ => Err(shape(format!(
+                "{id}: the offline stack maps only !GetAtt <queue>.Arn and !GetAtt <table>.StreamArn"
+            ))),
+        }
+    }
+
     fn variables(&self, environment: Option<&Value>) -> Vec<(String, EnvValue)> {
         let declared = environment
             .and_then(|e| get(e, "Variables"))
@@ -309,6 +352,49 @@ mod tests {
             &starter.triggers[..],
             [Trigger::Queue { queue, max_concurrency, .. }] if queue == "OrderQueue" && *max_concurrency >= 2
         ));
+    }
+
+    #[test]
+    fn event_source_mappings_trigger_the_functions_they_name() {
+        let functions = template().functions().unwrap();
+        let publisher = functions
+            .iter()
+            .find(|f| f.logical_id == "PublishEventsFunction")
+            .unwrap();
+        assert_eq!(
+            publisher.triggers,
+            [Trigger::TableStream {
+                batch_size: 100,
+                on_failure: Some("UnpublishedChangesQueue".into())
+            }]
+        );
+        let from_a_bus = "Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: f}}
+  B:
+    Type: AWS::Events::EventBus
+  M:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref F, EventSourceArn: !GetAtt B.Arn}
+";
+        let refused = Template::parse(from_a_bus)
+            .unwrap()
+            .functions()
+            .unwrap_err();
+        assert!(refused
+            .to_string()
+            .contains("M: the offline stack maps only"));
+        let sqs_event = "Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: f}}
+    Properties:
+      Events:
+        Queued: {Type: SQS, Properties: {Queue: !GetAtt Q.Arn}}
+";
+        let refused = Template::parse(sqs_event).unwrap().functions().unwrap_err();
+        assert!(refused.to_string().contains("F: an event of type \"SQS\""));
     }
 
     #[test]

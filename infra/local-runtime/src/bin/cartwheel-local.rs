@@ -58,16 +58,12 @@ async fn start_stack(
     Ok(stack)
 }
 
-/// Deploy-time parameters, offline: their defaults unless `ACCESS_TOKEN_TTL_SECONDS` or `STAGE` is
-/// set. The signing key is no parameter: the stack generates it into moto's Secrets Manager.
+/// Deploy-time parameters, offline: their defaults unless `ACCESS_TOKEN_TTL_SECONDS` is set. The signing key is no parameter: the stack generates it into moto's Secrets Manager.
 fn offline_parameters() -> HashMap<String, String> {
-    [
-        ("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS"),
-        ("Stage", "STAGE"),
-    ]
-    .into_iter()
-    .filter_map(|(parameter, variable)| Some((parameter.to_owned(), env::var(variable).ok()?)))
-    .collect()
+    [("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS")]
+        .into_iter()
+        .filter_map(|(parameter, variable)| Some((parameter.to_owned(), env::var(variable).ok()?)))
+        .collect()
 }
 
 #[tokio::main]

@@ -1,11 +1,11 @@
 //! A principal's policies as AWS attaches them: inline statements, SAM policy templates and AWS
-//! managed policies expanded to their statements, and, for a function, what SAM adds for its event
-//! sources (the execution roles of SQS and DynamoDB streams, `sqs:SendMessage` to an on-failure
-//! destination).
+//! managed policies expanded to their statements, and, for a function, the basic execution role
+//! SAM adds. Its event source mappings poll with what its own `Policies` allow: SAM adds nothing
+//! for an `AWS::Lambda::EventSourceMapping`.
 
 use super::Statement;
 use crate::resources::Resources;
-use cartwheel_template::{Expr, PolicyEntry, Template, Trigger};
+use cartwheel_template::{PolicyEntry, Template};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpandError {
@@ -31,25 +31,8 @@ const LOGS: [&str; 3] = [
 /// AWS managed policies Cartwheel's roles use (all on `*`).
 fn managed(name: &str) -> Option<Vec<Statement>> {
     let everything = || vec!["*".to_owned()];
-    let with_logs = |actions: &[&str]| {
-        vec![
-            statement(actions, everything()),
-            statement(&LOGS, everything()),
-        ]
-    };
     match name.rsplit('/').next().unwrap_or(name) {
         "AWSLambdaBasicExecutionRole" => Some(vec![statement(&LOGS, everything())]),
-        "AWSLambdaSQSQueueExecutionRole" => Some(with_logs(&[
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
-        ])),
-        "AWSLambdaDynamoDBExecutionRole" => Some(with_logs(&[
-            "dynamodb:DescribeStream",
-            "dynamodb:GetRecords",
-            "dynamodb:GetShardIterator",
-            "dynamodb:ListStreams",
-        ])),
         "AWSXrayWriteOnlyAccess" => Some(vec![statement(
             &[
                 "xray:PutTraceSegments",
@@ -181,39 +164,15 @@ fn expand(
     Ok(statements)
 }
 
-/// A function's role as SAM builds it: the basic execution role, what its event sources need, and
-/// its declared `Policies`.
+/// A function's role as SAM builds it: the basic execution role and its declared `Policies`.
 pub fn function_statements(
     template: &Template,
-    function: &cartwheel_template::Function,
+    function: &str,
     resources: &Resources,
 ) -> Result<Vec<Statement>, ExpandError> {
     let mut entries = vec![PolicyEntry::Managed("AWSLambdaBasicExecutionRole".into())];
-    for trigger in &function.triggers {
-        match trigger {
-            Trigger::Queue { .. } => {
-                entries.push(PolicyEntry::Managed(
-                    "AWSLambdaSQSQueueExecutionRole".into(),
-                ));
-            }
-            Trigger::TableStream { on_failure, .. } => {
-                entries.push(PolicyEntry::Managed(
-                    "AWSLambdaDynamoDBExecutionRole".into(),
-                ));
-                if let Some(queue) = on_failure {
-                    entries.push(PolicyEntry::Statements(vec![
-                        cartwheel_template::StatementSpec {
-                            actions: vec!["sqs:SendMessage".into()],
-                            resources: vec![Expr::GetAtt(queue.clone(), "Arn".into())],
-                        },
-                    ]));
-                }
-            }
-            Trigger::Schedule { .. } => {}
-        }
-    }
-    entries.extend(template.policies(&function.logical_id));
-    expand(&function.logical_id, &entries, resources)
+    entries.extend(template.policies(function));
+    expand(function, &entries, resources)
 }
 
 /// Any other principal: a state machine's `Policies` or an IAM role's policies.

@@ -15,7 +15,7 @@ use cartwheel_local::{
     provision,
     sandbox::Deployed,
     serve,
-    stack::{EventSourceSettings, OfflineStack, StackSettings},
+    stack::{EventSourceSettings, OfflineStack, StackError, StackSettings},
     Gateway,
 };
 use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder, Store};
@@ -172,6 +172,13 @@ async fn tokens_of(stack: &OfflineStack, sdk: &aws_config::SdkConfig) -> TokenSe
 impl TestApp {
     /// The whole stack of template.yaml: queues, rules, pipes, the saga in moto, the publisher.
     pub async fn start_stack(options: StackOptions) -> Self {
+        Self::try_start_stack(options)
+            .await
+            .expect("the offline stack starts")
+    }
+
+    /// The stack, or why it did not start (as AWS would not deploy it).
+    pub async fn try_start_stack(options: StackOptions) -> Result<Self, StackError> {
         cartwheel_telemetry::init_logging();
         let sdk = sdk_config().await;
         let template = edited_template(&options.template_edits);
@@ -187,9 +194,7 @@ impl TestApp {
                 play_pipes: options.play_pipes,
             },
         };
-        let stack = OfflineStack::start(&template, &sdk, &edge(), settings)
-            .await
-            .expect("the offline stack starts");
+        let stack = OfflineStack::start(&template, &sdk, &edge(), settings).await?;
         let gateway = Arc::new(
             Gateway::new(&template, Arc::clone(&stack.functions))
                 .expect("every function is deployed"),
@@ -198,14 +203,14 @@ impl TestApp {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve(listener, gateway));
         let tokens = tokens_of(&stack, &sdk).await;
-        Self {
+        Ok(Self {
             base_url,
             store: store_for(&sdk, &name).await,
             tokens,
             http: reqwest::Client::new(),
             template,
             stack,
-        }
+        })
     }
 
     /// The API and its functions, with no event source running.
