@@ -7,12 +7,13 @@
 use crate::{
     aws_edge::AwsEdge,
     iam::{self, function_statements, principal_statements, sandboxed_sdk, Call, Principal},
+    on_failure::FailureDestination,
     pattern::UnsupportedPattern,
     provision::{self, offline_function_arn, offline_name, ProvisionError},
     queues::{create_queues, QueueAddress, QueueConsumer},
     resources::Resources,
     sandbox::{Deployed, Sandbox},
-    stream::{feed_function, play_pipe, StreamReader},
+    stream::{feed_function, play_pipe, StreamMapping, StreamReader},
 };
 use aws_config::SdkConfig;
 use cartwheel_functions::{registry, Env};
@@ -299,12 +300,26 @@ impl OfflineStack {
             }
             Trigger::TableStream {
                 batch_size,
+                max_retries,
                 on_failure,
             } => {
                 self.check_stream_mapping(function, stream_arn, on_failure.as_deref())?;
+                let on_failure = match on_failure {
+                    Some(q) => Some(FailureDestination {
+                        client: aws_sdk_sqs::Client::new(function_sdk),
+                        queue_url: queue(&self.queues, q)?.url.clone(),
+                        function_arn: self.functions.arn(&function.sandbox.function),
+                    }),
+                    None => None,
+                };
+                let mapping = StreamMapping {
+                    batch_size: *batch_size,
+                    max_retries: *max_retries,
+                    on_failure,
+                };
                 let reader = StreamReader::new(streams_client(function_sdk), stream_arn, &region);
                 self.tasks
-                    .push(feed_function(reader, Arc::clone(function), *batch_size));
+                    .push(feed_function(reader, Arc::clone(function), mapping));
             }
             Trigger::Schedule { every_seconds } => {
                 let every = settings

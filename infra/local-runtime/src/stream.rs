@@ -1,7 +1,12 @@
 //! The table's stream offline: each consumer (a pipe or a stream-triggered function) reads DynamoDB
 //! Local's stream on its own, from the trim horizon, and gets the records as Lambda delivers them.
 
-use crate::{pattern, queues::QueueAddress, sandbox::Deployed};
+use crate::{
+    on_failure::{FailedBatch, FailureDestination},
+    pattern,
+    queues::QueueAddress,
+    sandbox::Deployed,
+};
 use aws_sdk_dynamodbstreams::{
     types::{Record, ShardIteratorType},
     Client,
@@ -20,8 +25,6 @@ use tokio::task::JoinHandle;
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// How often a reader asks for the stream's shards (new ones appear rarely; records often).
 const SHARD_REFRESH: Duration = Duration::from_secs(1);
-/// Retries of a batch a function keeps failing, as `MaximumRetryAttempts` bounds them in AWS.
-const MAX_RETRIES: u32 = 10;
 
 #[derive(Default)]
 struct Shard {
@@ -39,6 +42,8 @@ pub struct StreamReader {
     region: String,
     shards: BTreeMap<String, Shard>,
     shards_listed: Option<Instant>,
+    /// The shard the last batch came from.
+    batch_shard: String,
 }
 
 fn describe(error: impl std::error::Error) -> String {
@@ -55,6 +60,7 @@ impl StreamReader {
             region: region.to_owned(),
             shards: BTreeMap::new(),
             shards_listed: None,
+            batch_shard: String::new(),
         }
     }
 
@@ -164,6 +170,7 @@ impl StreamReader {
                     .and_then(|c| c.sequence_number.clone());
             }
             if !records.is_empty() {
+                self.batch_shard = id;
                 return Ok(records.iter().map(|r| self.lambda_record(r)).collect());
             }
         }
@@ -269,45 +276,36 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> 
     }
 }
 
+/// An event source mapping from the stream, as the template sets it.
+pub struct StreamMapping {
+    pub batch_size: u32,
+    /// `MaximumRetryAttempts`; `None` retries until the function takes the batch (in AWS, until
+    /// the records expire after 24 hours).
+    pub max_retries: Option<u32>,
+    pub on_failure: Option<FailureDestination>,
+}
+
 /// Plays an event source mapping from the stream: a batch is retried from the lowest failed
-/// sequence number until the function takes it or the retries run out (then it is only logged;
-/// nothing is sent to the mapping's on-failure destination offline).
+/// sequence number until the function takes it or the retries run out; then the on-failure
+/// destination is told which records were skipped.
 pub fn feed_function(
     mut reader: StreamReader,
     function: Arc<Deployed>,
-    batch_size: u32,
+    mapping: StreamMapping,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let mut batch = next_or_wait(&mut reader, batch_size).await;
+            let mut batch = next_or_wait(&mut reader, mapping.batch_size).await;
             let mut retries = 0;
             while !batch.is_empty() {
-                let event = match serde_json::from_value(json!({ "Records": batch })) {
-                    Ok(event) => event,
-                    Err(error) => {
-                        tracing::error!(function = %function.sandbox.function, %error, "a stream batch does not parse");
-                        break;
-                    }
-                };
-                // A failed invocation (timeout, crash) retries the whole batch, as Lambda does.
-                let first_failed = match function.stream(event).await {
-                    Ok(response) => response
-                        .batch_item_failures
-                        .iter()
-                        .filter_map(|f| f.item_identifier.clone())
-                        .min_by_key(|seq| (seq.len(), seq.clone())),
-                    Err(_) => batch[0]["dynamodb"]["SequenceNumber"]
-                        .as_str()
-                        .map(str::to_owned),
-                };
-                let Some(first_failed) = first_failed else {
+                let Some(first_failed) = first_failure(&function, &batch).await else {
                     break;
                 };
-                retries += 1;
-                if retries > MAX_RETRIES {
-                    tracing::error!(function = %function.sandbox.function, sequence = %first_failed, "gave up on stream records after {MAX_RETRIES} retries");
+                if mapping.max_retries.is_some_and(|max| retries >= max) {
+                    give_up(&reader, &function, &mapping, &batch, retries + 1).await;
                     break;
                 }
+                retries += 1;
                 batch.retain(|r| {
                     let seq = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default();
                     (seq.len(), seq) >= (first_failed.len(), first_failed.as_str())
@@ -316,4 +314,49 @@ pub fn feed_function(
             }
         }
     })
+}
+
+/// The lowest sequence number the function did not take, or `None` if it took the whole batch.
+async fn first_failure(function: &Deployed, batch: &[Value]) -> Option<String> {
+    let event = match serde_json::from_value(json!({ "Records": batch })) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::error!(function = %function.sandbox.function, %error, "a stream batch does not parse");
+            return None;
+        }
+    };
+    match function.stream(event).await {
+        Ok(response) => response
+            .batch_item_failures
+            .iter()
+            .filter_map(|f| f.item_identifier.clone())
+            .min_by_key(|seq| (seq.len(), seq.clone())),
+        // A failed invocation (timeout, crash) retries the whole batch, as Lambda does.
+        Err(_) => batch[0]["dynamodb"]["SequenceNumber"]
+            .as_str()
+            .map(str::to_owned),
+    }
+}
+
+async fn give_up(
+    reader: &StreamReader,
+    function: &Deployed,
+    mapping: &StreamMapping,
+    batch: &[Value],
+    invocations: u32,
+) {
+    let name = &function.sandbox.function;
+    tracing::error!(function = %name, records = batch.len(), "retries exhausted: skipping stream records");
+    let Some(destination) = &mapping.on_failure else {
+        return;
+    };
+    let failed = FailedBatch {
+        stream_arn: &reader.stream_arn,
+        shard_id: &reader.batch_shard,
+        records: batch,
+        invocations,
+    };
+    if let Err(error) = destination.report(&failed).await {
+        tracing::error!(function = %name, %error, "the on-failure destination refused the batch's record");
+    }
 }

@@ -146,3 +146,57 @@ async fn a_function_not_given_a_setting_fails_and_names_it() {
         "{failure}"
     );
 }
+
+/// A stream record the publisher never gets out, with `MaximumRetryAttempts: 0`: Lambda gives up
+/// and tells the on-failure queue where the batch is (stream, shard, sequence numbers), not what it
+/// holds; the mapping sends with the function's role.
+#[tokio::test]
+async fn a_batch_whose_retries_run_out_is_described_to_the_on_failure_queue() {
+    let options = StackOptions {
+        play_pipes: false,
+        schedule_every: Some(Duration::from_secs(3600)),
+        ..StackOptions::default()
+    }
+    .edit(
+        "EVENT_BUS_NAME: !Ref EventBus",
+        "EVENT_BUS_NAME: no-such-bus",
+    )
+    .edit(
+        "MaximumRetryAttempts: 10\n      # What fails every retry",
+        "MaximumRetryAttempts: 0\n      # What fails every retry",
+    );
+    let app = TestApp::start_stack(options).await;
+    support::product(&app.store, "LOST-EVENT", 3).await;
+
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let queue = &app.stack.queues["UnpublishedChangesQueue"].url;
+    let mut body = None;
+    for _ in 0..100 {
+        let received = sqs.receive_message().queue_url(queue).send().await.unwrap();
+        if let Some(message) = received.messages().first() {
+            body = message.body().map(str::to_owned);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let body = body.expect("the on-failure queue got the batch's description within 20 s");
+    let record: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        record["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    let info = &record["DDBStreamBatchInfo"];
+    assert!(
+        info["streamArn"].as_str().unwrap().contains("/stream/"),
+        "{info}"
+    );
+    assert!(info["startSequenceNumber"].is_string(), "{info}");
+    assert!(info["endSequenceNumber"].is_string(), "{info}");
+    // The product, its SKU claim and its category: one batch, described once.
+    assert!(info["batchSize"].as_u64().unwrap() >= 1, "{info}");
+    assert!(
+        !body.contains("LOST-EVENT"),
+        "the record itself is not sent: {body}"
+    );
+}

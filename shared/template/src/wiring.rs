@@ -18,6 +18,8 @@ pub enum Trigger {
     /// of what fails every retry.
     TableStream {
         batch_size: u32,
+        /// `MaximumRetryAttempts`; `None` (-1, the default) retries until the record expires.
+        max_retries: Option<u32>,
         on_failure: Option<String>,
     },
     /// A `Schedule` event with a `rate(...)` expression.
@@ -176,6 +178,9 @@ impl Template {
             {
                 Ok(Trigger::TableStream {
                     batch_size: small(props, "BatchSize", 100),
+                    max_retries: get(props, "MaximumRetryAttempts")
+                        .and_then(Value::as_i64)
+                        .and_then(|n| u32::try_from(n).ok()),
                     on_failure: get(props, "DestinationConfig")
                         .and_then(|d| get(d, "OnFailure"))
                         .and_then(|o| get(o, "Destination"))
@@ -365,6 +370,7 @@ mod tests {
             publisher.triggers,
             [Trigger::TableStream {
                 batch_size: 100,
+                max_retries: Some(10),
                 on_failure: Some("UnpublishedChangesQueue".into())
             }]
         );
