@@ -2,7 +2,10 @@
 
 use cartwheel_http::{json, ApiError, ApiResult};
 use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
-use lambda_http::{http::StatusCode, Request, RequestExt};
+use lambda_http::{
+    http::{header, Method, StatusCode},
+    Body, Request, RequestExt, Response,
+};
 use serde_json::json;
 use std::sync::OnceLock;
 
@@ -29,8 +32,15 @@ fn routes() -> &'static RouteTable {
 }
 
 /// API Gateway sends here whatever no route matches: 405 if the path exists with other methods,
-/// else 404.
+/// else 404. A browser's preflight request comes here too (the `$default` route catches OPTIONS
+/// before API Gateway's own CORS answer would): it gets 204, to which API Gateway adds the
+/// configured CORS headers.
 pub async fn route_not_found(request: Request) -> ApiResult {
+    if is_preflight(&request) {
+        let mut answer = Response::new(Body::Empty);
+        *answer.status_mut() = StatusCode::NO_CONTENT;
+        return Ok(answer);
+    }
     let method = request.method().as_str().to_owned();
     let path = request.raw_http_path().to_owned();
     let allowed = match routes().resolve(&method, &path) {
@@ -46,4 +56,11 @@ pub async fn route_not_found(request: Request) -> ApiResult {
             allowed,
         })
     }
+}
+
+fn is_preflight(request: &Request) -> bool {
+    request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
 }

@@ -1,6 +1,7 @@
-//! API Gateway's CORS, as an HTTP API with a `CorsConfiguration` applies it: it answers a preflight
-//! request itself (no route, no authorizer), and adds the allow-origin and expose-headers to every
-//! answer to an allowed origin.
+//! API Gateway's CORS, as an HTTP API with a `CorsConfiguration` applies it: a preflight request
+//! that no route takes is answered by the gateway itself; one that a route takes (`$default`
+//! catches OPTIONS) goes to that route, and the gateway adds the preflight headers to its answer.
+//! Every answer to an allowed origin gets the allow-origin and expose-headers.
 
 use bytes::Bytes;
 use cartwheel_template::CorsSpec;
@@ -31,17 +32,28 @@ impl Cors {
         }
     }
 
-    /// The gateway's own answer to a browser's preflight request, which never reaches a route.
-    pub fn preflight(&self, method: &Method, request: &HeaderMap) -> Option<Response<Full<Bytes>>> {
-        let is_preflight = method == Method::OPTIONS
+    /// A browser's preflight request: OPTIONS with an origin and the method it asks about.
+    pub fn is_preflight(method: &Method, request: &HeaderMap) -> bool {
+        method == Method::OPTIONS
             && request.contains_key(header::ORIGIN)
-            && request.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-        if !is_preflight {
-            return None;
-        }
+            && request.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    }
+
+    /// The gateway's own answer to a preflight that no route (not even `$default`) takes.
+    pub fn preflight(&self, origin: Option<&HeaderValue>) -> Response<Full<Bytes>> {
         let mut response = Response::new(Full::new(Bytes::new()));
         *response.status_mut() = StatusCode::NO_CONTENT;
-        if let Some(origin) = self.allowed_origin(request.get(header::ORIGIN)) {
+        self.decorate_preflight(origin, &mut response);
+        response
+    }
+
+    /// Adds the preflight's CORS headers to an answer for an allowed origin.
+    pub fn decorate_preflight(
+        &self,
+        origin: Option<&HeaderValue>,
+        response: &mut Response<Full<Bytes>>,
+    ) {
+        if let Some(origin) = self.allowed_origin(origin) {
             let headers = response.headers_mut();
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             let spec = &self.0;
@@ -59,7 +71,6 @@ impl Cors {
                 headers.insert(header::ACCESS_CONTROL_MAX_AGE, seconds.into());
             }
         }
-        Some(response)
     }
 
     /// Adds the CORS headers to the answer to a request from `origin`, if it is allowed.

@@ -141,12 +141,21 @@ impl Gateway {
         let Some(cors) = &self.cors else {
             return self.route(request, peer).await;
         };
-        if let Some(answer) = cors.preflight(request.method(), request.headers()) {
-            return answer;
-        }
         let origin = request.headers().get(hyper::header::ORIGIN).cloned();
+        if !Cors::is_preflight(request.method(), request.headers()) {
+            let mut response = self.route(request, peer).await;
+            cors.decorate(origin.as_ref(), &mut response);
+            return response;
+        }
+        let taken = match self.routes.resolve("OPTIONS", request.uri().path()) {
+            RouteMatch::Route { .. } => true,
+            RouteMatch::Default { function, .. } => function.is_some(),
+        };
+        if !taken {
+            return cors.preflight(origin.as_ref());
+        }
         let mut response = self.route(request, peer).await;
-        cors.decorate(origin.as_ref(), &mut response);
+        cors.decorate_preflight(origin.as_ref(), &mut response);
         response
     }
 

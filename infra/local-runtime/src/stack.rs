@@ -422,6 +422,22 @@ fn check_mapping_role(
     }
 }
 
+fn reserved_concurrency(
+    template: &Template,
+    function: &str,
+    resources: &Resources,
+) -> Result<Option<u32>, StackError> {
+    let Some(expr) = template.reserved_concurrency(function) else {
+        return Ok(None);
+    };
+    let value = resources.resolve(&expr).map_err(StackError::Wiring)?;
+    value.parse().map(Some).map_err(|_| {
+        StackError::Wiring(format!(
+            "{function}'s ReservedConcurrentExecutions is {value:?}, not a whole number"
+        ))
+    })
+}
+
 /// Every function of the template, cold-started in its sandbox.
 async fn deploy_functions(
     template: &Template,
@@ -456,7 +472,7 @@ async fn deploy_functions(
             sdk: sandboxed_sdk(sdk, Arc::clone(&principal), Arc::clone(&arns)),
             principal,
             timeout: Duration::from_secs(template.timeout_seconds(&id)),
-            reserved_concurrency: template.reserved_concurrency(&id),
+            reserved_concurrency: reserved_concurrency(template, &id, &resources)?,
         };
         by_id.insert(id, Arc::new(Deployed::cold_start(handler, sandbox).await));
     }

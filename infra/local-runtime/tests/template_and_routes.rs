@@ -192,9 +192,10 @@ fn everything_an_event_source_pipe_or_rule_feeds_has_somewhere_to_put_what_fails
     }
 }
 
-/// With the HttpApi's `CorsConfiguration`, the gateway answers a browser's preflight itself (a
-/// protected route's would otherwise be 401: a preflight carries no token) and marks the answers
-/// to an allowed origin; another origin gets no CORS headers, so its browser blocks the answer.
+/// With the HttpApi's `CorsConfiguration`, a browser's preflight (which carries no token) reaches
+/// the `$default` route, as in AWS, and must come back 2xx with the CORS headers: `route-not-found`
+/// answers 204 and the gateway adds them. Answers to an allowed origin are marked; another origin
+/// gets no CORS headers, so its browser blocks the answer.
 #[tokio::test]
 async fn browsers_preflight_is_answered_by_the_gateway_for_allowed_origins() {
     let app = TestApp::start().await;
@@ -270,4 +271,18 @@ async fn the_bus_and_its_archive_are_named_as_the_template_names_them() {
         ))
         .unwrap();
     assert_eq!(described.event_source_arn(), Some(bus_arn.as_str()));
+}
+
+/// `ReservedConcurrentExecutions: !Ref PasswordRouteConcurrency` bounds the argon2 routes offline
+/// too, at the parameter's value.
+#[tokio::test]
+async fn the_argon2_routes_keep_their_reserved_concurrency_offline() {
+    let app = TestApp::start().await;
+    for function in ["SignUpFunction", "LoginFunction"] {
+        assert_eq!(
+            app.function(function).sandbox.reserved_concurrency,
+            Some(10),
+            "{function}"
+        );
+    }
 }

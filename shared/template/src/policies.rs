@@ -197,10 +197,11 @@ impl Template {
     }
 
     /// A function's `ReservedConcurrentExecutions`, if it has one.
-    pub fn reserved_concurrency(&self, function: &str) -> Option<u32> {
+    /// `ReservedConcurrentExecutions`, a number or a `!Ref` to a parameter: resolve it with the
+    /// stack's parameters.
+    pub fn reserved_concurrency(&self, function: &str) -> Option<Expr> {
         self.function_setting(function, "ReservedConcurrentExecutions")
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok())
+            .and_then(Expr::parse)
     }
 
     fn function_setting(&self, function: &str, key: &str) -> Option<&Value> {
