@@ -146,26 +146,23 @@ fn wildcard_resources(template: &Template) -> Vec<String> {
         .collect()
 }
 
-/// Every function has a log group with a retention, named as Lambda names its logs.
+/// Every function logs to a log group of the template's (`LoggingConfig.LogGroup`) that has a
+/// retention, so no log is kept forever and the group exists before the first invocation.
 fn functions_without_log_groups(template: &Template) -> Vec<String> {
-    let resources = longest(template);
-    let resolved = |expr: Option<Expr>| expr.and_then(|e| resources.resolve(&e).ok());
     let retained: Vec<String> = of_type(template, "AWS::Logs::LogGroup")
-        .iter()
+        .into_iter()
         .filter(|group| template.property(group, "RetentionInDays").is_some())
-        .filter_map(|group| resolved(template.property(group, "LogGroupName")))
         .collect();
     of_type(template, "AWS::Serverless::Function")
         .into_iter()
         .filter(|function| {
-            let logs = resolved(Some(Expr::Ref(function.clone())))
-                .map(|name| format!("/aws/lambda/{name}"));
-            !logs.is_some_and(|logs| retained.contains(&logs))
+            !matches!(
+                template.property(function, "LoggingConfig.LogGroup"),
+                Some(Expr::Ref(group)) if retained.contains(&group)
+            )
         })
         .map(|function| {
-            format!(
-                "{function} has no log group named /aws/lambda/<its name> with a RetentionInDays"
-            )
+            format!("{function} does not log to a log group of the template with a RetentionInDays")
         })
         .collect()
 }
@@ -309,28 +306,31 @@ Resources:
 }
 
 #[test]
-fn a_function_without_a_retained_log_group_named_after_it_is_found() {
+fn a_function_that_does_not_log_to_a_retained_group_of_the_template_is_found() {
     let template = parse(
         r#"
 Resources:
-  Kept: {Type: AWS::Serverless::Function}
+  Kept:
+    Type: AWS::Serverless::Function
+    Properties: {LoggingConfig: {LogGroup: !Ref KeptLogs}}
   KeptLogs:
     Type: AWS::Logs::LogGroup
-    Properties: {LogGroupName: !Sub "/aws/lambda/${Kept}", RetentionInDays: 7}
-  Forever: {Type: AWS::Serverless::Function}
+    Properties: {RetentionInDays: 7}
+  Forever:
+    Type: AWS::Serverless::Function
+    Properties: {LoggingConfig: {LogGroup: !Ref ForeverLogs}}
   ForeverLogs:
     Type: AWS::Logs::LogGroup
-    Properties: {LogGroupName: !Sub "/aws/lambda/${Forever}"}
+    Properties: {LogGroupName: /forever}
   Unlogged: {Type: AWS::Serverless::Function}
-  Misnamed: {Type: AWS::Serverless::Function}
-  MisnamedLogs:
-    Type: AWS::Logs::LogGroup
-    Properties: {LogGroupName: !Sub "/aws/lambda/${Kept}-old", RetentionInDays: 7}
+  Elsewhere:
+    Type: AWS::Serverless::Function
+    Properties: {LoggingConfig: {LogGroup: /aws/lambda/elsewhere}}
 "#,
     );
     let found = functions_without_log_groups(&template);
     assert_eq!(found.len(), 3, "{found:?}");
-    for function in ["Forever ", "Unlogged ", "Misnamed "] {
+    for function in ["Forever ", "Unlogged ", "Elsewhere "] {
         assert!(found.iter().any(|v| v.starts_with(function)), "{found:?}");
     }
 }
