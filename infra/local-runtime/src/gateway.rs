@@ -76,7 +76,12 @@ pub struct Gateway {
     functions: Arc<Functions>,
     auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
     cors: Option<Cors>,
+    access_log: bool,
 }
+
+/// The function that answered a request, for the access log.
+#[derive(Clone)]
+struct Integration(String);
 
 fn gateway_answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "message": message }).to_string();
@@ -130,7 +135,15 @@ impl Gateway {
             functions: deployed,
             auth_cache: Mutex::default(),
             cors: template.cors().map(Cors::new),
+            access_log: false,
         })
+    }
+
+    /// Prints one line per request (method, path, status, ms, function), as the HTTP API's access
+    /// log would record it.
+    pub fn with_access_log(mut self) -> Self {
+        self.access_log = true;
+        self
     }
 
     pub async fn handle(
@@ -138,6 +151,24 @@ impl Gateway {
         request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Full<Bytes>> {
+        if !self.access_log {
+            return self.answer(request, peer).await;
+        }
+        let started = Instant::now();
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let response = self.answer(request, peer).await;
+        let function = response.extensions().get::<Integration>();
+        println!(
+            "{method} {path} {} {:.1} ms {}",
+            response.status().as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0,
+            function.map_or("(gateway)", |f| f.0.as_str())
+        );
+        response
+    }
+
+    /// CORS around the route's answer.
+    async fn answer(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
         let Some(cors) = &self.cors else {
             return self.route(request, peer).await;
         };
@@ -345,7 +376,11 @@ impl Gateway {
             Body::Binary(binary) => Bytes::from(binary),
             _ => Bytes::new(),
         };
-        Response::from_parts(parts, Full::new(bytes))
+        let mut response = Response::from_parts(parts, Full::new(bytes));
+        response
+            .extensions_mut()
+            .insert(Integration(function.to_owned()));
+        response
     }
 }
 

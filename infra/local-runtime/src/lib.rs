@@ -7,6 +7,7 @@ pub mod aws_edge;
 pub mod cors;
 pub mod gateway;
 pub mod iam;
+pub mod metrics;
 pub mod on_failure;
 pub mod pattern;
 pub mod provision;

@@ -2,7 +2,7 @@
 //! Embedded Metric Format lines, which CloudWatch turns into metrics with no API call on the hot path.
 
 use serde_json::json;
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
 
 /// Installs JSON logging, filtered by `RUST_LOG` (`info`, `warn`, `cartwheel_store=debug,info`;
@@ -54,26 +54,43 @@ fn now_ms() -> i128 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
 }
 
-/// Records a handler's latency. Lambda ships stdout to CloudWatch Logs, where EMF becomes a metric.
+type Sink = Box<dyn Fn(String) + Send + Sync>;
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends every EMF line to `sink` instead of stdout, for the rest of the process: the offline
+/// runtime collects them as CloudWatch would. False if a sink was already installed.
+pub fn set_metric_sink(sink: impl Fn(String) + Send + Sync + 'static) -> bool {
+    SINK.set(Box::new(sink)).is_ok()
+}
+
+/// In Lambda, stdout goes to CloudWatch Logs, where an EMF line becomes a metric.
+fn emit(line: String) {
+    match SINK.get() {
+        Some(sink) => sink(line),
+        None => println!("{line}"),
+    }
+}
+
+/// Records a handler's latency.
 pub fn record_latency(function: &str, elapsed: Duration) {
-    println!(
-        "{}",
-        metric_line(
-            function,
-            "HandlerLatency",
-            elapsed.as_secs_f64() * 1000.0,
-            "Milliseconds",
-            now_ms()
-        )
-    );
+    emit(metric_line(
+        function,
+        "HandlerLatency",
+        elapsed.as_secs_f64() * 1000.0,
+        "Milliseconds",
+        now_ms(),
+    ));
 }
 
 /// Records a count, such as orders placed or reservation conflicts.
 pub fn record_count(function: &str, name: &str, count: u32) {
-    println!(
-        "{}",
-        metric_line(function, name, f64::from(count), "Count", now_ms())
-    );
+    emit(metric_line(
+        function,
+        name,
+        f64::from(count),
+        "Count",
+        now_ms(),
+    ));
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use cartwheel_functions::{deps::Dependencies, Env};
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
-    seed, serve,
+    metrics, seed, serve,
     stack::{EventSourceSettings, OfflineStack, StackSettings},
     Gateway,
 };
@@ -75,6 +75,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map_err(|e| format!("cannot read {template_path}: {e}"))?;
     let template = Template::parse(&template_text)?;
     let sdk = aws_config::load_from_env().await;
+    // The functions' EMF metrics go to moto's CloudWatch, not to this terminal.
+    let _metrics = metrics::collect_into(aws_sdk_cloudwatch::Client::new(&sdk));
     // The operator's own access, for seeding; the functions get only their roles' access.
     let store = Store::build(&Env::from_process(), &sdk).await?;
     let name = store.table_name().to_owned();
@@ -100,7 +102,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let gateway = Arc::new(Gateway::new(&template, Arc::clone(&stack.functions))?);
+    let gateway =
+        Arc::new(Gateway::new(&template, Arc::clone(&stack.functions))?.with_access_log());
     let address: SocketAddr = format!(
         "{}:{}",
         setting("CARTWHEEL_HOST", "127.0.0.1"),
