@@ -225,7 +225,11 @@ pub async fn start_checkout(
         }
     }
     if started > 0 {
-        cartwheel_telemetry::record_count("start-checkout", "SagasStarted", started);
+        cartwheel_telemetry::record_count(
+            crate::deployed::START_CHECKOUT.name,
+            "SagasStarted",
+            started,
+        );
     }
     response
 }
@@ -253,7 +257,7 @@ pub async fn sweep_pending_orders(
             "re-queued orders whose hand-off did not arrive"
         );
         cartwheel_telemetry::record_count(
-            "sweep-pending-orders",
+            crate::deployed::SWEEP_PENDING_ORDERS.name,
             "OrdersRequeued",
             u32::try_from(stale.len()).unwrap_or(u32::MAX),
         );

@@ -53,7 +53,7 @@ pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEven
     let published = events.len() - not_published;
     if published > 0 {
         cartwheel_telemetry::record_count(
-            "publish-events",
+            crate::deployed::PUBLISH_EVENTS.name,
             "EventsPublished",
             u32::try_from(published).unwrap_or(u32::MAX),
         );

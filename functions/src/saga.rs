@@ -100,7 +100,11 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
     {
         ReserveOutcome::Reserved => Ok(input),
         ReserveOutcome::OutOfStock => {
-            cartwheel_telemetry::record_count("reserve-stock", "OrdersRejected", 1);
+            cartwheel_telemetry::record_count(
+                crate::deployed::RESERVE_STOCK.name,
+                "OrdersRejected",
+                1,
+            );
             Err(StepError::OutOfStock(order.id))
         }
     }
@@ -120,7 +124,11 @@ pub async fn authorize_payment(
             Ok(input)
         }
         PaymentDecision::Declined(_) => {
-            cartwheel_telemetry::record_count("authorize-payment", "PaymentDeclines", 1);
+            cartwheel_telemetry::record_count(
+                crate::deployed::AUTHORIZE_PAYMENT.name,
+                "PaymentDeclines",
+                1,
+            );
             Err(StepError::PaymentDeclined(order.id))
         }
         PaymentDecision::TransientFailure => Err(StepError::PaymentProcessingError(order.id)),

@@ -55,7 +55,7 @@ async fn an_accepted_order_is_counted_in_cloudwatch() {
     let client = aws_sdk_cloudwatch::Client::new(&sdk);
     let _collector = cartwheel_local::metrics::collect_into(client.clone())
         .expect("this test binary installs the only sink");
-    let before = sum(&client, "place-order", "OrdersPlaced").await;
+    let before = sum(&client, "PlaceOrderFunction", "OrdersPlaced").await;
 
     let app = TestApp::start().await;
     let product = support::product(&app.store, "METRIC-1", 5).await;
@@ -83,7 +83,7 @@ async fn an_accepted_order_is_counted_in_cloudwatch() {
 
     let mut counted = before;
     for _ in 0..50 {
-        counted = sum(&client, "place-order", "OrdersPlaced").await;
+        counted = sum(&client, "PlaceOrderFunction", "OrdersPlaced").await;
         if counted > before {
             break;
         }
