@@ -18,8 +18,12 @@ pub enum ConfigError {
     },
 }
 
+/// The stack's name: the `service` dimension of every metric, as Powertools names it.
+pub const SERVICE_NAME: &str = "SERVICE_NAME";
+
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 10] = [
+pub const SETTINGS: [&str; 11] = [
+    SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
     "ACCESS_TOKEN_TTL_SECONDS",

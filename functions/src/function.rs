@@ -3,12 +3,16 @@
 //! these; the offline runtime instantiates every one of them in its own sandbox.
 
 use crate::{
-    config::{ConfigError, Env},
+    config::{ConfigError, Env, SERVICE_NAME},
     deps::Dependencies,
 };
 use aws_config::SdkConfig;
+use cartwheel_telemetry::{invocation, Source};
 use futures::future::BoxFuture;
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc,
+};
 
 pub struct Function<D, E, O> {
     /// The logical id in template.yaml.
@@ -16,7 +20,8 @@ pub struct Function<D, E, O> {
     pub handle: fn(Arc<D>, E) -> BoxFuture<'static, O>,
 }
 
-/// A cold-started function: its dependencies are built, and each call handles one event.
+/// A cold-started function: its dependencies are built, and each call handles one event in the
+/// invocation's span, then emits its metrics.
 pub type Invoke<E, O> = Arc<dyn Fn(E) -> BoxFuture<'static, O> + Send + Sync>;
 
 /// What the offline runtime needs of a function whatever its dependencies: a cold start from an
@@ -37,8 +42,17 @@ impl<D: Dependencies, E: 'static, O: 'static> Function<D, E, O> {
         sdk: &SdkConfig,
     ) -> Result<Invoke<E, O>, ConfigError> {
         let deps = Arc::new(D::build(env, sdk).await?);
+        let source = Arc::new(Source {
+            service: env.require(SERVICE_NAME)?.to_owned(),
+            function: self.name,
+        });
         let handle = self.handle;
-        Ok(Arc::new(move |event| handle(Arc::clone(&deps), event)))
+        let cold = AtomicBool::new(true);
+        Ok(Arc::new(move |event| {
+            let cold_start = cold.swap(false, Ordering::Relaxed);
+            let handled = handle(Arc::clone(&deps), event);
+            Box::pin(invocation(Arc::clone(&source), cold_start, handled))
+        }))
     }
 }
 

@@ -9,6 +9,7 @@ use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use cartwheel_domain::{OrderId, OrderStatus, Timestamp};
 use cartwheel_store::{FindStalePendingOrders, GetOrder, StoreError};
+use cartwheel_telemetry::{count, Metric};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
@@ -224,13 +225,7 @@ pub async fn start_checkout(
             }
         }
     }
-    if started > 0 {
-        cartwheel_telemetry::record_count(
-            crate::deployed::START_CHECKOUT.name,
-            "SagasStarted",
-            started,
-        );
-    }
+    count(Metric::SagasStarted, started);
     response
 }
 
@@ -256,11 +251,7 @@ pub async fn sweep_pending_orders(
             orders = stale.len(),
             "re-queued orders whose hand-off did not arrive"
         );
-        cartwheel_telemetry::record_count(
-            crate::deployed::SWEEP_PENDING_ORDERS.name,
-            "OrdersRequeued",
-            u32::try_from(stale.len()).unwrap_or(u32::MAX),
-        );
+        count(Metric::OrdersRequeued, stale.len());
     }
     Ok(SweepReport {
         requeued: stale.len(),

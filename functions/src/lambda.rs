@@ -25,7 +25,7 @@ use lambda_http::{service_fn, Body, Request, Response};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use std::{convert::Infallible, fmt::Debug, time::Instant};
+use std::{convert::Infallible, fmt::Debug};
 
 /// Not `Send`: the runtime loop runs on the binary's main task, never moved.
 type Served = LocalBoxFuture<'static, Result<(), lambda_runtime::Error>>;
@@ -38,7 +38,7 @@ pub async fn run<D: Dependencies, E: Event<O>, O: 'static>(
     unset_empty_endpoints();
     let sdk = D::aws_config().await;
     let invoke = function.cold_start(&Env::from_process(), &sdk).await?;
-    E::serve(function.name, invoke).await
+    E::serve(invoke).await
 }
 
 /// template.yaml declares the endpoint variables with empty values, so that `sam local invoke` may
@@ -53,18 +53,16 @@ fn unset_empty_endpoints() {
 
 /// A kind of event a deployed function takes, with the runtime loop that serves it.
 pub trait Event<O>: Sized + 'static {
-    fn serve(function: &'static str, invoke: Invoke<Self, O>) -> Served;
+    fn serve(invoke: Invoke<Self, O>) -> Served;
 }
 
 /// An HTTP API route: a handler error becomes its problem+json answer.
 impl Event<ApiResult> for Request {
-    fn serve(function: &'static str, invoke: Invoke<Self, ApiResult>) -> Served {
+    fn serve(invoke: Invoke<Self, ApiResult>) -> Served {
         Box::pin(lambda_http::run(service_fn(move |request: Request| {
             let response = invoke(request);
             async move {
-                let started = Instant::now();
                 let response: Response<Body> = response.await.unwrap_or_else(|e| problem(&e));
-                cartwheel_telemetry::record_latency(function, started.elapsed());
                 Ok::<_, Infallible>(response)
             }
         })))
@@ -87,7 +85,7 @@ where
 macro_rules! events {
     ($($event:ty => $output:ty),* $(,)?) => {$(
         impl Event<$output> for $event {
-            fn serve(_: &'static str, invoke: Invoke<Self, $output>) -> Served {
+            fn serve(invoke: Invoke<Self, $output>) -> Served {
                 Box::pin(serve(invoke))
             }
         }

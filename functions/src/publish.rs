@@ -5,6 +5,7 @@ use aws_lambda_events::{
     streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
 };
 use cartwheel_events::{events_of, Publisher};
+use cartwheel_telemetry::{count, Metric};
 use std::collections::BTreeSet;
 
 fn failures(batch: &Event, positions: impl IntoIterator<Item = usize>) -> DynamoDbEventResponse {
@@ -50,13 +51,7 @@ pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEven
                 .map(|&event| record_of_event[event]),
         );
     }
-    let published = events.len() - not_published;
-    if published > 0 {
-        cartwheel_telemetry::record_count(
-            crate::deployed::PUBLISH_EVENTS.name,
-            "EventsPublished",
-            u32::try_from(published).unwrap_or(u32::MAX),
-        );
-    }
+    count(Metric::EventsPublished, events.len() - not_published);
+    count(Metric::EventsFailed, not_published);
     failures(&batch, failed)
 }

@@ -7,6 +7,7 @@ use cartwheel_store::{
     AuthorizePayment, CapturePayment, CreateShipment, GetOrder, RefundPayment, ReleaseStock,
     ReserveOutcome, ReserveStock, StoreError, TransitionOrder,
 };
+use cartwheel_telemetry::{count, record, Metric};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +89,7 @@ async fn order(store: &impl GetOrder, input: SagaInput) -> Result<Order, StepErr
         .ok_or(StepError::OrderNotFound(id))
 }
 
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaInput) -> StepResult {
     let order = order(store, input).await?;
     if order.status == OrderStatus::Cancelled {
@@ -98,18 +100,28 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
         .await
         .map_err(StepError::store(order.id))?
     {
-        ReserveOutcome::Reserved => Ok(input),
-        ReserveOutcome::OutOfStock => {
-            cartwheel_telemetry::record_count(
-                crate::deployed::RESERVE_STOCK.name,
-                "OrdersRejected",
-                1,
-            );
+        ReserveOutcome::Reserved => {
+            count(Metric::OrdersAccepted, 1);
+            Ok(input)
+        }
+        ReserveOutcome::AlreadyReserved => Ok(input),
+        ReserveOutcome::OutOfStock { short_lines } => {
+            count(Metric::OrdersRejected, 1);
+            count(Metric::ReservationConflicts, short_lines);
+            checkout_finished(order.id);
             Err(StepError::OutOfStock(order.id))
         }
     }
 }
 
+/// Records how long the checkout took, once per order: each caller has just moved the order to
+/// its final status, with a conditional write that succeeds once.
+fn checkout_finished(order: OrderId) {
+    let duration = order.checkout_duration(Timestamp::now());
+    record(Metric::CheckoutDuration, duration.as_secs_f64() * 1000.0);
+}
+
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn authorize_payment(
     store: &(impl GetOrder + AuthorizePayment),
     input: SagaInput,
@@ -121,14 +133,11 @@ pub async fn authorize_payment(
                 .record_authorization(&order, Timestamp::now())
                 .await
                 .map_err(StepError::store(order.id))?;
+            count(Metric::PaymentsAuthorized, 1);
             Ok(input)
         }
         PaymentDecision::Declined(_) => {
-            cartwheel_telemetry::record_count(
-                crate::deployed::AUTHORIZE_PAYMENT.name,
-                "PaymentDeclines",
-                1,
-            );
+            count(Metric::PaymentsDeclined, 1);
             Err(StepError::PaymentDeclined(order.id))
         }
         PaymentDecision::TransientFailure => Err(StepError::PaymentProcessingError(order.id)),
@@ -137,15 +146,21 @@ pub async fn authorize_payment(
     }
 }
 
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn confirm_order(store: &impl CapturePayment, input: SagaInput) -> StepResult {
     let id = input.order_id;
-    store
+    let captured_now = store
         .capture_payment(id, Timestamp::now())
         .await
         .map_err(StepError::store(id))?;
+    if captured_now {
+        count(Metric::SagasCompleted, 1);
+        checkout_finished(id);
+    }
     Ok(input)
 }
 
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn create_shipment(store: &impl CreateShipment, input: SagaInput) -> StepResult {
     let id = input.order_id;
     store
@@ -156,6 +171,7 @@ pub async fn create_shipment(store: &impl CreateShipment, input: SagaInput) -> S
 }
 
 /// Compensation of AuthorizePayment and ConfirmOrder; harmless if there is nothing to refund.
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn refund_payment(store: &impl RefundPayment, input: SagaInput) -> StepResult {
     let id = input.order_id;
     store
@@ -166,6 +182,7 @@ pub async fn refund_payment(store: &impl RefundPayment, input: SagaInput) -> Ste
 }
 
 /// Compensation of ReserveStock; puts back exactly what was taken, once.
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn release_stock(store: &impl ReleaseStock, input: SagaInput) -> StepResult {
     let id = input.order_id;
     store
@@ -178,6 +195,7 @@ pub async fn release_stock(store: &impl ReleaseStock, input: SagaInput) -> StepR
 /// The saga's last compensation: the order ends `PAYMENT_FAILED`, unless the customer cancelled
 /// it meanwhile (cancel refunds and releases on its own): then it stays `CANCELLED` and the
 /// execution ends cleanly instead of in an error.
+#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
 pub async fn mark_payment_failed(
     store: &(impl TransitionOrder + GetOrder),
     input: SagaInput,
@@ -194,12 +212,17 @@ pub async fn mark_payment_failed(
         .await
         .map_err(StepError::store(id));
     match marked {
+        Ok(()) => {
+            count(Metric::SagasCompensated, 1);
+            checkout_finished(id);
+            Ok(input)
+        }
         Err(StepError::UnexpectedStatus(_))
             if order(store, input).await?.status == OrderStatus::Cancelled =>
         {
             Ok(input)
         }
-        other => other.map(|()| input),
+        Err(error) => Err(error),
     }
 }
 

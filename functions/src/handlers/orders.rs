@@ -194,7 +194,7 @@ pub async fn place_order(
         .map_err(store_error)?
     {
         Placement::Placed => {
-            cartwheel_telemetry::record_count(crate::deployed::PLACE_ORDER.name, "OrdersPlaced", 1);
+            cartwheel_telemetry::count(cartwheel_telemetry::Metric::OrdersPlaced, 1);
             accepted(order.id, order.status)
         }
         Placement::Replayed { fingerprint, .. } if fingerprint != idempotent.fingerprint => {

@@ -2,10 +2,11 @@
 //! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 
-use crate::{cors::Cors, stack::Functions};
+use crate::{cors::Cors, metrics, stack::Functions};
+use aws_sdk_cloudwatch::types::StandardUnit;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
-use cartwheel_template::{Authorizer, RouteMatch, RouteTable, Template, TemplateError};
+use cartwheel_template::{Authorizer, Expr, RouteMatch, RouteTable, Template, TemplateError};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{
     body::Incoming, server::conn::http1, service::service_fn, Request, Response, StatusCode,
@@ -77,11 +78,17 @@ pub struct Gateway {
     auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
     cors: Option<Cors>,
     access_log: bool,
+    /// The `ApiId` dimension of the `AWS/ApiGateway` metrics: what `!Ref` of the HttpApi gives.
+    api_id: String,
 }
 
-/// The function that answered a request, for the access log.
+/// The function that answered a request and how long it took, for the access log and the
+/// `IntegrationLatency` metric.
 #[derive(Clone)]
-struct Integration(String);
+struct Integration {
+    function: String,
+    latency_ms: f64,
+}
 
 fn gateway_answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "message": message }).to_string();
@@ -132,10 +139,11 @@ impl Gateway {
         Ok(Self {
             routes: template.route_table()?,
             authorizers,
-            functions: deployed,
             auth_cache: Mutex::default(),
             cors: template.cors().map(Cors::new),
             access_log: false,
+            api_id: api_id(template, &deployed),
+            functions: deployed,
         })
     }
 
@@ -151,20 +159,40 @@ impl Gateway {
         request: Request<Incoming>,
         peer: SocketAddr,
     ) -> Response<Full<Bytes>> {
-        if !self.access_log {
-            return self.answer(request, peer).await;
-        }
         let started = Instant::now();
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
         let response = self.answer(request, peer).await;
-        let function = response.extensions().get::<Integration>();
-        println!(
-            "{method} {path} {} {:.1} ms {}",
-            response.status().as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0,
-            function.map_or("(gateway)", |f| f.0.as_str())
-        );
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let integration = response.extensions().get::<Integration>();
+        self.observe(response.status(), latency_ms, integration);
+        if self.access_log {
+            println!(
+                "{method} {path} {} {latency_ms:.1} ms {}",
+                response.status().as_u16(),
+                integration.map_or("(gateway)", |i| i.function.as_str())
+            );
+        }
         response
+    }
+
+    /// The `AWS/ApiGateway` metrics an HTTP API emits for one request: `4xx` and `5xx` are 0 or
+    /// 1 per request, so their average is the error rate.
+    fn observe(&self, status: StatusCode, latency_ms: f64, integration: Option<&Integration>) {
+        let api = [("ApiId", self.api_id.as_str())];
+        let flag = |hit: bool| if hit { 1.0 } else { 0.0 };
+        let observe =
+            |name, unit, value| metrics::observe("AWS/ApiGateway", name, unit, value, &api);
+        observe("Count", StandardUnit::Count, 1.0);
+        observe("4xx", StandardUnit::Count, flag(status.is_client_error()));
+        observe("5xx", StandardUnit::Count, flag(status.is_server_error()));
+        observe("Latency", StandardUnit::Milliseconds, latency_ms);
+        if let Some(integration) = integration {
+            observe(
+                "IntegrationLatency",
+                StandardUnit::Milliseconds,
+                integration.latency_ms,
+            );
+        }
     }
 
     /// CORS around the route's answer.
@@ -365,7 +393,10 @@ impl Gateway {
             return internal_server_error();
         };
         let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event).into();
-        let response = match deployed.http(request).await {
+        let started = Instant::now();
+        let answer = deployed.http(request).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let response = match answer {
             Ok(answer) => answer.unwrap_or_else(|e| cartwheel_http::problem(&e)),
             Err(_) => return internal_server_error(),
         };
@@ -377,11 +408,22 @@ impl Gateway {
             _ => Bytes::new(),
         };
         let mut response = Response::from_parts(parts, Full::new(bytes));
-        response
-            .extensions_mut()
-            .insert(Integration(function.to_owned()));
+        response.extensions_mut().insert(Integration {
+            function: function.to_owned(),
+            latency_ms,
+        });
         response
     }
+}
+
+/// What `!Ref` of the template's HTTP API gives in this stack.
+fn api_id(template: &Template, deployed: &Functions) -> String {
+    template
+        .resource_types()
+        .into_iter()
+        .find(|(_, kind)| kind == "AWS::Serverless::HttpApi")
+        .and_then(|(id, _)| deployed.resources.resolve(&Expr::Ref(id)).ok())
+        .unwrap_or_default()
 }
 
 /// Serves `gateway` on `listener` until the task is dropped.

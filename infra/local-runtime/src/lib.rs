@@ -8,6 +8,7 @@ pub mod cors;
 pub mod gateway;
 pub mod iam;
 pub mod metrics;
+pub mod observers;
 pub mod on_failure;
 pub mod pattern;
 pub mod provision;

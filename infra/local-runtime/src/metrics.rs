@@ -1,6 +1,8 @@
 //! The functions' metrics offline, as CloudWatch gets them in AWS: every Embedded Metric Format
-//! line a function writes is collected instead of printed, and put into moto's CloudWatch
-//! (`PutMetricData`) about once a second, so they can be queried with `GetMetricData`.
+//! line a function writes is collected instead of printed, and so is what the runtime observes as
+//! AWS would (`observe`: Lambda's invocations, the gateway's requests, queue depths, executions).
+//! All of it is put into moto's CloudWatch (`PutMetricData`) about once a second, so it can be
+//! queried with `GetMetricData`.
 
 use aws_sdk_cloudwatch::{
     primitives::DateTime,
@@ -8,7 +10,10 @@ use aws_sdk_cloudwatch::{
     Client,
 };
 use serde_json::Value;
-use std::time::Duration;
+use std::{
+    sync::OnceLock,
+    time::{Duration, SystemTime},
+};
 use tokio::sync::mpsc;
 
 /// How often collected metrics are put; CloudWatch Logs turns EMF into metrics about as often.
@@ -58,12 +63,16 @@ pub fn samples(line: &str) -> Vec<Sample> {
                 .flatten()
                 .filter_map(move |metric| {
                     let name = metric["Name"].as_str()?;
-                    let datum = MetricDatum::builder()
+                    let datum = with_values(MetricDatum::builder(), &record[name])?
                         .metric_name(name)
-                        .value(record[name].as_f64()?)
                         .unit(StandardUnit::from(
                             metric["Unit"].as_str().unwrap_or("None"),
                         ))
+                        .set_storage_resolution(
+                            metric["StorageResolution"]
+                                .as_i64()
+                                .and_then(|r| i32::try_from(r).ok()),
+                        )
                         .timestamp(DateTime::from_millis(timestamp))
                         .set_dimensions(Some(dimensions.clone()))
                         .build();
@@ -76,23 +85,91 @@ pub fn samples(line: &str) -> Vec<Sample> {
         .collect()
 }
 
-/// Installs the process's metric sink and returns the task that puts what it collects with
-/// `client`. False (and no task) if another sink was installed first.
-pub fn collect_into(client: Client) -> Option<tokio::task::JoinHandle<()>> {
-    let (sender, receiver) = mpsc::unbounded_channel::<String>();
-    let installed = cartwheel_telemetry::set_metric_sink(move |line| {
-        let _ = sender.send(line);
-    });
-    installed.then(|| tokio::spawn(put_metrics(client, receiver)))
+/// EMF gives a metric one value, or an array of values that are as many samples.
+fn with_values(
+    datum: aws_sdk_cloudwatch::types::builders::MetricDatumBuilder,
+    value: &Value,
+) -> Option<aws_sdk_cloudwatch::types::builders::MetricDatumBuilder> {
+    match value {
+        Value::Array(values) => {
+            let values: Option<Vec<f64>> = values.iter().map(Value::as_f64).collect();
+            Some(datum.set_values(Some(values?)))
+        }
+        one => Some(datum.value(one.as_f64()?)),
+    }
 }
 
-async fn put_metrics(client: Client, mut lines: mpsc::UnboundedReceiver<String>) {
+static OBSERVED: OnceLock<mpsc::UnboundedSender<Sample>> = OnceLock::new();
+
+/// Installs the process's metric sink, and answers the task that puts what it collects with
+/// `client`: the caller runs it for as long as the process collects. `None` if another sink was
+/// installed first.
+pub fn collect_into(client: Client) -> Option<impl std::future::Future<Output = ()> + Send> {
+    let (sender, receiver) = mpsc::unbounded_channel::<Sample>();
+    let emf = sender.clone();
+    let installed = cartwheel_telemetry::set_metric_sink(move |line| {
+        for sample in samples(&line) {
+            let _ = emf.send(sample);
+        }
+    });
+    (installed && OBSERVED.set(sender).is_ok()).then(|| put_metrics(client, receiver))
+}
+
+/// Whether this process keeps metrics: observers that only feed metrics need not run otherwise.
+pub fn collecting() -> bool {
+    OBSERVED.get().is_some()
+}
+
+/// Records one data point that AWS itself would emit (namespace `AWS/...`), at one-second
+/// resolution, now. Nothing happens unless `collect_into` was called: the runtime observes
+/// always, and only a process that collects keeps what it observes.
+pub fn observe(
+    namespace: &str,
+    name: &str,
+    unit: StandardUnit,
+    value: f64,
+    dimensions: &[(&str, &str)],
+) {
+    observe_at(namespace, name, unit, value, dimensions, SystemTime::now());
+}
+
+/// As `observe`, at the time the event happened rather than now.
+pub fn observe_at(
+    namespace: &str,
+    name: &str,
+    unit: StandardUnit,
+    value: f64,
+    dimensions: &[(&str, &str)],
+    at: SystemTime,
+) {
+    let Some(sender) = OBSERVED.get() else {
+        return;
+    };
+    let dimensions = dimensions
+        .iter()
+        .map(|(name, value)| Dimension::builder().name(*name).value(*value).build())
+        .collect();
+    let datum = MetricDatum::builder()
+        .metric_name(name)
+        .unit(unit)
+        .value(value)
+        .storage_resolution(1)
+        .timestamp(DateTime::from(at))
+        .set_dimensions(Some(dimensions))
+        .build();
+    let _ = sender.send(Sample {
+        namespace: namespace.to_owned(),
+        datum,
+    });
+}
+
+async fn put_metrics(client: Client, mut samples: mpsc::UnboundedReceiver<Sample>) {
     let mut pending: Vec<Sample> = Vec::new();
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     loop {
         tokio::select! {
-            line = lines.recv() => match line {
-                Some(line) => pending.extend(samples(&line)),
+            sample = samples.recv() => match sample {
+                Some(sample) => pending.push(sample),
                 None => return,
             },
             _ = tick.tick() => flush(&client, std::mem::take(&mut pending)).await,
@@ -130,19 +207,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_emf_line_becomes_its_metric_with_its_dimensions() {
-        let line =
-            cartwheel_telemetry::metric_line("place-order", "OrdersPlaced", 2.0, "Count", 1_000);
-        let samples = samples(&line);
-        assert_eq!(samples.len(), 1);
+    fn an_emf_document_becomes_its_metrics_with_their_dimensions() {
+        use cartwheel_telemetry::Metric;
+        let recorded = vec![
+            (Metric::OrdersPlaced, vec![2.0]),
+            (Metric::CheckoutDuration, vec![10.0, 20.0]),
+        ];
+        let source = cartwheel_telemetry::Source {
+            service: "cartwheel-local".into(),
+            function: "PlaceOrderFunction",
+        };
+        let document = cartwheel_telemetry::document(&source, &recorded, 1_000);
+        let samples = samples(&document);
+        assert_eq!(samples.len(), 2);
         let datum = &samples[0].datum;
         assert_eq!(samples[0].namespace, "Cartwheel");
         assert_eq!(datum.metric_name(), Some("OrdersPlaced"));
         assert_eq!(datum.value(), Some(2.0));
         assert_eq!(datum.unit(), Some(&StandardUnit::Count));
+        assert_eq!(datum.storage_resolution(), Some(1));
         assert_eq!(datum.timestamp(), Some(&DateTime::from_millis(1_000)));
-        assert_eq!(datum.dimensions()[0].name(), Some("function"));
-        assert_eq!(datum.dimensions()[0].value(), Some("place-order"));
+        assert_eq!(datum.dimensions()[0].value(), Some("cartwheel-local"));
+        assert_eq!(datum.dimensions()[1].name(), Some("function"));
+        assert_eq!(datum.dimensions()[1].value(), Some("PlaceOrderFunction"));
+        let durations = &samples[1].datum;
+        assert_eq!(durations.values(), [10.0, 20.0]);
+        assert_eq!(durations.unit(), Some(&StandardUnit::Milliseconds));
     }
 
     #[test]

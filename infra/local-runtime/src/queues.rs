@@ -67,6 +67,23 @@ pub async fn create_queues(
     Ok(created)
 }
 
+/// How long the oldest of `messages` waited in the queue, from its `SentTimestamp`.
+fn oldest_age_seconds(messages: &[aws_sdk_sqs::types::Message]) -> f64 {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as f64;
+    messages
+        .iter()
+        .filter_map(|m| {
+            m.attributes()?
+                .get(&MessageSystemAttributeName::SentTimestamp)
+        })
+        .filter_map(|sent| sent.parse::<f64>().ok())
+        .map(|sent_ms| (now_ms - sent_ms).max(0.0) / 1000.0)
+        .fold(0.0, f64::max)
+}
+
 /// How a queue feeds its function. `client` carries the function's role: in AWS the event source
 /// mapping receives and deletes with it.
 pub struct QueueConsumer {
@@ -110,6 +127,7 @@ impl QueueConsumer {
         if messages.is_empty() {
             return Ok(());
         }
+        crate::observers::queue_age(&self.queue, oldest_age_seconds(&messages));
         let records: Vec<_> = messages
             .iter()
             .map(|m| {

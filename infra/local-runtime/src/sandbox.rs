@@ -1,14 +1,16 @@
 //! Each function in its own sandbox, as Lambda runs it: exactly its environment from template.yaml,
 //! an SDK configuration that holds it to its role's policy, its `Timeout` (a handler still running
-//! is stopped and reported as Lambda reports it) and its `ReservedConcurrentExecutions`.
+//! is stopped and reported as Lambda reports it) and its `ReservedConcurrentExecutions`. Each
+//! invocation gets Lambda's span (request id, trace id) and the `AWS/Lambda` metrics Lambda emits.
 
-use crate::iam::Principal;
+use crate::{iam::Principal, metrics};
 use aws_config::SdkConfig;
 use aws_lambda_events::{
     dynamodb,
     sqs::{SqsBatchResponse, SqsEvent},
     streams::DynamoDbEventResponse,
 };
+use aws_sdk_cloudwatch::types::StandardUnit;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use cartwheel_functions::{
     authorizer::{AuthorizerRequest, SimpleResponse},
@@ -20,8 +22,15 @@ use cartwheel_functions::{
 use cartwheel_http::ApiResult;
 use lambda_http::Request;
 use serde_json::Value;
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 /// Why an invocation did not produce the handler's answer, as Lambda reports it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,6 +69,8 @@ pub enum Admission {
 pub struct Sandbox {
     /// The logical id in template.yaml.
     pub function: String,
+    /// The function's name in AWS (`FunctionName`), which its `AWS/Lambda` metrics carry.
+    pub function_name: String,
     pub env: Env,
     pub principal: Arc<Principal>,
     pub sdk: SdkConfig,
@@ -81,6 +92,8 @@ pub struct Deployed {
     pub sandbox: Sandbox,
     instance: Result<Instance, String>,
     limit: Option<Semaphore>,
+    /// Invocations running now: Lambda's `ConcurrentExecutions`.
+    running: AtomicUsize,
 }
 
 impl Deployed {
@@ -109,6 +122,7 @@ impl Deployed {
             sandbox,
             instance,
             limit,
+            running: AtomicUsize::new(0),
         }
     }
 
@@ -122,6 +136,7 @@ impl Deployed {
         select: impl FnOnce(&Instance) -> Option<Invoke<E, O>>,
         event: E,
         admission: Admission,
+        is_error: fn(&O) -> bool,
     ) -> Result<O, Failure> {
         let instance = self
             .instance
@@ -135,14 +150,42 @@ impl Deployed {
         })?;
         let _permit = match (&self.limit, admission) {
             (None, _) => None,
-            (Some(limit), Admission::Synchronous) => {
-                Some(limit.try_acquire().map_err(|_| Failure::Throttled)?)
-            }
+            (Some(limit), Admission::Synchronous) => Some(limit.try_acquire().map_err(|_| {
+                self.observe("Throttles", StandardUnit::Count, 1.0);
+                Failure::Throttled
+            })?),
             (Some(limit), Admission::EventSource) => {
                 Some(limit.acquire().await.map_err(|_| Failure::Throttled)?)
             }
         };
-        let mut task = tokio::spawn(invoke(event));
+        let running = self.running.fetch_add(1, Ordering::Relaxed) + 1;
+        self.observe("ConcurrentExecutions", StandardUnit::Count, running as f64);
+        let started = Instant::now();
+        let outcome = self.run(invoke(event)).await;
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.observe("Invocations", StandardUnit::Count, 1.0);
+        self.observe("Duration", StandardUnit::Milliseconds, duration_ms);
+        let failed = outcome.as_ref().map_or(true, is_error);
+        self.observe(
+            "Errors",
+            StandardUnit::Count,
+            if failed { 1.0 } else { 0.0 },
+        );
+        outcome
+    }
+
+    /// Runs the handler in the span Lambda's runtime gives each invocation, within the timeout.
+    async fn run<O: Send + 'static>(
+        &self,
+        handled: futures::future::BoxFuture<'static, O>,
+    ) -> Result<O, Failure> {
+        let span = tracing::info_span!(
+            "Lambda runtime invoke",
+            requestId = %request_id(),
+            xrayTraceId = %trace_id()
+        );
+        let mut task = tokio::spawn(handled.instrument(span));
         match tokio::time::timeout(self.sandbox.timeout, &mut task).await {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(_)) => {
@@ -159,12 +202,42 @@ impl Deployed {
             }
         }
     }
+
+    /// One of the `AWS/Lambda` metrics Lambda emits for this function.
+    fn observe(&self, name: &str, unit: StandardUnit, value: f64) {
+        let dimensions = [("FunctionName", self.sandbox.function_name.as_str())];
+        metrics::observe("AWS/Lambda", name, unit, value, &dimensions);
+    }
+}
+
+/// A request id as Lambda writes it: a UUID.
+fn request_id() -> String {
+    let bits = ulid::Ulid::new().0;
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// An X-Ray trace id: version 1, the epoch seconds in hex, and 96 random bits.
+fn trace_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let random = ulid::Ulid::new().random() & ((1 << 96) - 1);
+    format!("Root=1-{now:08x}-{random:024x};Sampled=1")
 }
 
 /// One entry point per kind of event: the caller says what it sends, the sandbox checks the
 /// function takes it, and the admission is that of the kind's callers in AWS.
 macro_rules! entry_points {
-    ($($method:ident: $variant:ident($event:ty) -> $output:ty, $admission:ident;)*) => {
+    ($($method:ident: $variant:ident($event:ty) -> $output:ty, $admission:ident, $is_error:expr;)*) => {
         impl Deployed {
             $(
                 pub async fn $method(&self, event: $event) -> Result<$output, Failure> {
@@ -172,18 +245,20 @@ macro_rules! entry_points {
                         Instance::$variant(f) => Some(Arc::clone(f)),
                         _ => None,
                     };
-                    self.call(select, event, Admission::$admission).await
+                    self.call(select, event, Admission::$admission, $is_error).await
                 }
             )*
         }
     };
 }
 
+// The last column says which answers Lambda counts as function errors: a handler's `Err`. An API
+// route's error is already a problem+json answer, and a batch reports its failures in its answer.
 entry_points! {
-    http: Http(Request) -> ApiResult, Synchronous;
-    authorizer: Authorizer(AuthorizerRequest) -> SimpleResponse<Value>, Synchronous;
-    step: Step(SagaInput) -> StepResult, Synchronous;
-    queue: Queue(SqsEvent) -> SqsBatchResponse, EventSource;
-    stream: Stream(dynamodb::Event) -> DynamoDbEventResponse, EventSource;
-    schedule: Schedule(Value) -> Result<SweepReport, HandoffError>, EventSource;
+    http: Http(Request) -> ApiResult, Synchronous, |_| false;
+    authorizer: Authorizer(AuthorizerRequest) -> SimpleResponse<Value>, Synchronous, |_| false;
+    step: Step(SagaInput) -> StepResult, Synchronous, Result::is_err;
+    queue: Queue(SqsEvent) -> SqsBatchResponse, EventSource, |_| false;
+    stream: Stream(dynamodb::Event) -> DynamoDbEventResponse, EventSource, |_| false;
+    schedule: Schedule(Value) -> Result<SweepReport, HandoffError>, EventSource, Result::is_err;
 }

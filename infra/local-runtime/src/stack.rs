@@ -7,6 +7,7 @@
 use crate::{
     aws_edge::AwsEdge,
     iam::{self, function_statements, principal_statements, sandboxed_sdk, Call, Principal},
+    observers,
     on_failure::FailureDestination,
     pattern::UnsupportedPattern,
     provision::{self, offline_function_arn, offline_name, ProvisionError},
@@ -159,6 +160,14 @@ impl OfflineStack {
                 .queues
                 .insert(queue.url.clone(), queue.arn.clone());
         }
+        // An HTTP API's `!Ref` is its id; offline it is named as everything else is.
+        for (id, _) in template
+            .resource_types()
+            .into_iter()
+            .filter(|(_, kind)| kind == "AWS::Serverless::HttpApi")
+        {
+            resources.add(&id, &offline_name(&name, &id), &[]);
+        }
         for function in template.functions()? {
             let function_name = offline_name(&name, &function.logical_id);
             let arn = offline_function_arn(&region, &account, &name, &function.logical_id);
@@ -206,10 +215,23 @@ impl OfflineStack {
             pipe_principals: Vec::new(),
             tasks: Vec::new(),
         };
+        if crate::metrics::collecting() {
+            stack.start_observers(sdk);
+        }
         if settings.event_sources.enabled {
             stack.start_event_sources(template, sdk, settings.event_sources)?;
         }
         Ok(stack)
+    }
+
+    /// What SQS and Step Functions report about themselves to CloudWatch.
+    fn start_observers(&mut self, sdk: &SdkConfig) {
+        let queues = self.queues.values().cloned().collect();
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        self.tasks.push(observers::watch_queues(sqs, queues));
+        let machines = self.state_machines.values().cloned().collect();
+        let sfn = aws_sdk_sfn::Client::new(sdk);
+        self.tasks.push(observers::watch_executions(sfn, machines));
     }
 
     fn start_event_sources(
@@ -467,6 +489,7 @@ async fn deploy_functions(
             statements,
         ));
         let sandbox = Sandbox {
+            function_name: offline_name(stack, &id),
             function: id.clone(),
             env: Env::from_pairs(env),
             sdk: sandboxed_sdk(sdk, Arc::clone(&principal), Arc::clone(&arns)),

@@ -296,6 +296,7 @@ pub fn feed_function(
     tokio::spawn(async move {
         loop {
             let mut batch = next_or_wait(&mut reader, mapping.batch_size).await;
+            observe_iterator_age(&function, &batch);
             let mut retries = 0;
             while !batch.is_empty() {
                 let Some(first_failed) = first_failure(&function, &batch).await else {
@@ -314,6 +315,30 @@ pub fn feed_function(
             }
         }
     })
+}
+
+/// Lambda's `IteratorAge` for a stream mapping: how old the batch's last record is when the
+/// function gets it.
+fn observe_iterator_age(function: &Deployed, batch: &[Value]) {
+    let Some(created) = batch
+        .last()
+        .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
+    else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let age_ms = ((now - created) * 1000.0).max(0.0);
+    let dimensions = [("FunctionName", function.sandbox.function_name.as_str())];
+    crate::metrics::observe(
+        "AWS/Lambda",
+        "IteratorAge",
+        aws_sdk_cloudwatch::types::StandardUnit::Milliseconds,
+        age_ms,
+        &dimensions,
+    );
 }
 
 /// The lowest sequence number the function did not take, or `None` if it took the whole batch.

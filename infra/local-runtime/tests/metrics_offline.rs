@@ -1,39 +1,49 @@
-//! The functions' metrics offline: their EMF lines are collected, not printed, and land in moto's
-//! CloudWatch, where `GetMetricData` reads them as it would in AWS.
+//! The review of a burst, offline: the functions' EMF metrics and what the runtime observes as AWS
+//! would (queue depth) land in moto's CloudWatch, and `GetMetricData` reads back what happened.
 
 mod support;
 
 use aws_sdk_cloudwatch::{
     primitives::DateTime,
     types::{Dimension, Metric, MetricDataQuery, MetricStat},
+    Client,
 };
-use cartwheel_domain::Role;
-use serde_json::json;
-use std::time::{Duration, SystemTime};
-use support::{sdk_config, TestApp};
+use cartwheel_domain::{OrderStatus, Role};
+use cartwheel_local::observers::queue_name;
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use std::{
+    future::Future,
+    time::{Duration, SystemTime},
+};
+use support::{
+    checkout::{place, stack_with_product, wait_for_outcomes},
+    collect_metrics, sdk_config, StackOptions,
+};
 
-/// The sum of `name` for `function` over the last ten minutes.
-async fn sum(client: &aws_sdk_cloudwatch::Client, function: &str, name: &str) -> f64 {
+/// One statistic of one metric per second over the last ten minutes, oldest first.
+async fn series(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    dimensions: &[(&str, &str)],
+    stat: &str,
+) -> Vec<f64> {
+    let dimensions = dimensions
+        .iter()
+        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+        .collect();
     let metric = Metric::builder()
-        .namespace(cartwheel_telemetry::NAMESPACE)
+        .namespace(namespace)
         .metric_name(name)
-        .dimensions(
-            Dimension::builder()
-                .name("function")
-                .value(function)
-                .build(),
-        )
+        .set_dimensions(Some(dimensions))
         .build();
-    let query = MetricDataQuery::builder()
-        .id("q")
-        .metric_stat(
-            MetricStat::builder()
-                .metric(metric)
-                .period(60)
-                .stat("Sum")
-                .build(),
-        )
+    let stat = MetricStat::builder()
+        .metric(metric)
+        .period(1)
+        .stat(stat)
         .build();
+    let query = MetricDataQuery::builder().id("q").metric_stat(stat).build();
     let now = SystemTime::now();
     let data = client
         .get_metric_data()
@@ -45,53 +55,142 @@ async fn sum(client: &aws_sdk_cloudwatch::Client, function: &str, name: &str) ->
         .expect("moto answers GetMetricData");
     data.metric_data_results()
         .iter()
-        .flat_map(|r| r.values())
-        .sum()
+        .flat_map(|r| r.values().iter().copied())
+        .collect()
+}
+
+/// The collector puts once a second: waits until `check` holds, or fails with its last answer.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut last = String::new();
+    for _ in 0..40 {
+        match check().await {
+            Ok(()) => return,
+            Err(why) => last = why,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{what}: {last}");
+}
+
+fn equal(name: &str, metric: f64, expected: usize) -> Result<(), String> {
+    if metric == expected as f64 {
+        Ok(())
+    } else {
+        Err(format!("{name} is {metric}, expected {expected}"))
+    }
 }
 
 #[tokio::test]
-async fn an_accepted_order_is_counted_in_cloudwatch() {
-    let sdk = sdk_config().await;
-    let client = aws_sdk_cloudwatch::Client::new(&sdk);
-    let _collector = cartwheel_local::metrics::collect_into(client.clone())
-        .expect("this test binary installs the only sink");
-    let before = sum(&client, "PlaceOrderFunction", "OrdersPlaced").await;
-
-    let app = TestApp::start().await;
-    let product = support::product(&app.store, "METRIC-1", 5).await;
-    let (_, token) = app.user_token(Role::Customer).await;
-    let body = json!({
-        "items": [{"productId": product.id.to_string(), "quantity": 1}],
-        "shippingAddress": {"name": "Ada", "line1": "1 St", "city": "London", "postalCode": "N1", "country": "GB"},
-        "paymentToken": "tok_visa",
-    });
-    let accepted = app
-        .http
-        .post(app.url("/orders"))
-        .bearer_auth(&token)
-        .header("idempotency-key", "metrics-order-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        accepted.status(),
-        reqwest::StatusCode::ACCEPTED,
-        "{}",
-        accepted.text().await.unwrap_or_default()
-    );
-
-    let mut counted = before;
-    for _ in 0..50 {
-        counted = sum(&client, "PlaceOrderFunction", "OrdersPlaced").await;
-        if counted > before {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+async fn a_burst_of_orders_is_reviewed_from_get_metric_data() {
+    collect_metrics();
+    let client = Client::new(&sdk_config().await);
+    let (app, admin, lamp, first) =
+        stack_with_product(StackOptions::default(), "BURST", 1500).await;
+    let set = app
+        .send(
+            Method::PUT,
+            &format!("/products/{lamp}/stock"),
+            Some(&admin),
+            Some(r#"{"quantity": 12}"#),
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let mut customers = vec![first];
+    for _ in 1..10 {
+        customers.push(app.user_token(Role::Customer).await.1);
     }
-    assert_eq!(
-        counted - before,
-        1.0,
-        "one accepted order, one OrdersPlaced"
+
+    // Every tenth card is declined: those sagas compensate. The rest compete for 12 units.
+    let placed = join_all((0..120).map(|i| {
+        let (app, lamp, token) = (&app, &lamp, &customers[i % customers.len()]);
+        let card = if i % 10 == 0 {
+            "tok_chargeDeclined"
+        } else {
+            "tok_visa"
+        };
+        async move { place(app, token, lamp, card, &format!("burst-{i}")).await }
+    }))
+    .await;
+    let outcomes = wait_for_outcomes(&app, &placed, Duration::from_secs(240)).await;
+    let rejected = outcomes
+        .values()
+        .filter(|s| **s == OrderStatus::Rejected)
+        .count();
+    assert!(
+        rejected > 0,
+        "the burst oversubscribes the stock: {outcomes:?}"
     );
+
+    let service = app.stack.name.as_str();
+    let by = |function| [("service", service), ("function", function)];
+    let cartwheel = cartwheel_telemetry::NAMESPACE;
+    eventually("every 202 is one OrdersPlaced", || async {
+        let values = series(
+            &client,
+            cartwheel,
+            "OrdersPlaced",
+            &by("PlaceOrderFunction"),
+            "Sum",
+        )
+        .await;
+        equal("OrdersPlaced", values.iter().sum(), placed.len())
+    })
+    .await;
+    eventually("every REJECTED order is one OrdersRejected", || async {
+        let values = series(
+            &client,
+            cartwheel,
+            "OrdersRejected",
+            &by("ReserveStockFunction"),
+            "Sum",
+        )
+        .await;
+        equal("OrdersRejected", values.iter().sum(), rejected)
+    })
+    .await;
+    eventually(
+        "every finished saga is one CheckoutDuration sample",
+        || async {
+            let mut samples = 0.0;
+            for function in [
+                "ReserveStockFunction",
+                "ConfirmOrderFunction",
+                "MarkPaymentFailedFunction",
+            ] {
+                let values = series(
+                    &client,
+                    cartwheel,
+                    "CheckoutDuration",
+                    &by(function),
+                    "SampleCount",
+                )
+                .await;
+                samples += values.iter().sum::<f64>();
+            }
+            equal("CheckoutDuration samples", samples, outcomes.len())
+        },
+    )
+    .await;
+
+    let queue = [("QueueName", queue_name(&app.stack.queues["OrderQueue"]))];
+    eventually("the order queue filled, then drained", || async {
+        let depth = series(
+            &client,
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            &queue,
+            "Maximum",
+        )
+        .await;
+        let peak = depth.iter().copied().fold(0.0, f64::max);
+        match depth.last() {
+            Some(&last) if peak > 0.0 && last == 0.0 => Ok(()),
+            _ => Err(format!("depth per second: {depth:?}")),
+        }
+    })
+    .await;
 }

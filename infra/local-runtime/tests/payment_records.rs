@@ -32,9 +32,11 @@ async fn the_forward_steps_move_the_order_once_each() {
     assert_eq!(first.amount, order.total);
     assert_eq!(status(&store, order.id).await, OrderStatus::Paid);
 
-    for _ in 0..2 {
-        store.capture_payment(order.id, now).await.unwrap();
-    }
+    assert!(store.capture_payment(order.id, now).await.unwrap());
+    assert!(
+        !store.capture_payment(order.id, now).await.unwrap(),
+        "a retried capture says it was captured before"
+    );
     assert_eq!(
         store.get_payment(order.id).await.unwrap().unwrap().state,
         PaymentState::Captured

@@ -40,7 +40,7 @@ async fn two_hundred_concurrent_orders_for_five_units_sell_exactly_five() {
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| **o == ReserveOutcome::OutOfStock)
+            .filter(|o| matches!(o, ReserveOutcome::OutOfStock { .. }))
             .count(),
         195
     );
@@ -66,7 +66,7 @@ async fn an_order_with_one_short_line_takes_nothing() {
     let order = pending_order(&store, &[(&plenty, 3), (&short, 2)]).await;
     assert_eq!(
         store.reserve_stock(&order).await.unwrap(),
-        ReserveOutcome::OutOfStock
+        ReserveOutcome::OutOfStock { short_lines: 1 }
     );
     assert_eq!(
         (
@@ -89,12 +89,14 @@ async fn reserving_twice_takes_stock_once_and_release_restores_it_exactly_once()
     let a = product(&store, "A", 10).await;
     let b = product(&store, "B", 4).await;
     let order = pending_order(&store, &[(&a, 3), (&b, 4)]).await;
-    for _ in 0..2 {
-        assert_eq!(
-            store.reserve_stock(&order).await.unwrap(),
-            ReserveOutcome::Reserved
-        );
-    }
+    assert_eq!(
+        store.reserve_stock(&order).await.unwrap(),
+        ReserveOutcome::Reserved
+    );
+    assert_eq!(
+        store.reserve_stock(&order).await.unwrap(),
+        ReserveOutcome::AlreadyReserved
+    );
     assert_eq!(
         (stock(&store, a.id).await, stock(&store, b.id).await),
         (7, 0)
@@ -123,7 +125,7 @@ async fn reserving_twice_takes_stock_once_and_release_restores_it_exactly_once()
     // A released reservation is not taken again by a late retry of the forward step.
     assert_eq!(
         store.reserve_stock(&order).await.unwrap(),
-        ReserveOutcome::Reserved
+        ReserveOutcome::AlreadyReserved
     );
     assert_eq!(stock(&store, a.id).await, 10);
 }

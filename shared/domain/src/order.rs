@@ -13,7 +13,24 @@ pub struct OrderId(Ulid);
 
 impl OrderId {
     pub fn generate() -> Self {
-        Self(Ulid::new())
+        Self::generate_at(Timestamp::now())
+    }
+
+    /// A new id that carries the time its order is placed, to the millisecond: every saga step
+    /// can tell how long the checkout took without reading the order.
+    pub fn generate_at(placed: Timestamp) -> Self {
+        Self(Ulid::from_datetime(placed.into()))
+    }
+
+    /// When the order was placed, from its id.
+    pub fn placed_at(self) -> Timestamp {
+        Timestamp::from_unix_millis(self.0.timestamp_ms())
+    }
+
+    /// The checkout's duration: from the order's placement until `finished`, when it reached its
+    /// final status.
+    pub fn checkout_duration(self, finished: Timestamp) -> std::time::Duration {
+        finished.since(self.placed_at())
     }
 }
 
@@ -154,7 +171,7 @@ impl Order {
         now: Timestamp,
     ) -> Self {
         Self {
-            id: OrderId::generate(),
+            id: OrderId::generate_at(now),
             user_id,
             status: OrderStatus::Pending,
             lines,
@@ -184,6 +201,20 @@ mod tests {
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse("has space").is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn an_order_id_tells_when_its_order_was_placed() {
+        let placed = Timestamp::from_unix_millis(1_700_000_000_123);
+        let id = OrderId::generate_at(placed);
+        assert_eq!(id.placed_at(), placed);
+        let finished = Timestamp::from_unix_millis(1_700_000_002_623);
+        assert_eq!(id.checkout_duration(finished).as_millis(), 2_500);
+        assert_eq!(
+            id.checkout_duration(placed.minus(std::time::Duration::from_secs(1)))
+                .as_millis(),
+            0
+        );
     }
 
     #[test]

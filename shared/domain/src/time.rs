@@ -22,6 +22,22 @@ impl Timestamp {
     pub fn minus(self, earlier: std::time::Duration) -> Self {
         Self(self.0 - earlier)
     }
+
+    /// How long after `earlier` this is; zero if it is not after it.
+    pub fn since(self, earlier: Timestamp) -> std::time::Duration {
+        (self.0 - earlier.0).try_into().unwrap_or_default()
+    }
+
+    pub fn from_unix_millis(millis: u64) -> Self {
+        let nanos = i128::from(millis) * 1_000_000;
+        Self(OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+    }
+}
+
+impl From<Timestamp> for std::time::SystemTime {
+    fn from(t: Timestamp) -> Self {
+        t.0.into()
+    }
 }
 
 impl TryFrom<String> for Timestamp {

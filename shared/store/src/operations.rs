@@ -215,12 +215,13 @@ pub trait AuthorizePayment {
 }
 
 pub trait CapturePayment {
-    /// Captures the authorized payment and moves the order PAID → CONFIRMED, together; idempotent.
+    /// Captures the authorized payment and moves the order PAID → CONFIRMED, together; idempotent:
+    /// `false` if it was captured before.
     fn capture_payment(
         &self,
         order: OrderId,
         now: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 pub trait RefundPayment {

@@ -142,7 +142,7 @@ impl AuthorizePayment for Store {
 }
 
 impl CapturePayment for Store {
-    async fn capture_payment(&self, order: OrderId, now: Timestamp) -> Result<(), StoreError> {
+    async fn capture_payment(&self, order: OrderId, now: Timestamp) -> Result<bool, StoreError> {
         let transition = transition_update(
             &self.table,
             order,
@@ -160,10 +160,10 @@ impl CapturePayment for Store {
             )
             .await?
         {
-            return Ok(());
+            return Ok(true);
         }
         match self.get_payment(order).await? {
-            Some(payment) if payment.state == PaymentState::Captured => Ok(()),
+            Some(payment) if payment.state == PaymentState::Captured => Ok(false),
             Some(_) => Err(StoreError::VersionConflict),
             None => Err(StoreError::NotFound),
         }

@@ -31,8 +31,13 @@ pub struct Reservation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReserveOutcome {
     Reserved,
-    /// At least one line was short; nothing was taken and the order is REJECTED.
-    OutOfStock,
+    /// This step ran before and reserved the stock; nothing more was taken.
+    AlreadyReserved,
+    /// `short_lines` lines were short (their stock condition failed); nothing was taken and the
+    /// order is REJECTED.
+    OutOfStock {
+        short_lines: usize,
+    },
 }
 
 pub(crate) fn build<T>(
@@ -196,8 +201,9 @@ impl ReserveStock for Store {
         match transaction::attempt(&self.client, items).await? {
             None => Ok(ReserveOutcome::Reserved),
             // The reservation exists already: this step ran before.
-            Some(cancelled) if cancelled.failed(lines) => Ok(ReserveOutcome::Reserved),
+            Some(cancelled) if cancelled.failed(lines) => Ok(ReserveOutcome::AlreadyReserved),
             Some(cancelled) if (0..lines).any(|i| cancelled.failed(i)) => {
+                let short_lines = (0..lines).filter(|&i| cancelled.failed(i)).count();
                 self.transition_order(
                     order.id,
                     &[OrderStatus::Pending],
@@ -205,7 +211,7 @@ impl ReserveStock for Store {
                     now,
                 )
                 .await?;
-                Ok(ReserveOutcome::OutOfStock)
+                Ok(ReserveOutcome::OutOfStock { short_lines })
             }
             Some(cancelled) => Err(cancelled.unexpected()),
         }

@@ -76,7 +76,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let template = Template::parse(&template_text)?;
     let sdk = aws_config::load_from_env().await;
     // The functions' EMF metrics go to moto's CloudWatch, not to this terminal.
-    let _metrics = metrics::collect_into(aws_sdk_cloudwatch::Client::new(&sdk));
+    if let Some(collect) = metrics::collect_into(aws_sdk_cloudwatch::Client::new(&sdk)) {
+        tokio::spawn(collect);
+    }
     // The operator's own access, for seeding; the functions get only their roles' access.
     let store = Store::build(&Env::from_process(), &sdk).await?;
     let name = store.table_name().to_owned();

@@ -2,6 +2,7 @@
 //! `scripts/test` starts DynamoDB Local and moto and points the AWS SDK at them.
 #![allow(dead_code)]
 
+pub mod checkout;
 pub mod fixtures;
 
 use cartwheel_domain::{
@@ -103,6 +104,27 @@ pub fn edge() -> Arc<AwsEdge> {
         ready.recv().expect("the AWS edge starts");
         edge
     }))
+}
+
+/// Collects the functions' and the runtime's metrics into moto's CloudWatch, once per process, on
+/// a thread of its own (every `#[tokio::test]` has its own runtime). Only the test binaries that
+/// call this keep metrics; in the others the runtime's observations go nowhere.
+pub fn collect_metrics() {
+    static COLLECTING: OnceLock<()> = OnceLock::new();
+    COLLECTING.get_or_init(|| {
+        let (started, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async move {
+                let client = aws_sdk_cloudwatch::Client::new(&sdk_config().await);
+                let collect = cartwheel_local::metrics::collect_into(client)
+                    .expect("this test binary installs the only metric sink");
+                started.send(()).unwrap();
+                collect.await;
+            });
+        });
+        ready.recv().expect("the metrics collector starts");
+    });
 }
 
 /// How a test's offline stack runs.
