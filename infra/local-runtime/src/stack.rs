@@ -90,6 +90,8 @@ pub struct OfflineStack {
     pub bus: Option<String>,
     /// Generated secrets' ARNs by logical id.
     pub secrets: HashMap<String, String>,
+    /// The dashboards' names in moto's CloudWatch.
+    pub dashboards: Vec<String>,
     pub pipe_principals: Vec<Arc<Principal>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -203,6 +205,7 @@ impl OfflineStack {
             state_machines.insert(machine.logical_id, arn);
         }
 
+        let dashboards = create_dashboards(template, sdk, &resources).await?;
         let functions = Arc::new(deploy_functions(template, sdk, &name, resources).await?);
         edge.register(&name, Arc::clone(&functions));
         let mut stack = Self {
@@ -212,6 +215,7 @@ impl OfflineStack {
             state_machines,
             bus,
             secrets,
+            dashboards,
             pipe_principals: Vec::new(),
             tasks: Vec::new(),
         };
@@ -384,6 +388,42 @@ impl OfflineStack {
 }
 
 /// The template's generated secrets, by logical id: their `Ref` is their ARN.
+/// Puts each `AWS::CloudWatch::Dashboard` into moto's CloudWatch with its `!Sub` resolved, as
+/// CloudFormation does: `scripts/metrics` reads it back with `GetDashboard`, offline or in AWS.
+/// Answers the dashboards' names.
+async fn create_dashboards(
+    template: &Template,
+    sdk: &SdkConfig,
+    resources: &Resources,
+) -> Result<Vec<String>, StackError> {
+    let client = aws_sdk_cloudwatch::Client::new(sdk);
+    let mut names = Vec::new();
+    for (id, _) in template
+        .resource_types()
+        .into_iter()
+        .filter(|(_, kind)| kind == "AWS::CloudWatch::Dashboard")
+    {
+        let property = |path| {
+            let expr = template
+                .property(&id, path)
+                .ok_or_else(|| StackError::Wiring(format!("dashboard {id} has no {path}")))?;
+            resources
+                .resolve(&expr)
+                .map_err(|e| StackError::Wiring(format!("dashboard {id}'s {path}: {e}")))
+        };
+        let (name, body) = (property("DashboardName")?, property("DashboardBody")?);
+        client
+            .put_dashboard()
+            .dashboard_name(&name)
+            .dashboard_body(body)
+            .send()
+            .await
+            .map_err(|e| provision::failed(format!("dashboard {name}"), e))?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
 async fn create_secrets(
     template: &Template,
     sdk: &SdkConfig,

@@ -11,8 +11,17 @@ use cartwheel_local::{
 use cartwheel_template::{Expr, Template};
 
 /// Actions that authorize no particular resource, so `*` is the only resource they can name.
-const RESOURCELESS_ACTIONS: [&str; 6] = [
+const RESOURCELESS_ACTIONS: [&str; 14] = [
     "cloudwatch:PutMetricData",
+    // Step Functions' log delivery to CloudWatch Logs.
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",

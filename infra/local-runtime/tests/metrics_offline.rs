@@ -177,6 +177,16 @@ async fn a_burst_of_orders_is_reviewed_from_get_metric_data() {
     .await;
 
     let queue = [("QueueName", queue_name(&app.stack.queues["OrderQueue"]))];
+    let dashboard = client
+        .get_dashboard()
+        .dashboard_name(format!("{service}-us-east-1"))
+        .send()
+        .await
+        .expect("the stack created its dashboard as CloudFormation would");
+    let body = dashboard.dashboard_body().unwrap_or_default();
+    assert!(!body.contains("${"), "every substitution is resolved");
+    assert!(body.contains(&format!("\"{service}-PublishEventsFunction\"")));
+    assert!(body.contains(&format!("\"{}\"", queue[0].1)));
     eventually("the order queue filled, then drained", || async {
         let depth = series(
             &client,
