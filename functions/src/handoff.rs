@@ -104,6 +104,7 @@ impl SagaStarter {
     }
 
     /// Starts the order's checkout unless it is already under way.
+    #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
     pub async fn start(
         &self,
         store: &impl GetOrder,
@@ -201,6 +202,7 @@ async fn start_from_message(
 
 /// The order queue's consumer. A message that fails is reported alone and comes back after its
 /// visibility timeout; after `maxReceiveCount` tries it goes to the dead-letter queue.
+#[tracing::instrument(skip_all)]
 pub async fn start_checkout(
     store: &impl GetOrder,
     saga: &SagaStarter,
@@ -239,6 +241,7 @@ pub struct SweepReport {
 }
 
 /// Runs on a schedule: every order still PENDING after the grace period goes back on the queue.
+#[tracing::instrument(skip_all)]
 pub async fn sweep_pending_orders(
     store: &impl FindStalePendingOrders,
     sweep: &PendingSweep,

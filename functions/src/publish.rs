@@ -24,6 +24,7 @@ fn failures(batch: &Event, positions: impl IntoIterator<Item = usize>) -> Dynamo
 /// Records whose events were not all published are reported by sequence number; Lambda retries the
 /// batch from the lowest one, so events are delivered at least once, in order, and carry ids that
 /// let consumers drop the repeats.
+#[tracing::instrument(skip_all, fields(records = batch.records.len()))]
 pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEventResponse {
     let mut failed = BTreeSet::new();
     let mut events = Vec::new();

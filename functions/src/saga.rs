@@ -89,7 +89,7 @@ async fn order(store: &impl GetOrder, input: SagaInput) -> Result<Order, StepErr
         .ok_or(StepError::OrderNotFound(id))
 }
 
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaInput) -> StepResult {
     let order = order(store, input).await?;
     if order.status == OrderStatus::Cancelled {
@@ -108,7 +108,7 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
         ReserveOutcome::OutOfStock { short_lines } => {
             count(Metric::OrdersRejected, 1);
             count(Metric::ReservationConflicts, short_lines);
-            checkout_finished(order.id);
+            checkout_finished(order.id, OrderStatus::Rejected);
             Err(StepError::OutOfStock(order.id))
         }
     }
@@ -116,12 +116,13 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
 
 /// Records how long the checkout took, once per order: each caller has just moved the order to
 /// its final status, with a conditional write that succeeds once.
-fn checkout_finished(order: OrderId) {
-    let duration = order.checkout_duration(Timestamp::now());
-    record(Metric::CheckoutDuration, duration.as_secs_f64() * 1000.0);
+fn checkout_finished(order: OrderId, status: OrderStatus) {
+    let duration_ms = order.checkout_duration(Timestamp::now()).as_secs_f64() * 1000.0;
+    record(Metric::CheckoutDuration, duration_ms);
+    tracing::info!(?status, durationMs = duration_ms, "checkout finished");
 }
 
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn authorize_payment(
     store: &(impl GetOrder + AuthorizePayment),
     input: SagaInput,
@@ -146,7 +147,7 @@ pub async fn authorize_payment(
     }
 }
 
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn confirm_order(store: &impl CapturePayment, input: SagaInput) -> StepResult {
     let id = input.order_id;
     let captured_now = store
@@ -155,12 +156,12 @@ pub async fn confirm_order(store: &impl CapturePayment, input: SagaInput) -> Ste
         .map_err(StepError::store(id))?;
     if captured_now {
         count(Metric::SagasCompleted, 1);
-        checkout_finished(id);
+        checkout_finished(id, OrderStatus::Confirmed);
     }
     Ok(input)
 }
 
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn create_shipment(store: &impl CreateShipment, input: SagaInput) -> StepResult {
     let id = input.order_id;
     store
@@ -171,7 +172,7 @@ pub async fn create_shipment(store: &impl CreateShipment, input: SagaInput) -> S
 }
 
 /// Compensation of AuthorizePayment and ConfirmOrder; harmless if there is nothing to refund.
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn refund_payment(store: &impl RefundPayment, input: SagaInput) -> StepResult {
     let id = input.order_id;
     store
@@ -182,7 +183,7 @@ pub async fn refund_payment(store: &impl RefundPayment, input: SagaInput) -> Ste
 }
 
 /// Compensation of ReserveStock; puts back exactly what was taken, once.
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn release_stock(store: &impl ReleaseStock, input: SagaInput) -> StepResult {
     let id = input.order_id;
     store
@@ -195,7 +196,7 @@ pub async fn release_stock(store: &impl ReleaseStock, input: SagaInput) -> StepR
 /// The saga's last compensation: the order ends `PAYMENT_FAILED`, unless the customer cancelled
 /// it meanwhile (cancel refunds and releases on its own): then it stays `CANCELLED` and the
 /// execution ends cleanly instead of in an error.
-#[tracing::instrument(skip_all, fields(order_id = %input.order_id))]
+#[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn mark_payment_failed(
     store: &(impl TransitionOrder + GetOrder),
     input: SagaInput,
@@ -214,7 +215,7 @@ pub async fn mark_payment_failed(
     match marked {
         Ok(()) => {
             count(Metric::SagasCompensated, 1);
-            checkout_finished(id);
+            checkout_finished(id, OrderStatus::PaymentFailed);
             Ok(input)
         }
         Err(StepError::UnexpectedStatus(_))

@@ -20,10 +20,12 @@ async fn existing(store: &impl GetProduct, id: ProductId) -> Result<Product, Api
         .ok_or_else(|| ApiError::NotFound(format!("product {id}")))
 }
 
+#[tracing::instrument(skip_all, fields(productId))]
 pub async fn create_product(store: &impl CreateProduct, request: Request) -> ApiResult {
     Caller::admin(&request)?;
     let new: NewProduct = json_body(&request)?;
     let product = Product::create(ProductId::generate(), new, Timestamp::now());
+    tracing::Span::current().record("productId", tracing::field::display(product.id));
     store.create_product(&product).await.map_err(store_error)?;
     let mut response = json(StatusCode::CREATED, &product)?;
     if let Ok(location) = HeaderValue::from_str(&format!("/products/{}", product.id)) {
@@ -32,6 +34,7 @@ pub async fn create_product(store: &impl CreateProduct, request: Request) -> Api
     Ok(response)
 }
 
+#[tracing::instrument(skip_all, fields(productId))]
 pub async fn update_product(
     store: &(impl GetProduct + ReplaceProduct),
     request: Request,
@@ -51,6 +54,7 @@ pub async fn update_product(
     json(StatusCode::OK, &next)
 }
 
+#[tracing::instrument(skip_all, fields(productId))]
 pub async fn delete_product(
     store: &(impl GetProduct + DeleteProduct),
     request: Request,
@@ -68,6 +72,7 @@ struct StockLevel {
     quantity: Stock,
 }
 
+#[tracing::instrument(skip_all, fields(productId))]
 pub async fn set_stock(store: &impl SetStock, request: Request) -> ApiResult {
     Caller::admin(&request)?;
     let id: ProductId = path_id(&request, "productId")?;

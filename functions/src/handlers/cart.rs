@@ -67,6 +67,7 @@ async fn cart_of(store: &(impl GetCart + GetProducts), user: UserId) -> ApiResul
     json(StatusCode::OK, &priced(lines, products))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn get_cart(store: &(impl GetCart + GetProducts), request: Request) -> ApiResult {
     cart_of(store, Caller::of(&request)?.user_id).await
 }
@@ -78,6 +79,7 @@ struct CartQuantity {
 }
 
 /// Sets a line's quantity. A cart holds one currency, so that it has one total.
+#[tracing::instrument(skip_all)]
 pub async fn put_item(
     store: &(impl GetCart + GetProduct + GetProducts + PutCartLine),
     request: Request,
@@ -125,6 +127,7 @@ pub async fn put_item(
 }
 
 /// Removes a line; removing one that is not there changes nothing and still answers the cart.
+#[tracing::instrument(skip_all, fields(productId))]
 pub async fn remove_item(
     store: &(impl GetCart + GetProducts + RemoveCartLine),
     request: Request,

@@ -77,12 +77,14 @@ fn product_query(request: &Request) -> Result<ProductQuery, ApiError> {
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list_products(store: &impl ListProducts, request: Request) -> ApiResult {
     let query = product_query(&request)?;
     let page = store.list_products(&query).await.map_err(store_error)?;
     json(StatusCode::OK, &page)
 }
 
+#[tracing::instrument(skip_all, fields(productId))]
 pub async fn get_product(store: &impl GetProduct, request: Request) -> ApiResult {
     let id: ProductId = path_id(&request, "productId")?;
     match store.get_product(id).await.map_err(store_error)? {
@@ -91,6 +93,7 @@ pub async fn get_product(store: &impl GetProduct, request: Request) -> ApiResult
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list_categories(store: &impl ListCategories, _request: Request) -> ApiResult {
     let categories = store.list_categories().await.map_err(store_error)?;
     json(StatusCode::OK, &json!({ "items": categories }))

@@ -37,6 +37,7 @@ pub async fn register(store: &impl CreateUser, new: NewUser, role: Role) -> Resu
     Ok(user)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_up(store: &impl CreateUser, request: Request) -> ApiResult {
     let new: NewUser = json_body(&request)?;
     let user = register(store, new, Role::Customer).await?;
@@ -50,6 +51,7 @@ struct Login {
     password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login(
     store: &impl FindCredentials,
     tokens: &TokenService,
@@ -76,6 +78,7 @@ pub async fn login(
     json(StatusCode::OK, &token)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn get_me(store: &impl GetUser, request: Request) -> ApiResult {
     let caller = Caller::of(&request)?;
     match store.get_user(caller.user_id).await.map_err(store_error)? {

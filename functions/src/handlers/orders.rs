@@ -161,6 +161,7 @@ fn accepted(order_id: OrderId, status: OrderStatus) -> ApiResult {
     Ok(response)
 }
 
+#[tracing::instrument(skip_all, fields(orderId))]
 pub async fn place_order(
     store: &(impl GetCart + GetProducts + GetOrder + PlaceOrder),
     request: Request,
@@ -183,6 +184,7 @@ pub async fn place_order(
         body.payment_token,
         Timestamp::now(),
     );
+    tracing::Span::current().record("orderId", tracing::field::display(order.id));
     let idempotent = IdempotentRequest {
         user: caller.user_id,
         key,
@@ -195,6 +197,7 @@ pub async fn place_order(
     {
         Placement::Placed => {
             cartwheel_telemetry::count(cartwheel_telemetry::Metric::OrdersPlaced, 1);
+            tracing::info!(lines = order.lines.len(), totalMinor = order.total.amount, currency = ?order.total.currency, "order placed");
             accepted(order.id, order.status)
         }
         Placement::Replayed { fingerprint, .. } if fingerprint != idempotent.fingerprint => {
@@ -211,6 +214,7 @@ pub async fn place_order(
 }
 
 /// The owner or an admin sees the order; to anyone else it does not exist.
+#[tracing::instrument(skip_all, fields(orderId))]
 pub async fn get_order(store: &impl GetOrderDetails, request: Request) -> ApiResult {
     let caller = Caller::of(&request)?;
     let id: OrderId = path_id(&request, "orderId")?;
@@ -222,6 +226,7 @@ pub async fn get_order(store: &impl GetOrderDetails, request: Request) -> ApiRes
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn list_orders(store: &impl ListOrders, request: Request) -> ApiResult {
     let caller = Caller::of(&request)?;
     let limit = page_size(&request)?;
@@ -245,6 +250,7 @@ const CANCELLABLE: [OrderStatus; 5] = [
 /// The owner cancels: the status changes first (conditionally, so a shipped order cannot be
 /// cancelled), then the payment is refunded and the stock released. Both are idempotent, so
 /// cancelling again finishes a cancellation that was interrupted.
+#[tracing::instrument(skip_all, fields(orderId))]
 pub async fn cancel_order(
     store: &(impl GetOrder + TransitionOrder + RefundPayment + ReleaseStock),
     request: Request,
@@ -278,6 +284,7 @@ pub async fn cancel_order(
 }
 
 /// An admin marks a confirmed order as shipped.
+#[tracing::instrument(skip_all, fields(orderId))]
 pub async fn ship_order(store: &(impl GetOrder + TransitionOrder), request: Request) -> ApiResult {
     Caller::admin(&request)?;
     let id: OrderId = path_id(&request, "orderId")?;

@@ -74,15 +74,20 @@ fn field_message(raw: &str) -> String {
     }
 }
 
-/// Parses the path parameter `name` (API Gateway always supplies the ones its route declares).
+/// Parses the path parameter `name` (API Gateway always supplies the ones its route declares),
+/// and records it on the handler's span if the span declares a field of that name (`orderId`,
+/// `productId`), so every log line of the request names what it is about.
 pub fn path_id<T: FromStr<Err = InvalidValue>>(
     request: &Request,
     name: &'static str,
 ) -> Result<T, ApiError> {
     let params = request.path_parameters();
     let raw = params.first(name).unwrap_or_default();
-    raw.parse()
-        .map_err(|e: InvalidValue| ApiError::InvalidPathParameter { name, message: e.0 })
+    let id = raw
+        .parse()
+        .map_err(|e: InvalidValue| ApiError::InvalidPathParameter { name, message: e.0 })?;
+    tracing::Span::current().record(name, raw);
+    Ok(id)
 }
 
 pub fn query_param(request: &Request, name: &str) -> Option<String> {

@@ -65,6 +65,7 @@ impl Store {
 }
 
 impl GetProducts for Store {
+    #[tracing::instrument(skip_all)]
     async fn get_products(&self, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
         let mut unique: Vec<ProductId> = ids.to_vec();
         unique.sort();
@@ -81,6 +82,7 @@ impl GetProducts for Store {
 }
 
 impl GetCart for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user))]
     async fn cart_lines(&self, user: UserId) -> Result<Vec<CartLine>, StoreError> {
         let mut lines = Vec::new();
         let mut start = None;
@@ -109,6 +111,7 @@ impl GetCart for Store {
 }
 
 impl PutCartLine for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user))]
     async fn put_cart_line(&self, user: UserId, line: &CartLine) -> Result<(), StoreError> {
         let (pk, sk) = keys::cart_line(user, line.product_id);
         let record = CartLineRecord {
@@ -129,6 +132,7 @@ impl PutCartLine for Store {
 }
 
 impl RemoveCartLine for Store {
+    #[tracing::instrument(skip_all, fields(productId = %product))]
     async fn remove_cart_line(&self, user: UserId, product: ProductId) -> Result<(), StoreError> {
         self.client
             .delete_item()

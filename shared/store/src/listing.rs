@@ -143,6 +143,7 @@ fn filter(query: &ProductQuery, partition: &Partition) -> Filter {
 }
 
 impl ListProducts for Store {
+    #[tracing::instrument(skip_all)]
     async fn list_products(&self, query: &ProductQuery) -> Result<ProductPage, StoreError> {
         let partition = Partition::of(query);
         let filter = filter(query, &partition);
@@ -204,6 +205,7 @@ fn page_of(items: Vec<Item>, next_cursor: Option<String>) -> Result<ProductPage,
 }
 
 impl ListCategories for Store {
+    #[tracing::instrument(skip_all)]
     async fn list_categories(&self) -> Result<Vec<CategorySummary>, StoreError> {
         let mut categories = Vec::new();
         let mut start = None;

@@ -24,6 +24,7 @@ fn decode<T: DeserializeOwned>(
 }
 
 impl GetOrderDetails for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %id))]
     async fn get_order_details(&self, id: OrderId) -> Result<Option<OrderDetails>, StoreError> {
         let (pk, _) = keys::order(id);
         let output = self

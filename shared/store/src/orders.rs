@@ -153,6 +153,7 @@ impl Store {
 }
 
 impl PlaceOrder for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order.id))]
     async fn place_order(
         &self,
         order: &Order,
@@ -185,6 +186,7 @@ impl PlaceOrder for Store {
 }
 
 impl GetOrder for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %id))]
     async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
         self.item(keys::order(id), false)
             .await?
@@ -194,6 +196,7 @@ impl GetOrder for Store {
 }
 
 impl ListOrders for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user))]
     async fn list_orders(
         &self,
         user: UserId,
@@ -227,6 +230,7 @@ impl ListOrders for Store {
 }
 
 impl FindStalePendingOrders for Store {
+    #[tracing::instrument(skip_all)]
     async fn stale_pending_orders(
         &self,
         placed_before: Timestamp,

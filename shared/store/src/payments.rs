@@ -110,12 +110,14 @@ fn state_value(state: PaymentState) -> Result<aws_sdk_dynamodb::types::Attribute
 }
 
 impl GetPayment for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn get_payment(&self, order: OrderId) -> Result<Option<Payment>, StoreError> {
         self.read_record(keys::payment(order)).await
     }
 }
 
 impl AuthorizePayment for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order.id))]
     async fn record_authorization(
         &self,
         order: &Order,
@@ -142,6 +144,7 @@ impl AuthorizePayment for Store {
 }
 
 impl CapturePayment for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn capture_payment(&self, order: OrderId, now: Timestamp) -> Result<bool, StoreError> {
         let transition = transition_update(
             &self.table,
@@ -171,6 +174,7 @@ impl CapturePayment for Store {
 }
 
 impl RefundPayment for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn refund_payment(&self, order: OrderId, now: Timestamp) -> Result<bool, StoreError> {
         let refundable = [PaymentState::Authorized, PaymentState::Captured];
         self.move_payment(order, &refundable, PaymentState::Refunded, now, None)
@@ -179,6 +183,7 @@ impl RefundPayment for Store {
 }
 
 impl CreateShipment for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn create_shipment(
         &self,
         order: OrderId,

@@ -105,6 +105,7 @@ fn put_if_version(
 }
 
 impl GetProduct for Store {
+    #[tracing::instrument(skip_all, fields(productId = %id))]
     async fn get_product(&self, id: ProductId) -> Result<Option<Product>, StoreError> {
         self.item(keys::product(id), false)
             .await?
@@ -114,6 +115,7 @@ impl GetProduct for Store {
 }
 
 impl CreateProduct for Store {
+    #[tracing::instrument(skip_all, fields(productId = %product.id))]
     async fn create_product(&self, product: &Product) -> Result<(), StoreError> {
         let items = vec![
             put_new(&self.table, to_item(product)?)?,
@@ -132,6 +134,7 @@ impl CreateProduct for Store {
 }
 
 impl ReplaceProduct for Store {
+    #[tracing::instrument(skip_all, fields(productId = %current.id))]
     async fn replace_product(&self, current: &Product, next: &Product) -> Result<(), StoreError> {
         let table = &self.table;
         let mut items = vec![put_if_version(table, next, current.version)?];
@@ -156,6 +159,7 @@ impl ReplaceProduct for Store {
 }
 
 impl DeleteProduct for Store {
+    #[tracing::instrument(skip_all, fields(productId = %current.id))]
     async fn delete_product(&self, current: &Product) -> Result<(), StoreError> {
         let table = &self.table;
         let delete = Delete::builder()
@@ -175,6 +179,7 @@ impl DeleteProduct for Store {
 }
 
 impl SetStock for Store {
+    #[tracing::instrument(skip_all, fields(productId = %id))]
     async fn set_stock(
         &self,
         id: ProductId,

@@ -112,6 +112,7 @@ impl Store {
 }
 
 impl TransitionOrder for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn transition_order(
         &self,
         order: OrderId,
@@ -150,6 +151,7 @@ impl TransitionOrder for Store {
 }
 
 impl ReserveStock for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order.id))]
     async fn reserve_stock(&self, order: &Order) -> Result<ReserveOutcome, StoreError> {
         let now = Timestamp::now();
         let mut items = Vec::with_capacity(order.lines.len() + 2);
@@ -219,12 +221,14 @@ impl ReserveStock for Store {
 }
 
 impl GetReservation for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn get_reservation(&self, order: OrderId) -> Result<Option<Reservation>, StoreError> {
         self.read_record(keys::reservation(order)).await
     }
 }
 
 impl ReleaseStock for Store {
+    #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn release_stock(&self, order: OrderId) -> Result<bool, StoreError> {
         let Some(reservation) = self.get_reservation(order).await? else {
             return Ok(false);

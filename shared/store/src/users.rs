@@ -37,6 +37,7 @@ impl Store {
 }
 
 impl CreateUser for Store {
+    #[tracing::instrument(skip_all)]
     async fn create_user(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
         let (pk, sk) = keys::user(user.id);
         let record = UserRecord {
@@ -65,12 +66,14 @@ impl CreateUser for Store {
 }
 
 impl GetUser for Store {
+    #[tracing::instrument(skip_all, fields(userId = %id))]
     async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(self.user_record(id).await?.map(|record| record.user))
     }
 }
 
 impl FindCredentials for Store {
+    #[tracing::instrument(skip_all)]
     async fn find_credentials(&self, email: &Email) -> Result<Option<Credentials>, StoreError> {
         let Some(guard) = self.item(keys::email(email), false).await? else {
             return Ok(None);

@@ -11,6 +11,6 @@ mod sink;
 
 pub use emf::{document, Recorded, Source, DIMENSIONS, NAMESPACE};
 pub use invocation::{count, invocation, record};
-pub use logs::init_logging;
+pub use logs::{init_logging, json_logs};
 pub use metric::{Metric, Unit};
 pub use sink::set_metric_sink;
