@@ -11,6 +11,7 @@ use aws_sdk_cloudwatch::{
 };
 use serde_json::Value;
 use std::{
+    collections::BTreeMap,
     sync::OnceLock,
     time::{Duration, SystemTime},
 };
@@ -18,8 +19,10 @@ use tokio::sync::mpsc;
 
 /// How often collected metrics are put; CloudWatch Logs turns EMF into metrics about as often.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// The most data points one `PutMetricData` takes.
+/// The most data one `PutMetricData` takes.
 const MAX_PER_CALL: usize = 1000;
+/// The most distinct values one datum takes.
+const MAX_VALUES: usize = 150;
 
 /// One metric of an EMF line, with its namespace.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,15 +181,7 @@ async fn put_metrics(client: Client, mut samples: mpsc::UnboundedReceiver<Sample
 }
 
 async fn flush(client: &Client, samples: Vec<Sample>) {
-    let mut by_namespace: std::collections::BTreeMap<String, Vec<MetricDatum>> =
-        std::collections::BTreeMap::new();
-    for sample in samples {
-        by_namespace
-            .entry(sample.namespace)
-            .or_default()
-            .push(sample.datum);
-    }
-    for (namespace, data) in by_namespace {
+    for (namespace, data) in aggregate(samples) {
         for chunk in data.chunks(MAX_PER_CALL) {
             let put = client
                 .put_metric_data()
@@ -200,6 +195,83 @@ async fn flush(client: &Client, samples: Vec<Sample>) {
             }
         }
     }
+}
+
+/// A metric's identity within one second: namespace, name, dimensions, unit, resolution, second.
+type SecondKey = (
+    String,
+    String,
+    Vec<(String, String)>,
+    String,
+    Option<i32>,
+    i64,
+);
+
+/// The samples of each metric in each second, as one datum of distinct values with their counts
+/// (`Values`/`Counts`), as the CloudWatch agent batches them: a burst's thousands of samples per
+/// second become a few hundred data, which moto parses in time. Sums, counts and percentiles are
+/// unchanged.
+pub fn aggregate(samples: Vec<Sample>) -> BTreeMap<String, Vec<MetricDatum>> {
+    let mut seconds: BTreeMap<SecondKey, BTreeMap<u64, f64>> = BTreeMap::new();
+    for Sample { namespace, datum } in samples {
+        let dimensions = datum
+            .dimensions()
+            .iter()
+            .map(|d| {
+                (
+                    d.name().unwrap_or_default().to_owned(),
+                    d.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let key = (
+            namespace,
+            datum.metric_name().unwrap_or_default().to_owned(),
+            dimensions,
+            datum
+                .unit()
+                .map(|u| u.as_str().to_owned())
+                .unwrap_or_default(),
+            datum.storage_resolution(),
+            datum.timestamp().map_or(0, DateTime::secs),
+        );
+        let counts = seconds.entry(key).or_default();
+        let values = datum
+            .value()
+            .into_iter()
+            .chain(datum.values().iter().copied());
+        for value in values {
+            *counts.entry(value.to_bits()).or_default() += 1.0;
+        }
+    }
+    let mut by_namespace: BTreeMap<String, Vec<MetricDatum>> = BTreeMap::new();
+    for ((namespace, name, dimensions, unit, resolution, second), counts) in seconds {
+        let counts: Vec<(f64, f64)> = counts
+            .into_iter()
+            .map(|(v, n)| (f64::from_bits(v), n))
+            .collect();
+        for chunk in counts.chunks(MAX_VALUES) {
+            let datum = MetricDatum::builder()
+                .metric_name(&name)
+                .set_dimensions(Some(
+                    dimensions
+                        .iter()
+                        .map(|(n, v)| Dimension::builder().name(n).value(v).build())
+                        .collect(),
+                ))
+                .unit(StandardUnit::from(unit.as_str()))
+                .set_storage_resolution(resolution)
+                .timestamp(DateTime::from_secs(second))
+                .set_values(Some(chunk.iter().map(|(v, _)| *v).collect()))
+                .set_counts(Some(chunk.iter().map(|(_, n)| *n).collect()))
+                .build();
+            by_namespace
+                .entry(namespace.clone())
+                .or_default()
+                .push(datum);
+        }
+    }
+    by_namespace
 }
 
 #[cfg(test)]
@@ -233,6 +305,33 @@ mod tests {
         let durations = &samples[1].datum;
         assert_eq!(durations.values(), [10.0, 20.0]);
         assert_eq!(durations.unit(), Some(&StandardUnit::Milliseconds));
+    }
+
+    #[test]
+    fn samples_of_one_metric_in_one_second_become_one_datum_of_values_and_counts() {
+        let sample = |value: f64, millis: i64| Sample {
+            namespace: "AWS/Lambda".into(),
+            datum: MetricDatum::builder()
+                .metric_name("Duration")
+                .dimensions(Dimension::builder().name("FunctionName").value("f").build())
+                .unit(StandardUnit::Milliseconds)
+                .value(value)
+                .timestamp(DateTime::from_millis(millis))
+                .build(),
+        };
+        let samples = vec![
+            sample(5.0, 1_000),
+            sample(5.0, 1_400),
+            sample(7.0, 1_999),
+            sample(5.0, 2_000),
+        ];
+        let data = &aggregate(samples)["AWS/Lambda"];
+        assert_eq!(data.len(), 2, "two seconds: {data:?}");
+        assert_eq!(data[0].values(), [5.0, 7.0]);
+        assert_eq!(data[0].counts(), [2.0, 1.0]);
+        assert_eq!(data[0].timestamp(), Some(&DateTime::from_secs(1)));
+        assert_eq!(data[1].values(), [5.0]);
+        assert_eq!(data[1].dimensions()[0].value(), Some("f"));
     }
 
     #[test]

@@ -5,29 +5,38 @@
 
 use crate::{metrics, queues::QueueAddress};
 use aws_sdk_cloudwatch::types::StandardUnit;
-use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
+use aws_sdk_sfn::{primitives::DateTime, types::ExecutionStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::{
-    collections::HashMap,
+    collections::HashSet,
     time::{Duration, SystemTime},
 };
 use tokio::task::JoinHandle;
 
-/// SQS publishes its metrics once a minute; offline they come every second, so a burst of a few
-/// seconds shows.
-const QUEUE_EVERY: Duration = Duration::from_secs(1);
+/// SQS publishes its metrics once a minute. Offline, a queue a function polls is read every
+/// second, so a burst of a few seconds shows; the others (dead-letter queues, queues whose
+/// consumers come later) every ten, as moto counts a queue's messages one by one.
+pub const POLLED_QUEUE_EVERY: Duration = Duration::from_secs(1);
+pub const OTHER_QUEUE_EVERY: Duration = Duration::from_secs(10);
 const EXECUTIONS_EVERY: Duration = Duration::from_secs(2);
+/// Executions per ListExecutions page when looking for new ones (newest first).
+const NEW_EXECUTIONS_PAGE: i32 = 100;
 
 /// A queue's name, the `QueueName` dimension: the last part of its URL.
 pub fn queue_name(queue: &QueueAddress) -> &str {
     queue.url.rsplit('/').next().unwrap_or_default()
 }
 
-/// Records each queue's depth every second. The age of the oldest message is recorded by the
+/// Records the queues' depths every `every`. The age of the oldest message is recorded by the
 /// queue's consumer when it receives (see `queue_age`), and is 0 when the queue is empty.
-pub fn watch_queues(client: aws_sdk_sqs::Client, queues: Vec<QueueAddress>) -> JoinHandle<()> {
+pub fn watch_queues(
+    client: aws_sdk_sqs::Client,
+    queues: Vec<QueueAddress>,
+    every: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(QUEUE_EVERY);
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             for queue in &queues {
@@ -85,83 +94,134 @@ pub fn queue_age(queue: &QueueAddress, seconds: f64) {
 /// at the times they did, with `ExecutionTime`.
 pub fn watch_executions(client: aws_sdk_sfn::Client, machines: Vec<String>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut seen: HashMap<String, ExecutionStatus> = HashMap::new();
+        let mut watches: Vec<Executions> = machines.into_iter().map(Executions::new).collect();
         let mut tick = tokio::time::interval(EXECUTIONS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            for machine in &machines {
-                match list_executions(&client, machine).await {
-                    Ok(executions) => {
-                        for execution in executions {
-                            observe_execution(machine, &execution, &mut seen);
-                        }
-                    }
-                    Err(error) => {
-                        tracing::debug!(%machine, %error, "could not list the executions")
-                    }
+            for watch in &mut watches {
+                if let Err(error) = watch.poll(&client).await {
+                    let machine = &watch.machine;
+                    tracing::debug!(%machine, %error, "could not list the executions");
                 }
             }
         }
     })
 }
 
-async fn list_executions(
-    client: &aws_sdk_sfn::Client,
-    machine: &str,
-) -> Result<Vec<ExecutionListItem>, String> {
-    let mut pages = client
-        .list_executions()
-        .state_machine_arn(machine)
-        .max_results(1000)
-        .into_paginator()
-        .items()
-        .send();
-    let mut executions = Vec::new();
-    while let Some(execution) = pages.next().await {
-        executions
-            .push(execution.map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?);
-    }
-    Ok(executions)
+/// One state machine's executions, as far as the watcher has seen them. Each poll costs a page
+/// of the newest executions and the list of running ones, not every execution ever run: after a
+/// burst of thousands, listing them all every two seconds kept moto busy.
+struct Executions {
+    machine: String,
+    seen: HashSet<String>,
+    running: HashSet<String>,
 }
 
-fn observe_execution(
-    machine: &str,
-    execution: &ExecutionListItem,
-    seen: &mut HashMap<String, ExecutionStatus>,
-) {
-    let status = execution.status();
-    let previous = seen.insert(execution.execution_arn().to_owned(), status.clone());
-    if previous.as_ref() == Some(status) {
-        return;
+impl Executions {
+    fn new(machine: String) -> Self {
+        Self {
+            machine,
+            seen: HashSet::new(),
+            running: HashSet::new(),
+        }
     }
-    let dimensions = [("StateMachineArn", machine)];
-    let started = system_time(execution.start_date());
-    let observe = |name, unit, value, at| {
+
+    async fn poll(&mut self, client: &aws_sdk_sfn::Client) -> Result<(), String> {
+        self.find_new(client).await?;
+        let still_running = self.list_running(client).await?;
+        let finished: Vec<String> = self.running.difference(&still_running).cloned().collect();
+        for arn in finished {
+            let execution = client
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?;
+            let start = system_time(execution.start_date());
+            self.ended(execution.status(), start, execution.stop_date());
+            self.running.remove(&arn);
+        }
+        Ok(())
+    }
+
+    /// New executions come first (ListExecutions is newest first): pages up to one already seen.
+    async fn find_new(&mut self, client: &aws_sdk_sfn::Client) -> Result<(), String> {
+        let mut token = None;
+        loop {
+            let page = client
+                .list_executions()
+                .state_machine_arn(&self.machine)
+                .max_results(NEW_EXECUTIONS_PAGE)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?;
+            for execution in page.executions() {
+                let arn = execution.execution_arn().to_owned();
+                if !self.seen.insert(arn.clone()) {
+                    return Ok(());
+                }
+                let start = system_time(execution.start_date());
+                self.observe("ExecutionsStarted", StandardUnit::Count, 1.0, start);
+                match execution.status() {
+                    ExecutionStatus::Running => {
+                        self.running.insert(arn);
+                    }
+                    status => self.ended(status, start, execution.stop_date()),
+                }
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_owned()),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn list_running(&self, client: &aws_sdk_sfn::Client) -> Result<HashSet<String>, String> {
+        let mut pages = client
+            .list_executions()
+            .state_machine_arn(&self.machine)
+            .status_filter(ExecutionStatus::Running)
+            .max_results(1000)
+            .into_paginator()
+            .items()
+            .send();
+        let mut running = HashSet::new();
+        while let Some(execution) = pages.next().await {
+            let execution =
+                execution.map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?;
+            running.insert(execution.execution_arn().to_owned());
+        }
+        Ok(running)
+    }
+
+    fn ended(&self, status: &ExecutionStatus, start: SystemTime, stop: Option<&DateTime>) {
+        let metric = match status {
+            ExecutionStatus::Succeeded => "ExecutionsSucceeded",
+            ExecutionStatus::Failed => "ExecutionsFailed",
+            ExecutionStatus::TimedOut => "ExecutionsTimedOut",
+            ExecutionStatus::Aborted => "ExecutionsAborted",
+            _ => return,
+        };
+        let stopped = stop.map_or_else(SystemTime::now, system_time);
+        self.observe(metric, StandardUnit::Count, 1.0, stopped);
+        let took = stopped.duration_since(start).unwrap_or_default();
+        let took_ms = took.as_secs_f64() * 1000.0;
+        self.observe(
+            "ExecutionTime",
+            StandardUnit::Milliseconds,
+            took_ms,
+            stopped,
+        );
+    }
+
+    fn observe(&self, name: &str, unit: StandardUnit, value: f64, at: SystemTime) {
+        let dimensions = [("StateMachineArn", self.machine.as_str())];
         metrics::observe_at("AWS/States", name, unit, value, &dimensions, at);
-    };
-    if previous.is_none() {
-        observe("ExecutionsStarted", StandardUnit::Count, 1.0, started);
     }
-    let ended = match status {
-        ExecutionStatus::Succeeded => "ExecutionsSucceeded",
-        ExecutionStatus::Failed => "ExecutionsFailed",
-        ExecutionStatus::TimedOut => "ExecutionsTimedOut",
-        ExecutionStatus::Aborted => "ExecutionsAborted",
-        _ => return,
-    };
-    let stopped = execution
-        .stop_date()
-        .map_or_else(SystemTime::now, system_time);
-    observe(ended, StandardUnit::Count, 1.0, stopped);
-    let took = stopped.duration_since(started).unwrap_or_default();
-    observe(
-        "ExecutionTime",
-        StandardUnit::Milliseconds,
-        took.as_secs_f64() * 1000.0,
-        stopped,
-    );
 }
 
-fn system_time(at: &aws_sdk_sfn::primitives::DateTime) -> SystemTime {
+fn system_time(at: &DateTime) -> SystemTime {
     SystemTime::try_from(*at).unwrap_or_else(|_| SystemTime::now())
 }

@@ -230,7 +230,9 @@ fn trace_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let random = ulid::Ulid::new().random() & ((1 << 96) - 1);
+    // A ULID carries 80 random bits; two of them make the 96 the trace id needs.
+    let random =
+        ((ulid::Ulid::new().random() << 16) ^ ulid::Ulid::new().random()) & ((1 << 96) - 1);
     format!("Root=1-{now:08x}-{random:024x};Sampled=1")
 }
 

@@ -220,7 +220,7 @@ impl OfflineStack {
             tasks: Vec::new(),
         };
         if crate::metrics::collecting() {
-            stack.start_observers(sdk);
+            stack.start_observers(template, sdk)?;
         }
         if settings.event_sources.enabled {
             stack.start_event_sources(template, sdk, settings.event_sources)?;
@@ -229,13 +229,31 @@ impl OfflineStack {
     }
 
     /// What SQS and Step Functions report about themselves to CloudWatch.
-    fn start_observers(&mut self, sdk: &SdkConfig) {
-        let queues = self.queues.values().cloned().collect();
+    fn start_observers(&mut self, template: &Template, sdk: &SdkConfig) -> Result<(), StackError> {
+        let polled: Vec<String> = template
+            .functions()?
+            .into_iter()
+            .flat_map(|f| f.triggers)
+            .filter_map(|trigger| match trigger {
+                Trigger::Queue { queue, .. } => Some(queue),
+                _ => None,
+            })
+            .collect();
+        let (polled, others): (Vec<_>, Vec<_>) =
+            self.queues.iter().partition(|(id, _)| polled.contains(id));
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        self.tasks.push(observers::watch_queues(sqs, queues));
+        for (queues, every) in [
+            (polled, observers::POLLED_QUEUE_EVERY),
+            (others, observers::OTHER_QUEUE_EVERY),
+        ] {
+            let queues = queues.into_iter().map(|(_, q)| q.clone()).collect();
+            self.tasks
+                .push(observers::watch_queues(sqs.clone(), queues, every));
+        }
         let machines = self.state_machines.values().cloned().collect();
         let sfn = aws_sdk_sfn::Client::new(sdk);
         self.tasks.push(observers::watch_executions(sfn, machines));
+        Ok(())
     }
 
     fn start_event_sources(

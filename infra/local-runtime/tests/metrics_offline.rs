@@ -203,4 +203,57 @@ async fn a_burst_of_orders_is_reviewed_from_get_metric_data() {
         }
     })
     .await;
+
+    review_with_scripts_metrics(service, placed.len());
+}
+
+/// `scripts/metrics` reads the same dashboard and data, and draws every widget: its JSON says as
+/// many orders placed as the API accepted.
+fn review_with_scripts_metrics(stack: &str, placed: usize) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = std::env::temp_dir().join(format!("{stack}-metrics"));
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("scripts/test points the SDK at moto");
+    let run = std::process::Command::new(format!("{root}/scripts/metrics"))
+        .args([
+            "--stack",
+            stack,
+            "--endpoint",
+            &endpoint,
+            "--since",
+            "10m",
+            "--json",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("scripts/metrics runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let review: serde_json::Value =
+        serde_json::from_slice(&run.stdout).expect("--json prints JSON");
+    let orders: f64 = review["Orders (per 10 s)"]["placed (202)"]["values"]
+        .as_array()
+        .expect("the Orders widget has the placed series")
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .sum();
+    assert_eq!(orders, placed as f64);
+    let charts = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    let widgets = review.as_object().unwrap().len();
+    assert!(widgets >= 15, "{widgets} widgets");
+    assert_eq!(charts, widgets, "one chart per metric widget");
+    assert!(out.join("summary.md").exists());
+    let _ = std::fs::remove_dir_all(&out);
 }

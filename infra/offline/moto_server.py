@@ -1,0 +1,142 @@
+"""moto's server, as the `moto_server` command runs it, with two changes to its CloudWatch that the
+offline review of a burst needs. Written for moto 5.2.5 (see requirements.txt); each patch checks
+that what it replaces is still there, so an upgrade that moves it fails at start, not silently.
+
+1. Percentile statistics (`p50`, `p99`, `p99.9`). moto computes only Sum, Average, Minimum, Maximum
+   and SampleCount, and answers nothing for a percentile. Here a percentile is the nearest-rank
+   value of the raw values in the period (values put with `Values`/`Counts` count as many times).
+   Data put only as `StatisticValues` has no distribution, so a percentile skips it, as CloudWatch
+   does for such data.
+2. GetMetricData in time linear in the data. moto scans every stored point once per period of every
+   query: after a burst of a few thousand orders (hundreds of thousands of points) a dashboard's
+   queries took minutes. Here the points are grouped by namespace and name once per call, and each
+   query buckets only its own. The result is the same, with one difference: moto ignores the
+   namespace of a query that has dimensions, and this does not.
+"""
+
+import math
+import re
+import sys
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from moto.cloudwatch import models
+from moto.cloudwatch.exceptions import ValidationError
+from moto.cloudwatch.metric_data_expression_parser import parse_expression
+from moto.server import main
+
+PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d+)?|100)$")
+
+
+def _require(owner: Any, attribute: str) -> Any:
+    if not hasattr(owner, attribute):
+        raise SystemExit(
+            f"infra/offline/moto_server.py: moto has no {owner.__name__}.{attribute}; "
+            "this patch was written for moto 5.2.5"
+        )
+    return getattr(owner, attribute)
+
+
+def percentile(values: list[float], rank: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least `rank`% of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = max(math.ceil(rank / 100 * len(ordered)), 1) - 1
+    return ordered[index]
+
+
+_statistic = _require(models.Statistics, "get_statistics_for_type")
+
+
+def get_statistics_for_type(self: models.Statistics, stat: str) -> Any:
+    match = PERCENTILE.match(stat)
+    if match:
+        return percentile(self.metric_single_values_list, float(match.group(1)))
+    return _statistic(self, stat)
+
+
+_get_metric_data = _require(models.CloudWatchBackend, "get_metric_data")
+
+
+def _dimensions(pairs: list[Any]) -> frozenset[tuple[str, str]]:
+    return frozenset((d.name, d.value) for d in pairs)
+
+
+def _series(
+    points: list[Any], query: dict[str, Any], start: datetime, end: datetime
+) -> tuple[list[Any], list[datetime]]:
+    """One MetricStat query: its points bucketed by period, each bucket's statistic, oldest first."""
+    metric_stat = query["MetricStat"]
+    metric = metric_stat["Metric"]
+    wanted = frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+    unit = metric_stat.get("Unit")
+    stat = metric_stat["Stat"]
+    period = int(metric_stat["Period"])
+    buckets: dict[int, list[Any]] = defaultdict(list)
+    for point in points:
+        if wanted and _dimensions(point.dimensions) != wanted:
+            continue
+        if unit and point.unit != unit:
+            continue
+        buckets[int((point.timestamp - start).total_seconds()) // period].append(point)
+    values, timestamps = [], []
+    for bucket in sorted(buckets):
+        at = start + timedelta(seconds=bucket * period)
+        if at > end:
+            continue
+        statistics = models.Statistics([stat], at)
+        statistics.metric_data = buckets[bucket]
+        value = statistics.get_statistics_for_type(stat)
+        if value is not None:
+            values.append(value)
+            timestamps.append(at)
+    return values, timestamps
+
+
+def get_metric_data(
+    self: models.CloudWatchBackend,
+    queries: list[dict[str, Any]],
+    start_time: datetime,
+    end_time: datetime,
+    scan_by: str = "TimestampAscending",
+) -> list[dict[str, Any]]:
+    start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
+    if start >= end:
+        raise ValidationError("The parameter EndTime must be greater than StartTime.")
+    insights = [q for q in queries if q.get("Expression", "").startswith("SELECT")]
+    by_metric: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for point in self.get_all_metrics():
+        if start <= point.timestamp < end:
+            by_metric[(point.namespace, point.name)].append(point)
+
+    results, returned = [], []
+    for query in (q for q in queries if "MetricStat" in q):
+        metric = query["MetricStat"]["Metric"]
+        points = by_metric.get((metric["Namespace"], metric["MetricName"]), [])
+        values, timestamps = _series(points, query, start, end)
+        if scan_by == "TimestampDescending":
+            values.reverse()
+            timestamps.reverse()
+        label = query.get("Label") or f"{metric['MetricName']} {query['MetricStat']['Stat']}"
+        result = {"id": query["Id"], "label": label, "values": values,
+                  "timestamps": timestamps, "status_code": "Complete"}
+        results.append(result)
+        if query.get("ReturnData", True):
+            returned.append(result)
+    for query in (q for q in queries if "Expression" in q and q not in insights):
+        values, timestamps = parse_expression(query["Expression"], results)
+        returned.append({"id": query["Id"], "label": query.get("Label") or query["Id"],
+                         "values": values, "timestamps": timestamps, "status_code": "Complete"})
+    if insights:
+        returned.extend(_get_metric_data(self, insights, start_time, end_time, scan_by))
+    return returned
+
+
+models.Statistics.get_statistics_for_type = get_statistics_for_type
+models.CloudWatchBackend.get_metric_data = get_metric_data
+
+if __name__ == "__main__":
+    sys.argv[0] = "moto_server"
+    sys.exit(main())
