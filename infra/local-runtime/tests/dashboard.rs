@@ -373,3 +373,18 @@ fn a_metric_nobody_emits_is_found() {
     )
     .is_some());
 }
+
+/// The README's table of business metrics names every metric of the catalog.
+#[test]
+fn the_readme_explains_every_business_metric() {
+    let readme = include_str!("../../../README.md");
+    let missing: Vec<&str> = Metric::ALL
+        .iter()
+        .map(|m| m.name())
+        .filter(|name| !readme.contains(&format!("| `{name}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in the README's metrics table: {missing:?}"
+    );
+}
