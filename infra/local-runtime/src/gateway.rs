@@ -419,10 +419,10 @@ impl Gateway {
 /// What `!Ref` of the template's HTTP API gives in this stack.
 fn api_id(template: &Template, deployed: &Functions) -> String {
     template
-        .resource_types()
+        .ids_of_type("AWS::Serverless::HttpApi")
         .into_iter()
-        .find(|(_, kind)| kind == "AWS::Serverless::HttpApi")
-        .and_then(|(id, _)| deployed.resources.resolve(&Expr::Ref(id)).ok())
+        .next()
+        .and_then(|id| deployed.resources.resolve(&Expr::Ref(id)).ok())
         .unwrap_or_default()
 }
 

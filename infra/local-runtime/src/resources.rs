@@ -156,6 +156,11 @@ fn uuid_of(stack: &str) -> String {
     };
     let bits =
         (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(fnv(0x6c62_272e_07bb_0142));
+    uuid_text(bits)
+}
+
+/// 128 bits in the 8-4-4-4-12 form AWS uses for stack ids and request ids.
+pub(crate) fn uuid_text(bits: u128) -> String {
     let hex = format!("{bits:032x}");
     format!(
         "{}-{}-{}-{}-{}",

@@ -212,16 +212,7 @@ impl Deployed {
 
 /// A request id as Lambda writes it: a UUID.
 fn request_id() -> String {
-    let bits = ulid::Ulid::new().0;
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    crate::resources::uuid_text(ulid::Ulid::new().0)
 }
 
 /// An X-Ray trace id: version 1, the epoch seconds in hex, and 96 random bits.

@@ -163,11 +163,7 @@ impl OfflineStack {
                 .insert(queue.url.clone(), queue.arn.clone());
         }
         // An HTTP API's `!Ref` is its id; offline it is named as everything else is.
-        for (id, _) in template
-            .resource_types()
-            .into_iter()
-            .filter(|(_, kind)| kind == "AWS::Serverless::HttpApi")
-        {
+        for id in template.ids_of_type("AWS::Serverless::HttpApi") {
             resources.add(&id, &offline_name(&name, &id), &[]);
         }
         for function in template.functions()? {
@@ -416,11 +412,7 @@ async fn create_dashboards(
 ) -> Result<Vec<String>, StackError> {
     let client = aws_sdk_cloudwatch::Client::new(sdk);
     let mut names = Vec::new();
-    for (id, _) in template
-        .resource_types()
-        .into_iter()
-        .filter(|(_, kind)| kind == "AWS::CloudWatch::Dashboard")
-    {
+    for id in template.ids_of_type("AWS::CloudWatch::Dashboard") {
         let property = |path| {
             let expr = template
                 .property(&id, path)

@@ -61,15 +61,6 @@ const CHECKS: [(&str, Check); 6] = [
     ("visibility timeout", short_visibility_timeouts),
 ];
 
-fn of_type(template: &Template, kind: &str) -> Vec<String> {
-    template
-        .resource_types()
-        .into_iter()
-        .filter(|(_, k)| k == kind)
-        .map(|(id, _)| id)
-        .collect()
-}
-
 /// Every intrinsic at its longest: `AWS::StackName` has 128 characters (`AWS::StackId` ends in a
 /// UUID, as always), and a resource's `!Ref` and name attributes give the longest name AWS would
 /// generate for its type (its logical id, padded to the limit), else its logical id. Parameters
@@ -158,11 +149,13 @@ fn wildcard_resources(template: &Template) -> Vec<String> {
 /// Every function logs to a log group of the template's (`LoggingConfig.LogGroup`) that has a
 /// retention, so no log is kept forever and the group exists before the first invocation.
 fn functions_without_log_groups(template: &Template) -> Vec<String> {
-    let retained: Vec<String> = of_type(template, "AWS::Logs::LogGroup")
+    let retained: Vec<String> = template
+        .ids_of_type("AWS::Logs::LogGroup")
         .into_iter()
         .filter(|group| template.property(group, "RetentionInDays").is_some())
         .collect();
-    of_type(template, "AWS::Serverless::Function")
+    template
+        .ids_of_type("AWS::Serverless::Function")
         .into_iter()
         .filter(|function| {
             !matches!(
@@ -178,7 +171,8 @@ fn functions_without_log_groups(template: &Template) -> Vec<String> {
 
 /// Every alarm notifies someone when it fires.
 fn alarms_without_actions(template: &Template) -> Vec<String> {
-    of_type(template, "AWS::CloudWatch::Alarm")
+    template
+        .ids_of_type("AWS::CloudWatch::Alarm")
         .into_iter()
         .filter(|alarm| template.property_list(alarm, "AlarmActions").is_empty())
         .map(|alarm| format!("{alarm} has no AlarmActions"))
@@ -217,7 +211,7 @@ fn short_visibility_timeouts(template: &Template) -> Vec<String> {
         _ => None,
     };
     let mut violations = Vec::new();
-    for mapping in of_type(template, "AWS::Lambda::EventSourceMapping") {
+    for mapping in template.ids_of_type("AWS::Lambda::EventSourceMapping") {
         let (Some(Expr::GetAtt(queue, _)), Some(Expr::Ref(function) | Expr::GetAtt(function, _))) = (
             template.property(&mapping, "EventSourceArn"),
             template.property(&mapping, "FunctionName"),

@@ -173,18 +173,9 @@ fn widgets(dashboard: &Value) -> Vec<(String, Vec<Read>)> {
         .collect()
 }
 
-fn resources_of(template: &Template, kind: &str) -> BTreeSet<String> {
-    template
-        .resource_types()
-        .into_iter()
-        .filter(|(_, k)| k == kind)
-        .map(|(id, _)| id)
-        .collect()
-}
-
 /// Why `read` names a metric that does not exist, if it does.
 fn defect(template: &Template, read: &Read) -> Option<String> {
-    let functions = resources_of(template, FUNCTION);
+    let functions = template.ids_of_type(FUNCTION);
     if read.namespace == NAMESPACE {
         if !Metric::ALL.iter().any(|m| m.name() == read.name) {
             return Some(format!("{} is no metric the functions declare", read.name));
@@ -194,7 +185,7 @@ fn defect(template: &Template, read: &Read) -> Option<String> {
         let service = read.dimensions.first().map(|(_, v)| v.as_str());
         return (names != DIMENSIONS
             || service != Some("ref:AWS::StackName")
-            || !function.is_some_and(|f| functions.contains(f)))
+            || !function.is_some_and(|f| functions.iter().any(|id| id == f)))
         .then(|| format!("{read:?} does not carry the service and a template function"));
     }
     let Some((_, _, dimension, kind)) = AWS_METRICS
@@ -214,7 +205,7 @@ fn defect(template: &Template, read: &Read) -> Option<String> {
     let target = value.trim_start_matches("ref:");
     let id = target.split('.').next().unwrap_or_default();
     let attribute_ok = *kind != QUEUE || target.ends_with(".QueueName");
-    (name != dimension || !resources_of(template, kind).contains(id) || !attribute_ok)
+    (name != dimension || !template.ids_of_type(kind).iter().any(|k| k == id) || !attribute_ok)
         .then(|| format!("{read:?}: its {dimension} should name a {kind}"))
 }
 
@@ -273,7 +264,8 @@ fn per_function_and_per_queue_widgets_show_every_one() {
                 })
                 .collect();
             if named.len() > 4 {
-                assert_eq!(named, resources_of(&template, kind), "{title}");
+                let declared: BTreeSet<String> = template.ids_of_type(kind).into_iter().collect();
+                assert_eq!(named, declared, "{title}");
             }
         }
     }
@@ -284,7 +276,7 @@ fn per_function_and_per_queue_widgets_show_every_one() {
 fn every_alarm_reads_a_metric_that_is_emitted() {
     let template = template();
     let yaml: Yaml = serde_yaml::from_str(EMBEDDED).unwrap();
-    let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
+    let alarms = template.ids_of_type("AWS::CloudWatch::Alarm");
     assert!(alarms.len() >= 10, "{alarms:?}");
     let mut defects = Vec::new();
     for alarm in &alarms {

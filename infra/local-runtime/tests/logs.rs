@@ -5,12 +5,12 @@
 mod support;
 
 use cartwheel_domain::Role;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::{
     io::Write,
     sync::{Arc, Mutex},
 };
-use support::TestApp;
+use support::{checkout::place, TestApp};
 use tracing_subscriber::{filter::LevelFilter, layer::SubscriberExt};
 
 /// Log output kept in memory.
@@ -46,26 +46,6 @@ fn span<'a>(line: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no span {name} in {line}"))
 }
 
-async fn place_order(app: &TestApp, token: &str, product: &str, key: &str) -> String {
-    let body = json!({
-        "items": [{"productId": product, "quantity": 1}],
-        "shippingAddress": {"name": "Ada", "line1": "1 St", "city": "London", "postalCode": "N1", "country": "GB"},
-        "paymentToken": "tok_visa",
-    });
-    let response = app
-        .http
-        .post(app.url("/orders"))
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
-    let accepted: Value = response.json().await.unwrap();
-    accepted["orderId"].as_str().unwrap().to_owned()
-}
-
 /// The test's runtime runs on one thread, so its subscriber sees every task the stack spawns.
 #[tokio::test]
 async fn a_log_line_names_its_request_trace_function_cold_start_and_order() {
@@ -79,8 +59,8 @@ async fn a_log_line_names_its_request_trace_function_cold_start_and_order() {
     let app = TestApp::start().await;
     let product = support::product(&app.store, "LOGGED-1", 5).await;
     let (_, token) = app.user_token(Role::Customer).await;
-    let first = place_order(&app, &token, &product.id.to_string(), "log-1").await;
-    let second = place_order(&app, &token, &product.id.to_string(), "log-2").await;
+    let first = place(&app, &token, &product.id.to_string(), "tok_visa", "log-1").await;
+    let second = place(&app, &token, &product.id.to_string(), "tok_visa", "log-2").await;
 
     let placed = captured.lines("order placed");
     assert_eq!(placed.len(), 2, "one line per order placed");
@@ -95,7 +75,7 @@ async fn a_log_line_names_its_request_trace_function_cold_start_and_order() {
         let invocation = span(line, "invocation");
         assert_eq!(invocation["function"], "PlaceOrderFunction");
         assert_eq!(invocation["coldStart"], cold, "{line}");
-        assert_eq!(span(line, "place_order")["orderId"], order.as_str());
+        assert_eq!(span(line, "place_order")["orderId"], order.to_string());
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["lines"], 1);
     }

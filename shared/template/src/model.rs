@@ -190,6 +190,11 @@ impl Template {
             .collect()
     }
 
+    /// The logical ids of the resources of type `kind`, in template order.
+    pub fn ids_of_type(&self, kind: &str) -> Vec<String> {
+        self.resources_of_type(kind).map(|(id, _)| id).collect()
+    }
+
     /// A resource's property at `path` (keys into its `Properties`, joined by dots), as a literal
     /// or an intrinsic.
     pub fn property(&self, logical_id: &str, path: &str) -> Option<Expr> {
