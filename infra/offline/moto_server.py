@@ -12,6 +12,10 @@ that what it replaces is still there, so an upgrade that moves it fails at start
    queries took minutes. Here the points are grouped by namespace and name once per call, and each
    query buckets only its own. The result is the same, with one difference: moto ignores the
    namespace of a query that has dimensions, and this does not.
+3. A value put with a count (`Values`/`Counts`) is kept once, with its count. moto stores it as many
+   times as its count: the local runtime's one put a second of a route's latencies at 2,000
+   requests/s became 2,000 objects per metric a second, and moto's CPU took a core from the stack
+   it measured. Every statistic, percentiles included, is the same as when each were stored.
 """
 
 import math
@@ -38,13 +42,48 @@ def _require(owner: Any, attribute: str) -> Any:
     return getattr(owner, attribute)
 
 
-def percentile(values: list[float], rank: float) -> float | None:
-    """Nearest-rank percentile: the smallest value with at least `rank`% of the values at or below it."""
-    if not values:
+def percentile(weighted: list[tuple[float, float]], rank: float) -> float | None:
+    """Nearest-rank percentile of (value, count) pairs: the smallest value with at least `rank`% of
+    the values at or below it."""
+    total = sum(count for _, count in weighted)
+    if not total:
         return None
-    ordered = sorted(values)
-    index = max(math.ceil(rank / 100 * len(ordered)), 1) - 1
-    return ordered[index]
+    wanted = max(math.ceil(rank / 100 * total), 1)
+    seen = 0.0
+    for value, count in sorted(weighted):
+        seen += count
+        if seen >= wanted:
+            return value
+    return None
+
+
+class WeightedDatum(models.MetricAggregatedDatum):
+    """One value put `count` times: to moto's statistics an aggregate whose minimum, maximum and
+    average are the value; to the percentiles the value with its count."""
+
+    # moto's model registry names a model's service after its module.
+    __module__ = models.__name__
+
+    def __init__(self, namespace: str, member: dict[str, Any], value: float, count: float) -> None:
+        super().__init__(namespace=namespace, name=member["MetricName"], min_stat=value,
+                         max_stat=value, sample_count=count, sum_stat=value * count,
+                         dimensions=member.get("Dimensions", []),
+                         timestamp=member.get("Timestamp"), unit=member.get("Unit"))
+        self.value = value
+
+
+_put_metric_data = _require(models.CloudWatchBackend, "put_metric_data")
+_validate = _require(models.CloudWatchBackend, "_validate_parameters_put_metric_data")
+
+
+def put_metric_data(self: models.CloudWatchBackend, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    for position, member in enumerate(metric_data):
+        _validate(self, member, position + 1)
+    _put_metric_data(self, namespace, [m for m in metric_data if not m.get("Values")])
+    for member in (m for m in metric_data if m.get("Values")):
+        counts = member.get("Counts") or ["1"] * len(member["Values"])
+        for value, count in zip(member["Values"], counts):
+            self.metric_data.append(WeightedDatum(namespace, member, float(value), float(count)))
 
 
 _statistic = _require(models.Statistics, "get_statistics_for_type")
@@ -53,7 +92,10 @@ _statistic = _require(models.Statistics, "get_statistics_for_type")
 def get_statistics_for_type(self: models.Statistics, stat: str) -> Any:
     match = PERCENTILE.match(stat)
     if match:
-        return percentile(self.metric_single_values_list, float(match.group(1)))
+        weighted = [(value, 1.0) for value in self.metric_single_values_list] + [
+            (d.value, d.sample_count) for d in self.metric_aggregated_list if isinstance(d, WeightedDatum)
+        ]
+        return percentile(weighted, float(match.group(1)))
     return _statistic(self, stat)
 
 
@@ -136,6 +178,7 @@ def get_metric_data(
 
 models.Statistics.get_statistics_for_type = get_statistics_for_type
 models.CloudWatchBackend.get_metric_data = get_metric_data
+models.CloudWatchBackend.put_metric_data = put_metric_data
 
 if __name__ == "__main__":
     sys.argv[0] = "moto_server"

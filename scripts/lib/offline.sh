@@ -112,3 +112,28 @@ start_emulators() {
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$AWS_ENDPOINT_URL_DYNAMODB"
   export CARTWHEEL_AWS_EDGE_PORT=$edge_port
 }
+
+# build_runtime offline|debug: builds the local runtime in that profile; runtime_binary names it.
+build_runtime() {
+  say "building the local runtime ($1)"
+  if [ "$1" = offline ]; then
+    cargo build --quiet --profile offline -p cartwheel-local --bin cartwheel-local
+  else
+    cargo build --quiet -p cartwheel-local --bin cartwheel-local
+  fi
+}
+runtime_binary() { echo "$ROOT/target/$1/cartwheel-local"; }
+
+ensure_artillery() {
+  if stale "$ROOT/artillery/node_modules/.cartwheel-stamp" "$ROOT/artillery/package.json" "$ROOT/artillery/package-lock.json"; then
+    say "installing Artillery"
+    (cd "$ROOT/artillery" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$ROOT/artillery/node_modules/.cartwheel-stamp"
+  fi
+}
+
+# aws_table_of STACK: the physical name of a deployed stack's table, with the caller's credentials.
+aws_table_of() {
+  "$VENV/bin/python" -c 'import boto3, sys; print(boto3.client("cloudformation").describe_stack_resource(
+    StackName=sys.argv[1], LogicalResourceId="Table")["StackResourceDetail"]["PhysicalResourceId"])' "$1"
+}

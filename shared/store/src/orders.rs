@@ -161,16 +161,18 @@ impl PlaceOrder for Store {
         cart_lines: &[ProductId],
     ) -> Result<Placement, StoreError> {
         let items = self.placement_items(order, request, cart_lines)?;
+        // The transaction is the idempotency check: its Put of the key's record is conditional, so
+        // a new request costs one call, and only a refused one reads what holds the key.
         for attempt in 0..CONFLICT_ATTEMPTS {
-            if let Some(earlier) = self.idempotency_record(request).await? {
-                return Ok(earlier);
-            }
             match transaction::attempt(&self.client, items.clone()).await? {
                 None => return Ok(Placement::Placed),
-                // The key was taken meanwhile, or another request with it is mid-flight: look again.
+                // The key is taken (a replay), or another request with it is mid-flight.
                 Some(cancelled)
                     if cancelled.any(CONDITION_FAILED) || cancelled.any("TransactionConflict") =>
                 {
+                    if let Some(earlier) = self.idempotency_record(request).await? {
+                        return Ok(earlier);
+                    }
                     tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
                 }
                 Some(cancelled) => return Err(cancelled.unexpected()),

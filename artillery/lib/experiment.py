@@ -1,0 +1,205 @@
+"""Runs one of Cartwheel's burst-traffic experiments and writes its report folder.
+
+Each experiment seeds its own customers and product over the API, runs Artillery (scenarios in
+artillery/scenarios), waits until every accepted order is final, checks the invariants from the
+table (no oversell, every accepted order terminal, none lost or duplicated), reads the run's
+metrics, and writes the raw Artillery JSON, the request log, charts and summary.md. The exit status
+is 1 when an invariant fails. Run it through artillery/run, which starts the offline stack.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import invariants  # noqa: E402
+import report  # noqa: E402
+from api import Api  # noqa: E402
+
+HERE = Path(__file__).resolve().parent.parent
+ARTILLERY = HERE / "node_modules" / ".bin" / "artillery"
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: int
+    rate: float = 0.0  # arrivals per second (open model)
+    users: int = 0  # virtual users arriving at once (closed model, baseline)
+
+    def artillery(self):
+        if self.users:
+            return {"name": self.name, "duration": 1, "arrivalCount": self.users}
+        return {"name": self.name, "duration": self.seconds, "arrivalRate": self.rate}
+
+
+@dataclass
+class Run:
+    """One Artillery run: a scenario and its phases."""
+    label: str
+    scenario: str
+    script: str
+    phases: list
+    run_seconds: int = 0  # how long each baseline user loops
+
+
+@dataclass
+class Experiment:
+    name: str
+    runs: list
+    customers: int
+    stock: int = 1_000_000_000
+    checks_orders: bool = True
+    notes: list = field(default_factory=list)
+
+
+def experiments(smoke: bool):
+    """The four experiments, full or as a smoke run of a few seconds at tiny rates."""
+    if smoke:
+        levels, level_seconds = [2, 4], 2
+        sync_rate, sync_seconds = 2, 3
+        base, peak, base_s, peak_s, after_s = 2, 6, 2, 3, 3
+        sale_orders, sale_seconds, sale_stock = 12, 2, 5
+    else:
+        levels, level_seconds = [10, 50, 100, 500], 30
+        sync_rate, sync_seconds = 5, 60
+        base, peak, base_s, peak_s, after_s = 5, 75, 60, 120, 120
+        sale_orders, sale_seconds, sale_stock = 600, 10, 100
+    return {
+        "baseline": Experiment("baseline", [
+            Run(f"{n} users", "reads", "reads.yml", [Phase(f"{n} users", level_seconds, users=n)],
+                run_seconds=level_seconds) for n in levels
+        ], customers=max(levels) if not smoke else 4, checks_orders=False),
+        "sync-vs-async": Experiment("sync-vs-async", [
+            Run("async", "accepted-order", "orders.yml", [Phase("async", sync_seconds, rate=sync_rate)]),
+            Run("sync", "waited-order", "orders.yml", [Phase("sync", sync_seconds, rate=sync_rate)]),
+        ], customers=20 if not smoke else 3),
+        "burst": Experiment("burst", [
+            Run("burst", "accepted-order", "orders.yml", [
+                Phase("base", base_s, rate=base),
+                Phase("peak", peak_s, rate=peak),
+                Phase("after", after_s, rate=base),
+            ]),
+        ], customers=50 if not smoke else 3),
+        "flash-sale": Experiment("flash-sale", [
+            Run("flash sale", "accepted-order", "orders.yml",
+                [Phase("sale", sale_seconds, rate=sale_orders / sale_seconds)]),
+        ], customers=200 if not smoke else 6, stock=sale_stock),
+    }
+
+
+def run_artillery(run: Run, target: str, out: Path, env: dict) -> dict:
+    """Runs one scenario; answers the phases' wall-clock bounds in epoch milliseconds."""
+    overrides = {"config": {"phases": [p.artillery() for p in run.phases]}}
+    raw = out / f"artillery-{run.label.replace(' ', '-')}.json"
+    started = int(time.time() * 1000)
+    subprocess.run(
+        [str(ARTILLERY), "run", "--quiet", "--target", target, "--scenario-name", run.scenario,
+         "--overrides", json.dumps(overrides), "--output", str(raw), str(HERE / "scenarios" / run.script)],
+        env={**env, "RUN_SECONDS": str(run.run_seconds), "ARTILLERY_DISABLE_TELEMETRY": "true"},
+        check=True, stdout=subprocess.DEVNULL)
+    ended = int(time.time() * 1000)
+    # Artillery takes a few seconds to start; its first metric marks the first phase's start.
+    started = json.loads(raw.read_text())["aggregate"].get("firstMetricAt", started)
+    bounds, at = [], started
+    for phase in run.phases:
+        length = (run.run_seconds if phase.users else phase.seconds) * 1000
+        bounds.append({"run": run.label, "phase": phase.name, "start": at, "end": at + length,
+                       "rate": phase.rate, "users": phase.users})
+        at += length
+    return {"label": run.label, "raw": raw.name, "start": started, "end": ended, "phases": bounds}
+
+
+# The processes whose CPU the report shows, by a part of their command line.
+PROCESSES = {"DynamoDB Local": "DynamoDBLocal", "moto": "moto_server", "cartwheel-local": "cartwheel-local"}
+
+
+def cpu_seconds() -> dict:
+    """CPU seconds each of the stack's processes has used so far (offline; nothing for AWS)."""
+    totals = dict.fromkeys(PROCESSES, 0.0)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        for name, needle in PROCESSES.items():
+            if needle in command:
+                totals[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                break
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    totals["Artillery"] = children.ru_utime + children.ru_stime
+    return totals
+
+
+def seed(api: Api, experiment: Experiment, run_id: str):
+    """The experiment's customers (signed up and logged in) and its own product."""
+    admin = api.login(os.environ["ADMIN_EMAIL"], os.environ["ADMIN_PASSWORD"])
+    product = api.create_product(admin, sku=f"EXP-{run_id}", stock=experiment.stock)
+    customers = []
+    for n in range(experiment.customers):
+        email = f"{experiment.name}-{run_id}-{n}@experiments.local"
+        customers.append({"email": email, **api.sign_up(email)})
+        if (n + 1) % 50 == 0:
+            print(f"  {n + 1} of {experiment.customers} customers signed up", file=sys.stderr)
+    return product, customers
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiment", choices=["baseline", "sync-vs-async", "burst", "flash-sale"])
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds at tiny rates (CI)")
+    parser.add_argument("--table", required=True, help="the stack's table, read for the invariants")
+    parser.add_argument("--stack", required=True, help="the stack's name, for its metrics")
+    parser.add_argument("--drain-timeout", type=int, default=900)
+    args = parser.parse_args()
+
+    experiment = experiments(args.smoke)[args.experiment]
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = time.strftime("%Y%m%d%H%M%S")
+    api = Api(args.target)
+    print(f"==> {experiment.name}: seeding {experiment.customers} customers and a product", file=sys.stderr)
+    product, customers = seed(api, experiment, run_id)
+    (out / "customers.json").write_text(json.dumps(customers))
+    log = out / "requests.jsonl"
+    log.write_text("")
+    env = {**os.environ, "REQUEST_LOG": str(log), "CUSTOMERS": str(out / "customers.json"),
+           "PRODUCT_ID": product["id"]}
+    runs = []
+    cpu_before, wall_started = cpu_seconds(), time.monotonic()
+    for run in experiment.runs:
+        print(f"==> {experiment.name}: {run.label} ({', '.join(p.name for p in run.phases)})", file=sys.stderr)
+        runs.append(run_artillery(run, args.target, out, env))
+    load_ended = runs[-1]["end"]
+    wall = time.monotonic() - wall_started
+    cpu = {name: (used - cpu_before[name]) / wall for name, used in cpu_seconds().items()
+           if used > cpu_before[name]}
+
+    requests = report.read_log(log)
+    accepted = sorted({r["orderId"] for r in requests if r.get("orderId")})
+    final = invariants.wait_until_final(api.dynamodb(), args.table, accepted, args.drain_timeout)
+    check = invariants.check(api.dynamodb(), args.table, product, experiment.stock, customers, accepted, final)
+    last_sent = max((r["t"] - r["ms"] for r in requests), default=load_ended)
+    drained_at = max((o["final_at"] for o in final.values() if o.get("final_at")), default=last_sent)
+    result = report.write(out, experiment=experiment.name, runs=runs, requests=requests, orders=final,
+                          check=check, drain_seconds=max(0, drained_at - last_sent) / 1000,
+                          stack=args.stack, smoke=args.smoke, target=args.target, cpu=cpu)
+    print(result, file=sys.stderr)
+    print(f"==> report: {out}/summary.md", file=sys.stderr)
+    sys.exit(0 if check["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()

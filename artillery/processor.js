@@ -1,0 +1,83 @@
+// Hooks shared by the experiments in artillery/scenarios. artillery/lib/experiment.py sets the
+// environment: REQUEST_LOG (one line per response, for the per-second charts and the invariant
+// check), CUSTOMERS (a JSON file of {email, token}), PRODUCT_ID, RUN_SECONDS (baseline loops),
+// FINAL_TIMEOUT_MS (sync orders).
+const fs = require("node:fs");
+const { randomUUID } = require("node:crypto");
+
+const TERMINAL = new Set(["CONFIRMED", "SHIPPED", "REJECTED", "PAYMENT_FAILED", "CANCELLED"]);
+const log = process.env.REQUEST_LOG ? fs.openSync(process.env.REQUEST_LOG, "a") : null;
+const customers = process.env.CUSTOMERS ? JSON.parse(fs.readFileSync(process.env.CUSTOMERS, "utf8")) : [];
+
+// One JSON line per event, written at once so that workers' lines never interleave.
+function record(fields) {
+  if (log !== null) fs.writeSync(log, JSON.stringify({ t: Date.now(), ...fields }) + "\n");
+}
+
+// A virtual user is a customer of the run, picked round-robin, with a new Idempotency-Key.
+let next = Math.floor(Math.random() * 1e6);
+function asCustomer(context, events, done) {
+  const customer = customers[next++ % customers.length];
+  context.vars.token = customer.token;
+  context.vars.productId = process.env.PRODUCT_ID;
+  context.vars.idempotencyKey = randomUUID();
+  context.vars.startedAt = Date.now();
+  context.vars.deadline = Date.now() + Number(process.env.RUN_SECONDS || 0) * 1000;
+  return done();
+}
+
+// Every response: its time, route, status, first-byte latency, and the order it names.
+function logResponse(req, res, context, events, done) {
+  let orderId;
+  if (req.method === "POST" && res.statusCode === 202) {
+    try {
+      orderId = JSON.parse(res.body).orderId;
+    } catch (_) {
+      orderId = undefined;
+    }
+  }
+  record({
+    route: context.vars.route || `${req.method} ${req.url}`,
+    status: res.statusCode,
+    ms: res.timings.phases.firstByte,
+    orderId,
+  });
+  return done();
+}
+
+function routeOf(name) {
+  return (req, context, events, done) => {
+    context.vars.route = name;
+    return done();
+  };
+}
+
+// Baseline: a virtual user keeps reading until the level's time is up.
+function untilDeadline(context, next) {
+  return next(Date.now() < context.vars.deadline);
+}
+
+// Sync orders: the client polls its order every POLL_MS until the saga has finished it.
+const POLL_MS = 200;
+function untilFinal(context, next) {
+  const final = TERMINAL.has(context.vars.status);
+  const late = Date.now() - context.vars.startedAt > Number(process.env.FINAL_TIMEOUT_MS || 120000);
+  if (final || late) {
+    const ms = Date.now() - context.vars.startedAt;
+    record({ route: "order final", status: final ? context.vars.status : "TIMEOUT", ms, orderId: context.vars.orderId });
+    return next(false);
+  }
+  setTimeout(() => next(true), POLL_MS);
+}
+
+module.exports = {
+  asCustomer,
+  logResponse,
+  untilDeadline,
+  untilFinal,
+  listProducts: routeOf("GET /products"),
+  getProduct: routeOf("GET /products/{id}"),
+  listOrders: routeOf("GET /orders"),
+  placeOrder: routeOf("POST /orders"),
+  getOrder: routeOf("GET /orders/{id}"),
+};

@@ -1,0 +1,167 @@
+"""The request paths against their raw DynamoDB Local baselines, one load generator for both.
+
+wrk drives each API route and, at the same concurrency in the same run, the DynamoDB call the route
+makes, spoken in DynamoDB's own JSON protocol straight to DynamoDB Local:
+  GET /products/{id}  against  GetItem of the product's item
+  POST /orders        against  TransactWriteItems of two conditional Puts: a copy of an order item
+                                and its idempotency record, as the API writes them
+and then POST /orders at a fixed rate while the sagas of the orders just placed run, for its p99.
+Run it through scripts/bench-paths, which starts the stack.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+SETUP_KEY = f"bench-setup-{time.time_ns()}"
+WRK_SCRIPT = Path(__file__).with_name("wrk-request.lua")
+# DynamoDB Local keeps one database per access key and region and does not check signatures;
+# the SDK's requests use the same two, so the raw calls reach the same table.
+RAW_HEADERS = (
+    "Content-Type: application/x-amz-json-1.0\n"
+    "X-Amz-Date: 20260101T000000Z\n"
+    "Authorization: AWS4-HMAC-SHA256 Credential={key}/20260101/{region}/dynamodb/aws4_request, "
+    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=" + "0" * 64 + "\n"
+    "X-Amz-Target: DynamoDB_20120810.{operation}"
+)
+
+
+def call(base, method, path, body=None, token=None):
+    request = urllib.request.Request(base + path, method=method)
+    request.add_header("content-type", "application/json")
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    if method == "POST" and path == "/orders":
+        request.add_header("idempotency-key", SETUP_KEY)
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(request, data) as response:
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+def login(base, email, password):
+    return call(base, "POST", "/auth/login", {"email": email, "password": password})["accessToken"]
+
+
+ORDER_BODY = lambda product: {  # noqa: E731 (the one body every order request sends)
+    "items": [{"productId": product, "quantity": 1}],
+    "shippingAddress": {"name": "Bench", "line1": "1 Load St", "city": "Berlin",
+                        "postalCode": "10115", "country": "DE"},
+    "paymentToken": "tok_visa",
+}
+
+
+def raw_order_transaction(dynamodb, table, order_id, user_id):
+    """The two Puts the API's last order made, re-keyed so that each request writes new items that
+    neither the saga's pipe (SK ORDER) nor the event publisher (known SKs) picks up. The sparse
+    pending-index attributes are left out, so the sweeper never sees them: the baseline is, if
+    anything, cheaper than the API's transaction."""
+    order = dynamodb.get_item(TableName=table, Key={"PK": {"S": f"ORDER#{order_id}"},
+                                                    "SK": {"S": "ORDER"}}, ConsistentRead=True)["Item"]
+    record = dynamodb.get_item(TableName=table, Key={"PK": {"S": f"IDEMPOTENCY#{user_id}#{SETUP_KEY}"},
+                                                     "SK": {"S": "KEY"}}, ConsistentRead=True)["Item"]
+    for attribute in ("pendingShard", "pendingSince"):
+        order.pop(attribute, None)
+    order["PK"] = {"S": "BENCH#{{n}}"}
+    order["SK"] = {"S": "BENCH"}
+    record["PK"] = {"S": f"BENCHKEY#{user_id}#{{{{n}}}}"}
+    record["SK"] = {"S": "BENCH"}
+    put = lambda item: {"Put": {"TableName": table, "Item": item,  # noqa: E731
+                                "ConditionExpression": "attribute_not_exists(PK)"}}
+    return {"TransactItems": [put(order), put(record)]}
+
+
+def wrk(url, seconds, connections, method="GET", path="/", headers="", body=None, rate=None, run="r"):
+    env = dict(os.environ, WRK_METHOD=method, WRK_PATH=path, WRK_HEADERS=headers, WRK_RUN=run,
+               WRK_CONNECTIONS=str(connections))
+    if body is not None:
+        body_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"wrk-body-{os.getpid()}-{run}.json"
+        body_file.write_text(json.dumps(body))
+        env["WRK_BODY_FILE"] = str(body_file)
+    if rate:
+        env["WRK_RATE"] = str(rate)
+    threads = min(2, connections)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                          "-s", str(WRK_SCRIPT), url], env=env, capture_output=True, text=True, check=True)
+    line = next(l for l in out.stdout.splitlines() if l.startswith("WRK_JSON "))
+    result = json.loads(line[len("WRK_JSON "):])
+    seconds_run = result["duration_us"] / 1e6
+    result["ok_per_s"] = (result["requests"] - result["non2xx"]) / seconds_run
+    return result
+
+
+def row(name, r):
+    return (f"| {name} | {r['ok_per_s']:.0f} | {r['non2xx'] + r['socket_errors']} | "
+            f"{r['p50_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--dynamodb", required=True)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=50, help="orders/s of the paced run")
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="seconds of each case run first and not counted (DynamoDB Local's JIT)")
+    parser.add_argument("--out", help="write the results as JSON here")
+    args = parser.parse_args()
+    api, c = args.api, args.connections
+
+    admin = login(api, os.environ["ADMIN_EMAIL"], os.environ["ADMIN_PASSWORD"])
+    email = f"bench-{time.time_ns()}@bench.local"
+    call(api, "POST", "/users", {"email": email, "password": "bench-customer-password", "name": "Bench"})
+    token = login(api, email, "bench-customer-password")
+    me = call(api, "GET", "/users/me", token=token)
+    product = call(api, "GET", "/products?limit=1")["items"][0]["id"]
+    call(api, "PUT", f"/products/{product}/stock", {"quantity": 1_000_000_000}, token=admin)
+    placed = call(api, "POST", "/orders", ORDER_BODY(product), token=token)
+
+    key = os.environ.get("AWS_ACCESS_KEY_ID", "offline")
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    raw = lambda op: RAW_HEADERS.format(key=key, region=region, operation=op)  # noqa: E731
+    get_item = {"TableName": args.table, "Key": {"PK": {"S": f"PRODUCT#{product}"}, "SK": {"S": "PRODUCT"}}}
+    dynamodb = boto3.client("dynamodb", endpoint_url=args.dynamodb, region_name=region)
+    transaction = raw_order_transaction(dynamodb, args.table, placed["orderId"], me["id"])
+    order_headers = (f"authorization: Bearer {token}\ncontent-type: application/json\n"
+                     "idempotency-key: bench-{{n}}")
+    cases = [
+        ("raw GetItem", lambda s, run: wrk(args.dynamodb, s, c, "POST", "/", raw("GetItem"), get_item, run=run)),
+        ("GET /products/{id}", lambda s, run: wrk(api, s, c, path=f"/products/{product}", run=run)),
+        ("raw TransactWriteItems (2 Puts)", lambda s, run: wrk(args.dynamodb, s, c, "POST", "/", raw("TransactWriteItems"),
+                                                        transaction, run=run)),
+        ("POST /orders", lambda s, run: wrk(api, s, c, "POST", "/orders", order_headers, ORDER_BODY(product), run=run)),
+        (f"POST /orders at {args.rate}/s, sagas running",
+         lambda s, run: wrk(api, s, min(c, 10), "POST", "/orders", order_headers, ORDER_BODY(product),
+                     rate=args.rate, run=run)),
+    ]
+    results = {}
+    for name, measure in cases:
+        print(f"==> {name}: {args.warmup} s warm-up, {args.seconds} s at {c if 'at ' not in name else min(c, 10)} connections", file=sys.stderr)
+        if args.warmup:
+            measure(args.warmup, f"warm{time.time_ns()}")
+        results[name] = measure(args.seconds, f"run{time.time_ns()}")
+    get_ratio = results["GET /products/{id}"]["ok_per_s"] / results["raw GetItem"]["ok_per_s"]
+    order_ratio = results["POST /orders"]["ok_per_s"] / results["raw TransactWriteItems (2 Puts)"]["ok_per_s"]
+    print(f"\n| path | ok/s | errors | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    for name, r in results.items():
+        print(row(name, r))
+    print(f"\nGET /products/{{id}} / raw GetItem: {get_ratio:.2f} (must hold: >= 0.85)")
+    print(f"POST /orders / raw TransactWriteItems: {order_ratio:.2f} (must hold: >= 0.70)")
+    paced = results[cases[-1][0]]
+    print(f"POST /orders p99 at {args.rate}/s with sagas running: {paced['p99_us'] / 1000:.1f} ms (must hold: < 100)")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"results": results, "get_ratio": get_ratio,
+                                              "order_ratio": order_ratio}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+-- One request shape for wrk, read from the environment, so that an API route and the raw
+-- DynamoDB Local call it makes are driven by the same load generator in the same way:
+--   WRK_METHOD     GET (default), POST, ...
+--   WRK_PATH       the path, "/" by default
+--   WRK_HEADERS    "name: value" lines
+--   WRK_BODY_FILE  a file holding the body
+--   WRK_RUN        a prefix that makes "{{n}}" unique across runs against one table
+--   WRK_RATE       requests per second for the whole run, spread over the connections (WRK_CONNECTIONS);
+--                  unset: as fast as the server answers
+-- "{{n}}" in the path, a header or the body becomes a value unique to the request. Without it, wrk
+-- sends one prebuilt request, its fastest path.
+-- At the end it prints one line, "WRK_JSON {...}", for scripts/lib/bench_paths.py.
+
+local method = os.getenv("WRK_METHOD") or "GET"
+local path = os.getenv("WRK_PATH") or "/"
+local run = os.getenv("WRK_RUN") or "run"
+local headers = {}
+for line in (os.getenv("WRK_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^%s*([^:]+):%s*(.-)%s*$")
+  if name then headers[name] = value end
+end
+local body = nil
+local body_file = os.getenv("WRK_BODY_FILE")
+if body_file then
+  local f = assert(io.open(body_file, "rb"))
+  body = f:read("*a")
+  f:close()
+end
+
+local function templated()
+  if path:find("{{n}}", 1, true) or (body and body:find("{{n}}", 1, true)) then return true end
+  for _, value in pairs(headers) do
+    if value:find("{{n}}", 1, true) then return true end
+  end
+  return false
+end
+
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+
+function init(args)
+  wrk.method = method
+  wrk.path = path
+  wrk.body = body
+  for name, value in pairs(headers) do wrk.headers[name] = value end
+end
+
+if templated() then
+  local counter = 0
+  function request()
+    counter = counter + 1
+    local n = string.format("%s-%d-%d", run, thread_id, counter)
+    local with = {}
+    for name, value in pairs(headers) do with[name] = value:gsub("{{n}}", n) end
+    local this_body = body and body:gsub("{{n}}", n) or nil
+    return wrk.format(method, (path:gsub("{{n}}", n)), with, this_body)
+  end
+end
+
+local rate = tonumber(os.getenv("WRK_RATE") or "")
+if rate then
+  local connections = tonumber(os.getenv("WRK_CONNECTIONS") or "1")
+  local gap_ms = math.floor(1000 * connections / rate)
+  function delay()
+    return gap_ms
+  end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,' ..
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
