@@ -43,6 +43,12 @@ class Api:
 
     @staticmethod
     def dynamodb():
-        """The table's client: DynamoDB Local offline (AWS_ENDPOINT_URL_DYNAMODB), else AWS."""
-        return boto3.client("dynamodb", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"),
-                            region_name=os.environ.get("AWS_REGION", "us-east-1"))
+        return client("dynamodb")
+
+
+def client(service: str):
+    """An AWS client: offline, boto3 takes the emulators' endpoints from AWS_ENDPOINT_URL and
+    AWS_ENDPOINT_URL_DYNAMODB, as the SDK does; it reads only AWS_DEFAULT_REGION, so the region is
+    passed."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return boto3.client(service, region_name=region)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import cost  # noqa: E402
 import invariants  # noqa: E402
 import report  # noqa: E402
 from api import Api  # noqa: E402
@@ -141,6 +142,33 @@ def cpu_seconds() -> dict:
     return totals
 
 
+def dashboard(stack: str, start_ms: int, out: Path):
+    """The run as the stack's own dashboard shows it: scripts/metrics, a PNG per widget."""
+    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start_ms / 1000 - 10))
+    command = [str(HERE.parent / "scripts" / "metrics"), "--stack", stack, "--start", start,
+               "--period", "5", "--out", str(out / "dashboard")]
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    command += ["--endpoint", endpoint] if endpoint else ["--aws"]
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
+
+
+def load_checks(out: Path, runs: list, requests: list, check: dict) -> dict:
+    """Adds what the load itself must show: every run answered, no 5xx, no virtual user failed
+    (a refused connection, a timeout, a capture that found nothing)."""
+    failed = {}
+    for run in runs:
+        counters = json.loads((out / run["raw"]).read_text())["aggregate"].get("counters", {})
+        failed.update({f"{run['label']}: {k}": v for k, v in counters.items()
+                       if (k == "vusers.failed" or k.startswith("errors.")) and v})
+    answered = {run["label"]: sum(1 for r in requests if run["phases"][0]["start"] <= r["t"] - r["ms"]
+                                  and isinstance(r["status"], int) and r["status"] < 400) for run in runs}
+    checks = {**check["checks"],
+              "every run had successful responses": all(answered.values()),
+              "no 5xx response": not any(isinstance(r["status"], int) and r["status"] >= 500 for r in requests),
+              "no virtual user failed": not failed}
+    return {**check, "checks": checks, "ok": all(checks.values()), "failed_users": failed}
+
+
 def seed(api: Api, experiment: Experiment, run_id: str):
     """The experiment's customers (signed up and logged in) and its own product."""
     admin = api.login(os.environ["ADMIN_EMAIL"], os.environ["ADMIN_PASSWORD"])
@@ -182,7 +210,6 @@ def main():
     for run in experiment.runs:
         print(f"==> {experiment.name}: {run.label} ({', '.join(p.name for p in run.phases)})", file=sys.stderr)
         runs.append(run_artillery(run, args.target, out, env))
-    load_ended = runs[-1]["end"]
     wall = time.monotonic() - wall_started
     cpu = {name: (used - cpu_before[name]) / wall for name, used in cpu_seconds().items()
            if used > cpu_before[name]}
@@ -191,11 +218,18 @@ def main():
     accepted = sorted({r["orderId"] for r in requests if r.get("orderId")})
     final = invariants.wait_until_final(api.dynamodb(), args.table, accepted, args.drain_timeout)
     check = invariants.check(api.dynamodb(), args.table, product, experiment.stock, customers, accepted, final)
-    last_sent = max((r["t"] - r["ms"] for r in requests), default=load_ended)
-    drained_at = max((o["final_at"] for o in final.values() if o.get("final_at")), default=last_sent)
+    check = load_checks(out, runs, requests, check)
+    # The load ends with its last phase; clients that wait (sync) keep polling after it.
+    load_end = runs[-1]["phases"][-1]["end"]
+    drained_at = max((o["final_at"] for o in final.values() if o.get("final_at")), default=load_end)
+    priced = cost.model(args.stack, runs[0]["start"], drained_at, len(requests), len(accepted)) \
+        if accepted else None
     result = report.write(out, experiment=experiment.name, runs=runs, requests=requests, orders=final,
-                          check=check, drain_seconds=max(0, drained_at - last_sent) / 1000,
-                          stack=args.stack, smoke=args.smoke, target=args.target, cpu=cpu)
+                          check=check, drain_seconds=max(0, drained_at - load_end) / 1000,
+                          stack=args.stack, smoke=args.smoke, target=args.target, cpu=cpu, priced=priced)
+    if not args.smoke:
+        print("==> the run on the stack's dashboard (scripts/metrics)", file=sys.stderr)
+        dashboard(args.stack, runs[0]["start"], out)
     print(result, file=sys.stderr)
     print(f"==> report: {out}/summary.md", file=sys.stderr)
     sys.exit(0 if check["ok"] else 1)

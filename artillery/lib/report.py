@@ -7,7 +7,8 @@ import platform
 import time
 from pathlib import Path
 
-import boto3
+import cost
+from api import client
 import matplotlib
 
 matplotlib.use("Agg")
@@ -59,6 +60,24 @@ def phase_figures(requests: list, phase: dict) -> dict:
             "p99": pct(latencies, 99), "errors": errors}
 
 
+def by_route(requests: list, phases: list) -> list:
+    """Per phase and route: requests, 2xx per second, percentiles and the error rate."""
+    lines = ["| phase | route | requests | ok/s | p50 ms | p95 ms | p99 ms | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    for phase in phases:
+        inside = [r for r in requests
+                  if r["route"] != FINAL and phase["start"] <= r["t"] - r["ms"] < phase["end"]]
+        seconds = max((phase["end"] - phase["start"]) / 1000, 1e-9)
+        for route in sorted({r["route"] for r in inside}):
+            rows = [r for r in inside if r["route"] == route]
+            latencies = [r["ms"] for r in rows]
+            bad = sum(1 for r in rows if error_class(r["status"]) != "ok")
+            lines.append(f"| {phase['phase']} | {route} | {len(rows)} | {(len(rows) - bad) / seconds:.1f} | "
+                         f"{ms(pct(latencies, 50))} | {ms(pct(latencies, 95))} | {ms(pct(latencies, 99))} | "
+                         f"{100 * bad / len(rows):.1f} % |")
+    return lines
+
+
 def windows(requests: list, start: int, end: int, width_s: int):
     """Per window of `width_s` seconds: started requests (arrivals), completed 2xx, latencies."""
     count = max(1, math.ceil((end - start) / 1000 / width_s))
@@ -93,8 +112,8 @@ def recovery_seconds(requests: list, phases: list):
 
 def metric_series(stack: str, start: int, end: int, period: int):
     """The order queue's depth and the running checkout executions, from CloudWatch (moto offline)."""
-    cloudwatch = boto3.client("cloudwatch", region_name=os.environ.get("AWS_REGION", "us-east-1"))
-    sqs = boto3.client("sqs", region_name=os.environ.get("AWS_REGION", "us-east-1"))
+    cloudwatch = client("cloudwatch")
+    sqs = client("sqs")
     urls = sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", [])
     queue = next((u.rsplit("/", 1)[1] for u in urls if "OrderQueue" in u and "Dlq" not in u), None)
     if not queue:
@@ -231,7 +250,7 @@ def variants(requests: list, orders: dict, runs: list) -> list:
 
 
 def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, check: dict,
-          drain_seconds: float, stack: str, smoke: bool, target: str, cpu: dict) -> str:
+          drain_seconds: float, stack: str, smoke: bool, target: str, cpu: dict, priced=None) -> str:
     phases = [p for r in runs for p in r["phases"]]
     figures = [phase_figures(requests, p) for p in phases]
     levels = [{**f, "users": p["users"]} for f, p in zip(figures, phases) if p["users"]]
@@ -249,7 +268,7 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
         e = f["errors"]
         lines.append(f"| {f['run']} | {f['phase']} | {f['seconds']:.0f} | {f['requests']} | {f['throughput']:.1f} | "
                      f"{ms(f['p50'])} | {ms(f['p95'])} | {ms(f['p99'])} | {e['429']} | {e['5xx']} | {e['4xx']} |")
-    lines.append("")
+    lines += [""] + by_route(requests, phases) + [""]
     if levels:
         best = max(levels, key=lambda l: l["throughput"])
         saturated = next((l for l in levels if l["throughput"] >= 0.9 * best["throughput"]), best)
@@ -268,11 +287,16 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
     lines += ["", "## Invariants (read from the table)", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in check["checks"].items()]
     lines.append(f"- stock: {json.dumps(check['stock'])}")
+    if check.get("failed_users"):
+        lines.append(f"- failed virtual users and errors: {json.dumps(check['failed_users'])}")
     for key in ("lost", "not_final", "unannounced"):
         if check[key]:
             lines.append(f"- {key}: {', '.join(check[key])}")
+    if priced:
+        lines += [""] + cost.markdown(priced)
     lines += ["", "## Charts", ""] + [f"![{name}]({name})" for name in made]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     (out / "figures.json").write_text(json.dumps({"phases": figures, "recovery_s": recovery,
-                                                  "drain_s": drain_seconds, "check": check, "cpu": cpu}, indent=2))
+                                                  "drain_s": drain_seconds, "check": check, "cpu": cpu,
+                                                  "cost": priced}, indent=2))
     return "\n".join(lines[: lines.index("## Invariants (read from the table)")])
