@@ -6,12 +6,15 @@ with the state transitions and duration of a sample of their histories, the even
 (`EventsPublished`), and the messages each order sends through the pipe and the order queue.
 Modelled, and said so in the report: SQS requests per message (send, then receive and delete per
 batch), CloudWatch Logs bytes per invocation, X-Ray traces under the default sampling rule.
-DynamoDB read and write units are not counted yet: DynamoDB Local answers `ReturnConsumedCapacity`,
-but the functions do not ask for it (an open item of issue 10).
+DynamoDB read and write units are the table's `AWS/DynamoDB` `ConsumedReadCapacityUnits` and
+`ConsumedWriteCapacityUnits`, priced as on-demand request units: AWS publishes them per table, and
+offline the runtime records what DynamoDB Local answers to `ReturnConsumedCapacity` on every call a
+function makes (`infra/local-runtime/src/capacity.rs`).
 """
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -41,29 +44,47 @@ def memory_by_function() -> dict:
 
 
 def metric_sums(cloudwatch, namespace: str, name: str, dimension: str, start: float, end: float) -> dict:
-    """The Sum of `name` over the window, per value of `dimension`."""
-    metrics = cloudwatch.list_metrics(Namespace=namespace, MetricName=name)["Metrics"]
-    values = sorted({d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == dimension})
-    if not values:
+    """The Sum of `name` over the window, per value of `dimension` (each metric is queried with its
+    full set of dimensions, as CloudWatch matches them exactly)."""
+    metrics = [m for m in cloudwatch.list_metrics(Namespace=namespace, MetricName=name)["Metrics"]
+               if any(d["Name"] == dimension for d in m["Dimensions"])]
+    # In AWS, Lambda's metrics come per function and again per version or alias: take the
+    # per-function ones where they exist, so nothing counts twice.
+    metrics = [m for m in metrics if len(m["Dimensions"]) == 1] or metrics
+    if not metrics:
         return {}
     period = max(60, math.ceil((end - start) / 60) * 60)
     queries = [{"Id": f"m{i}", "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": name,
-                "Dimensions": [{"Name": dimension, "Value": v}]}, "Period": period, "Stat": "Sum"}}
-               for i, v in enumerate(values)]
-    sums = {}
+                "Dimensions": m["Dimensions"]}, "Period": period, "Stat": "Sum"}}
+               for i, m in enumerate(metrics)]
+    sums: dict = {}
     for first in range(0, len(queries), 500):
         answer = cloudwatch.get_metric_data(MetricDataQueries=queries[first:first + 500],
                                             StartTime=start, EndTime=start + period)
         for result in answer["MetricDataResults"]:
-            sums[values[int(result["Id"][1:])]] = sum(result["Values"])
+            dimensions = metrics[int(result["Id"][1:])]["Dimensions"]
+            value = next(d["Value"] for d in dimensions if d["Name"] == dimension)
+            sums[value] = sums.get(value, 0) + sum(result["Values"])
     return sums
+
+
+def checkout_machine(stack: str):
+    """The checkout state machine's ARN: offline its name starts with the stack's; a deployed one
+    is the stack's resource `CheckoutStateMachine`."""
+    sfn = client("stepfunctions")
+    machine = next((m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
+                    if m["name"].startswith(stack) and "Checkout" in m["name"]), None)
+    if machine or os.environ.get("AWS_ENDPOINT_URL"):
+        return machine
+    resource = client("cloudformation").describe_stack_resource(
+        StackName=stack, LogicalResourceId="CheckoutStateMachine")
+    return resource["StackResourceDetail"]["PhysicalResourceId"]
 
 
 def execution_sample(stack: str, limit: int = 20):
     """Mean state transitions and mean duration (s) of the checkout saga's latest executions."""
     sfn = client("stepfunctions")
-    machine = next((m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
-                    if m["name"].startswith(stack) and "Checkout" in m["name"]), None)
+    machine = checkout_machine(stack)
     if not machine:
         return None, None
     executions = sfn.list_executions(stateMachineArn=machine, maxResults=limit)["executions"]
@@ -77,7 +98,32 @@ def execution_sample(stack: str, limit: int = 20):
     return sum(transitions) / len(transitions), sum(seconds) / len(seconds)
 
 
-def model(stack: str, start_ms: int, end_ms: int, api_requests: int, orders: int) -> dict:
+def order_queue_batch_size() -> int:
+    """`BatchSize` of the event source mapping that feeds StartCheckoutFunction from OrderQueue."""
+    text = TEMPLATE.read_text()
+    block = re.search(r"EventSourceArn: !GetAtt OrderQueue\.Arn.*?BatchSize: (\d+)", text, re.S) or \
+        re.search(r"BatchSize: (\d+).*?EventSourceArn: !GetAtt OrderQueue\.Arn", text, re.S)
+    return int(block.group(1)) if block else 10
+
+
+def fixed_monthly(cloudwatch, prices: dict) -> dict:
+    """What the stack costs a month whatever its traffic: its custom metrics (each name and set of
+    dimensions the run emitted), its alarms and its dashboard."""
+    names, token = set(), None
+    while True:
+        page = cloudwatch.list_metrics(Namespace="Cartwheel", **({"NextToken": token} if token else {}))
+        names.update((m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
+                     for m in page["Metrics"])
+        token = page.get("NextToken")
+        if not token:
+            break
+    alarms = TEMPLATE.read_text().count("Type: AWS::CloudWatch::Alarm")
+    usd = (len(names) * prices["cloudwatch_per_metric_month"]
+           + alarms * prices["cloudwatch_per_alarm_month"] + prices["cloudwatch_per_dashboard_month"])
+    return {"custom_metrics": len(names), "alarms": alarms, "dashboards": 1, "usd": usd}
+
+
+def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int, orders: int) -> dict:
     prices = json.loads(PRICES.read_text())
     cloudwatch = client("cloudwatch")
     start, end = start_ms / 1000 - 5, end_ms / 1000 + 5
@@ -89,6 +135,10 @@ def model(stack: str, start_ms: int, end_ms: int, api_requests: int, orders: int
         logical = max((l for l in memory if l in name), key=len, default=None)
         return memory.get(logical, 256)
 
+    def table_units(name: str) -> float:
+        return metric_sums(cloudwatch, "AWS/DynamoDB", name, "TableName", start, end).get(table, 0.0)
+
+    read_units, write_units = table_units("ConsumedReadCapacityUnits"), table_units("ConsumedWriteCapacityUnits")
     gb_seconds = sum(durations.get(f, 0) / 1000 * memory_of(f) / 1024 for f in invocations)
     calls = sum(invocations.values())
     executions = sum(metric_sums(cloudwatch, "AWS/States", "ExecutionsStarted", "StateMachineArn",
@@ -96,8 +146,9 @@ def model(stack: str, start_ms: int, end_ms: int, api_requests: int, orders: int
     per_execution, execution_s = execution_sample(stack)
     transitions = executions * (per_execution or 0)
     events = sum(metric_sums(cloudwatch, "Cartwheel", "EventsPublished", "function", start, end).values())
-    # Each order: one message from the pipe into OrderQueue, received and deleted in batches of 10.
-    sqs_requests = orders * (1 + 2 / 10)
+    # Each order: one message from the pipe into OrderQueue, received and deleted in batches.
+    batch = order_queue_batch_size()
+    sqs_requests = orders * (1 + 2 / batch)
     seconds = max(1.0, (end_ms - start_ms) / 1000)
     traces = min(api_requests, XRAY_RESERVOIR_PER_S * seconds + XRAY_RATE * max(0, api_requests - seconds))
     log_gb = (calls * LOG_BYTES_PER_INVOCATION + api_requests * ACCESS_LOG_BYTES) / 1e9
@@ -106,6 +157,8 @@ def model(stack: str, start_ms: int, end_ms: int, api_requests: int, orders: int
         "API Gateway requests": (api_requests, api_requests / 1e6 * prices["api_gateway_http_per_million_requests"]),
         "Lambda requests": (calls, calls / 1e6 * prices["lambda_per_million_requests"]),
         "Lambda GB-seconds": (gb_seconds, gb_seconds * prices["lambda_arm64_per_gb_second"]),
+        "DynamoDB write request units": (write_units, write_units / 1e6 * prices["dynamodb_on_demand_per_million_write_units"]),
+        "DynamoDB read request units": (read_units, read_units / 1e6 * prices["dynamodb_on_demand_per_million_read_units"]),
         "Step Functions transitions (Standard)": (transitions, transitions / 1e3 * prices["step_functions_standard_per_thousand_transitions"]),
         "SQS requests (modelled)": (sqs_requests, sqs_requests / 1e6 * prices["sqs_standard_per_million_requests"]),
         "EventBridge events": (events, events / 1e6 * prices["eventbridge_per_million_custom_events"]),
@@ -118,13 +171,20 @@ def model(stack: str, start_ms: int, end_ms: int, api_requests: int, orders: int
         + express_gb_s * prices["step_functions_express_per_gb_second"]
     standard = lines["Step Functions transitions (Standard)"][1]
     per_k = 1000 / orders if orders else 0.0
+    # The order queue's batch size changes the receive and delete requests and the starter's
+    # invocations per order; the starter's GB-seconds go with the StartExecution calls, per order.
+    batches = {size: (orders * (1 + 2 / size) / 1e6 * prices["sqs_standard_per_million_requests"]
+                      + orders / size / 1e6 * prices["lambda_per_million_requests"]) * per_k
+               for size in (1, 5, 10)}
     return {"prices_as_of": prices["as_of"], "region": prices["region"], "orders": orders,
             "lines": {k: {"count": c, "usd": u, "usd_per_1000_orders": u * per_k} for k, (c, u) in lines.items()},
             "total_usd": total, "usd_per_1000_orders": total * per_k,
             "saga": {"executions": executions, "transitions_per_execution": per_execution,
                      "mean_execution_s": execution_s,
                      "standard_usd_per_1000_orders": standard * per_k,
-                     "express_usd_per_1000_orders": express * per_k}}
+                     "express_usd_per_1000_orders": express * per_k},
+            "order_queue_batch": {"configured": batch, "usd_per_1000_orders_by_size": batches},
+            "monthly": fixed_monthly(cloudwatch, prices)}
 
 
 def markdown(cost: dict) -> list:
@@ -133,9 +193,16 @@ def markdown(cost: dict) -> list:
     for name, line in cost["lines"].items():
         lines.append(f"| {name} | {line['count']:,.1f} | {line['usd_per_1000_orders']:.4f} |")
     saga = cost["saga"]
-    lines += [f"| **total (DynamoDB not counted yet)** | | **{cost['usd_per_1000_orders']:.4f}** |", "",
+    lines += [f"| **total** | | **{cost['usd_per_1000_orders']:.4f}** |", "",
               f"Saga: {saga['executions']:.0f} executions, {saga['transitions_per_execution'] or 0:.1f} transitions "
               f"and {saga['mean_execution_s'] or 0:.2f} s each (a sample of histories): Standard "
               f"{saga['standard_usd_per_1000_orders']:.4f} USD per 1,000 orders, Express "
               f"{saga['express_usd_per_1000_orders']:.4f}."]
+    batch = cost["order_queue_batch"]
+    lines.append("Order queue batch size (SQS requests and starter invocations, USD per 1,000 orders): "
+                 + ", ".join(f"{size}: {usd:.4f}" for size, usd in batch["usd_per_1000_orders_by_size"].items())
+                 + f" (configured: {batch['configured']}).")
+    monthly = cost["monthly"]
+    lines.append(f"Fixed each month whatever the traffic: {monthly['custom_metrics']} custom metrics, "
+                 f"{monthly['alarms']} alarms and a dashboard, {monthly['usd']:.2f} USD.")
     return lines

@@ -43,8 +43,13 @@ def error_class(status) -> str:
     return "ok"
 
 
-def phase_figures(requests: list, phase: dict) -> dict:
-    """A phase's requests are those sent during it."""
+# The saga's business outcomes that are not a success: no stock, the card refused.
+REJECTIONS = {"REJECTED", "PAYMENT_FAILED"}
+
+
+def phase_figures(requests: list, phase: dict, orders: dict) -> dict:
+    """A phase's requests are those sent during it; its business rejections are the orders it
+    placed that the saga ended as REJECTED or PAYMENT_FAILED."""
     inside = [r for r in requests
               if r["route"] != FINAL and phase["start"] <= r["t"] - r["ms"] < phase["end"]]
     latencies = [r["ms"] for r in inside]
@@ -55,6 +60,8 @@ def phase_figures(requests: list, phase: dict) -> dict:
         if kind != "ok":
             errors[kind] += 1
     ok = sum(1 for r in inside if error_class(r["status"]) == "ok")
+    placed = {r["orderId"] for r in inside if r.get("orderId")}
+    errors["rejected"] = sum(1 for i in placed if orders.get(i, {}).get("status") in REJECTIONS)
     return {"phase": phase["phase"], "run": phase["run"], "seconds": seconds, "requests": len(inside),
             "throughput": ok / seconds, "p50": pct(latencies, 50), "p95": pct(latencies, 95),
             "p99": pct(latencies, 99), "errors": errors}
@@ -103,9 +110,10 @@ def recovery_seconds(requests: list, phases: list):
     base = [r["ms"] for r in requests if by_name["base"]["start"] <= r["t"] - r["ms"] < by_name["base"]["end"]]
     limit = 1.5 * (pct(base, 99) or 0) + 10
     after = windows(requests, by_name["peak"]["end"], by_name["after"]["end"], 5)
-    calm = [(pct(w["latencies"], 99) or 0) <= limit for w in after]
-    for i in range(len(calm)):
-        if all(calm[i:i + 2]):
+    # A window without requests says nothing, so it is not calm.
+    calm = [bool(w["latencies"]) and pct(w["latencies"], 99) <= limit for w in after]
+    for i in range(len(calm) - 1):
+        if calm[i] and calm[i + 1]:
             return after[i]["t"]
     return None
 
@@ -252,7 +260,7 @@ def variants(requests: list, orders: dict, runs: list) -> list:
 def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, check: dict,
           drain_seconds: float, stack: str, smoke: bool, target: str, cpu: dict, priced=None) -> str:
     phases = [p for r in runs for p in r["phases"]]
-    figures = [phase_figures(requests, p) for p in phases]
+    figures = [phase_figures(requests, p, orders) for p in phases]
     levels = [{**f, "users": p["users"]} for f, p in zip(figures, phases) if p["users"]]
     made = charts(out, experiment, requests, orders, runs, stack, levels)
     recovery = recovery_seconds(requests, phases)
@@ -262,12 +270,12 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
              f"- target: {target}", f"- machine: {machine()}",
              f"- CPU used during the load (cores, by process): "
              + ", ".join(f"{name} {cores:.2f}" for name, cores in cpu.items()), "",
-             "| run | phase | s | requests | ok/s | p50 ms | p95 ms | p99 ms | 429 | 5xx | 4xx |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| run | phase | s | requests | ok/s | p50 ms | p95 ms | p99 ms | 429 | 5xx | 4xx | rejected by the saga |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in figures:
         e = f["errors"]
         lines.append(f"| {f['run']} | {f['phase']} | {f['seconds']:.0f} | {f['requests']} | {f['throughput']:.1f} | "
-                     f"{ms(f['p50'])} | {ms(f['p95'])} | {ms(f['p99'])} | {e['429']} | {e['5xx']} | {e['4xx']} |")
+                     f"{ms(f['p50'])} | {ms(f['p95'])} | {ms(f['p99'])} | {e['429']} | {e['5xx']} | {e['4xx']} | {e['rejected']} |")
     lines += [""] + by_route(requests, phases) + [""]
     if levels:
         best = max(levels, key=lambda l: l["throughput"])

@@ -79,15 +79,15 @@ def raw_order_transaction(dynamodb, table, order_id, user_id):
 
 
 def wrk(url, seconds, connections, method="GET", path="/", headers="", body=None, rate=None, run="r"):
+    threads = min(2, connections)
     env = dict(os.environ, WRK_METHOD=method, WRK_PATH=path, WRK_HEADERS=headers, WRK_RUN=run,
-               WRK_CONNECTIONS=str(connections))
+               WRK_THREADS=str(threads))
     if body is not None:
         body_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"wrk-body-{os.getpid()}-{run}.json"
         body_file.write_text(json.dumps(body))
         env["WRK_BODY_FILE"] = str(body_file)
     if rate:
         env["WRK_RATE"] = str(rate)
-    threads = min(2, connections)
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                           "-s", str(WRK_SCRIPT), url], env=env, capture_output=True, text=True, check=True)
     line = next(l for l in out.stdout.splitlines() if l.startswith("WRK_JSON "))

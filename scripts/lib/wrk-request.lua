@@ -5,7 +5,7 @@
 --   WRK_HEADERS    "name: value" lines
 --   WRK_BODY_FILE  a file holding the body
 --   WRK_RUN        a prefix that makes "{{n}}" unique across runs against one table
---   WRK_RATE       requests per second for the whole run, spread over the connections (WRK_CONNECTIONS);
+--   WRK_RATE       requests per second for the whole run, spread over the threads (WRK_THREADS);
 --                  unset: as fast as the server answers
 -- "{{n}}" in the path, a header or the body becomes a value unique to the request. Without it, wrk
 -- sends one prebuilt request, its fastest path.
@@ -60,12 +60,29 @@ if templated() then
   end
 end
 
+-- A fixed rate: each thread hands out send times one slot apart, whatever the answers' latency
+-- (a fixed pause after each answer would slow the rate by the latency). wrk's LuaJIT reads the
+-- monotonic clock through its FFI; wrk calls delay() before each request of a connection.
 local rate = tonumber(os.getenv("WRK_RATE") or "")
 if rate then
-  local connections = tonumber(os.getenv("WRK_CONNECTIONS") or "1")
-  local gap_ms = math.floor(1000 * connections / rate)
+  local ffi = require("ffi")
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } cartwheel_timespec;
+    int clock_gettime(int clock, cartwheel_timespec *now);
+  ]]
+  local now_ts = ffi.new("cartwheel_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, now_ts) -- CLOCK_MONOTONIC
+    return tonumber(now_ts.tv_sec) * 1000 + tonumber(now_ts.tv_nsec) / 1e6
+  end
+  local threads = tonumber(os.getenv("WRK_THREADS") or "1")
+  local slot_ms = 1000 * threads / rate
+  local next_ms = nil
   function delay()
-    return gap_ms
+    local now = now_ms()
+    local at = math.max(next_ms or now, now)
+    next_ms = at + slot_ms
+    return math.floor(at - now)
   end
 end
 

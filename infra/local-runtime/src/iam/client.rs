@@ -5,6 +5,7 @@
 //! SDK-side error that AWS never returns; that is why the check sits in the HTTP client.
 
 use super::{calls, ArnScheme, Principal};
+use crate::capacity::Metered;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::{
     client::{
@@ -68,12 +69,16 @@ pub fn sandboxed_sdk(
     arns: Arc<ArnScheme>,
 ) -> SdkConfig {
     // The emulators speak plain HTTP; one pooled client per principal, as each function has its own.
+    // Inside the policy check, DynamoDB's consumed capacity is recorded as AWS records it.
     let inner = base
         .http_client()
         .unwrap_or_else(|| aws_smithy_http_client::Builder::new().build_http());
     let client = http_client_fn(move |settings, components| {
-        SharedHttpConnector::new(Guard {
+        let metered = Metered {
             inner: inner.http_connector(settings, components),
+        };
+        SharedHttpConnector::new(Guard {
+            inner: SharedHttpConnector::new(metered),
             principal: Arc::clone(&principal),
             arns: Arc::clone(&arns),
         })
