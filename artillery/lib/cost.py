@@ -43,11 +43,16 @@ def memory_by_function() -> dict:
     return memory
 
 
-def metric_sums(cloudwatch, namespace: str, name: str, dimension: str, start: float, end: float) -> dict:
+def metric_sums(cloudwatch, namespace: str, name: str, dimension: str, start: float, end: float,
+                only: dict | None = None) -> dict:
     """The Sum of `name` over the window, per value of `dimension` (each metric is queried with its
-    full set of dimensions, as CloudWatch matches them exactly)."""
-    metrics = [m for m in cloudwatch.list_metrics(Namespace=namespace, MetricName=name)["Metrics"]
-               if any(d["Name"] == dimension for d in m["Dimensions"])]
+    full set of dimensions, as CloudWatch matches them exactly), of the metrics whose dimensions
+    include `only`'s."""
+    listed = {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))
+              for m in cloudwatch.list_metrics(Namespace=namespace, MetricName=name)["Metrics"]}
+    # moto lists a metric once per data point; CloudWatch once.
+    metrics = [{"Dimensions": [{"Name": n, "Value": v} for n, v in pairs]} for pairs in sorted(listed)
+               if any(n == dimension for n, _ in pairs) and set((only or {}).items()) <= set(pairs)]
     # In AWS, Lambda's metrics come per function and again per version or alias: take the
     # per-function ones where they exist, so nothing counts twice.
     metrics = [m for m in metrics if len(m["Dimensions"]) == 1] or metrics
@@ -60,7 +65,7 @@ def metric_sums(cloudwatch, namespace: str, name: str, dimension: str, start: fl
     sums: dict = {}
     for first in range(0, len(queries), 500):
         answer = cloudwatch.get_metric_data(MetricDataQueries=queries[first:first + 500],
-                                            StartTime=start, EndTime=start + period)
+                                            StartTime=start, EndTime=end)
         for result in answer["MetricDataResults"]:
             dimensions = metrics[int(result["Id"][1:])]["Dimensions"]
             value = next(d["Value"] for d in dimensions if d["Name"] == dimension)
@@ -128,8 +133,12 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
     cloudwatch = client("cloudwatch")
     start, end = start_ms / 1000 - 5, end_ms / 1000 + 5
     memory = memory_by_function()
-    invocations = metric_sums(cloudwatch, "AWS/Lambda", "Invocations", "FunctionName", start, end)
-    durations = metric_sums(cloudwatch, "AWS/Lambda", "Duration", "FunctionName", start, end)
+    # The stack's functions: CloudFormation names each `<stack>-<logical id>-<suffix>`.
+    def of_stack(sums: dict) -> dict:
+        return {f: v for f, v in sums.items() if f.startswith(f"{stack}-")}
+
+    invocations = of_stack(metric_sums(cloudwatch, "AWS/Lambda", "Invocations", "FunctionName", start, end))
+    durations = of_stack(metric_sums(cloudwatch, "AWS/Lambda", "Duration", "FunctionName", start, end))
 
     def memory_of(name: str) -> int:
         logical = max((l for l in memory if l in name), key=len, default=None)
@@ -141,11 +150,12 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
     read_units, write_units = table_units("ConsumedReadCapacityUnits"), table_units("ConsumedWriteCapacityUnits")
     gb_seconds = sum(durations.get(f, 0) / 1000 * memory_of(f) / 1024 for f in invocations)
     calls = sum(invocations.values())
-    executions = sum(metric_sums(cloudwatch, "AWS/States", "ExecutionsStarted", "StateMachineArn",
-                                 start, end).values())
+    executions = metric_sums(cloudwatch, "AWS/States", "ExecutionsStarted", "StateMachineArn",
+                             start, end).get(checkout_machine(stack), 0)
     per_execution, execution_s = execution_sample(stack)
     transitions = executions * (per_execution or 0)
-    events = sum(metric_sums(cloudwatch, "Cartwheel", "EventsPublished", "function", start, end).values())
+    events = sum(metric_sums(cloudwatch, "Cartwheel", "EventsPublished", "function", start, end,
+                             only={"service": stack}).values())
     # Each order: one message from the pipe into OrderQueue, received and deleted in batches.
     batch = order_queue_batch_size()
     sqs_requests = orders * (1 + 2 / batch)

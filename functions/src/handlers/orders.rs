@@ -1,4 +1,4 @@
-//! Placing and reading orders. An order is accepted in one transaction and answered 202; the
+//! Placing and reading orders. An order is accepted in one conditional write and answered 202; the
 //! checkout saga takes it from `PENDING`.
 
 use super::{catalog::page_size, store_error};
@@ -22,7 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 
-/// One transaction holds the order, its idempotency record and the cart lines it clears.
+/// One transaction holds the order and the cart lines it clears (at most 100 items in all).
 pub const MAX_ORDER_LINES: usize = 50;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -163,7 +163,7 @@ fn accepted(order_id: OrderId, status: OrderStatus) -> ApiResult {
 
 #[tracing::instrument(skip_all, fields(orderId))]
 pub async fn place_order(
-    store: &(impl GetCart + GetProducts + GetOrder + PlaceOrder),
+    store: &(impl GetCart + GetProducts + PlaceOrder),
     request: Request,
 ) -> ApiResult {
     let caller = Caller::of(&request)?;
@@ -178,6 +178,7 @@ pub async fn place_order(
     let (priced, total) = priced_lines(&lines, products)?;
     let order = Order::place(
         caller.user_id,
+        &key,
         priced,
         total,
         body.shipping_address,
@@ -203,13 +204,7 @@ pub async fn place_order(
         Placement::Replayed { fingerprint, .. } if fingerprint != idempotent.fingerprint => {
             Err(ApiError::IdempotencyKeyReused)
         }
-        Placement::Replayed { order_id, .. } => {
-            let earlier = store.get_order(order_id).await.map_err(store_error)?;
-            let earlier = earlier.ok_or_else(|| {
-                ApiError::internal(format!("idempotency record names missing order {order_id}"))
-            })?;
-            accepted(earlier.id, earlier.status)
-        }
+        Placement::Replayed { earlier, .. } => accepted(earlier.id, earlier.status),
     }
 }
 

@@ -148,6 +148,31 @@ async fn one_idempotency_key_makes_one_order_even_under_concurrency() {
         1
     );
 
+    // A retry later on (another millisecond, so another id would be drawn) finds the same order;
+    // an id that shares the order's place but not its time names nothing.
+    let order_id = ids.iter().next().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let retry: Value = place(&app, &customer, Some("same-key"), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(retry["orderId"], order_id.as_str());
+    let elsewhen = format!("01ARZ3NDEK{}", &order_id[10..]);
+    assert_ne!(elsewhen, order_id);
+    assert_problem(
+        app.send(
+            Method::GET,
+            &format!("/orders/{elsewhen}"),
+            Some(&customer),
+            None,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        &elsewhen,
+    )
+    .await;
+
     let other = order_body(json!([{"productId": mug["id"], "quantity": 2}]));
     assert_problem(
         place(&app, &customer, Some("same-key"), &other).await,

@@ -3,6 +3,7 @@ use crate::{
     InvalidValue, Money, ProductId, Quantity, Timestamp, Total, UserId,
 };
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::{fmt, str::FromStr};
 use ulid::Ulid;
 
@@ -20,6 +21,27 @@ impl OrderId {
     /// can tell how long the checkout took without reading the order.
     pub fn generate_at(placed: Timestamp) -> Self {
         Self(Ulid::from_datetime(placed.into()))
+    }
+
+    /// The id of the order that `user` places with Idempotency-Key `key`: its 80 random bits are
+    /// drawn from the two, so every retry of one request names the same order (see `placement`),
+    /// and its time part is when this attempt placed it.
+    pub fn for_request(user: UserId, key: &IdempotencyKey, placed: Timestamp) -> Self {
+        let digest = Sha256::new()
+            .chain_update(user.to_string())
+            .chain_update([0])
+            .chain_update(key.as_str())
+            .finalize();
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&digest[..16]);
+        let random = u128::from_be_bytes(first) & ((1 << 80) - 1);
+        Self(Ulid::from_parts(placed.unix_millis(), random))
+    }
+
+    /// What every attempt of one request shares: the id's 80 random bits, which are the last 16
+    /// characters of its text. An order is stored under this, so a retry finds it.
+    pub fn placement(self) -> String {
+        self.0.to_string().split_off(10)
     }
 
     /// When the order was placed, from its id.
@@ -161,9 +183,11 @@ pub struct Order {
 }
 
 impl Order {
-    /// A new order, `PENDING`. `lines` is not empty and all in one currency; the caller checks.
+    /// A new order, `PENDING`, placed by `user_id` with Idempotency-Key `key`. `lines` is not
+    /// empty and all in one currency; the caller checks.
     pub fn place(
         user_id: UserId,
+        key: &IdempotencyKey,
         lines: Vec<OrderLine>,
         total: Total,
         shipping_address: ShippingAddress,
@@ -171,7 +195,7 @@ impl Order {
         now: Timestamp,
     ) -> Self {
         Self {
-            id: OrderId::generate_at(now),
+            id: OrderId::for_request(user_id, key, now),
             user_id,
             status: OrderStatus::Pending,
             lines,
@@ -201,6 +225,31 @@ mod tests {
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse("has space").is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn one_customer_and_key_name_one_placement() {
+        let (user, other) = (UserId::generate(), UserId::generate());
+        let key = IdempotencyKey::parse("checkout-1").unwrap();
+        let (first, later) = (
+            Timestamp::from_unix_millis(1_700_000_000_000),
+            Timestamp::from_unix_millis(1_700_000_005_000),
+        );
+        let id = OrderId::for_request(user, &key, first);
+        let retry = OrderId::for_request(user, &key, later);
+        assert_ne!(id, retry, "each attempt carries its own time");
+        assert_eq!(id.placement(), retry.placement());
+        assert_eq!(id.placement().len(), 16);
+        assert_eq!(id.placed_at(), first);
+        let another_key = IdempotencyKey::parse("checkout-2").unwrap();
+        assert_ne!(
+            OrderId::for_request(user, &another_key, first).placement(),
+            id.placement()
+        );
+        assert_ne!(
+            OrderId::for_request(other, &key, first).placement(),
+            id.placement()
+        );
     }
 
     #[test]

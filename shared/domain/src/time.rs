@@ -28,6 +28,11 @@ impl Timestamp {
         (self.0 - earlier.0).try_into().unwrap_or_default()
     }
 
+    /// Milliseconds since the epoch; 0 before it.
+    pub fn unix_millis(self) -> u64 {
+        u64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+    }
+
     pub fn from_unix_millis(millis: u64) -> Self {
         let nanos = i128::from(millis) * 1_000_000;
         Self(OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH))

@@ -1,8 +1,6 @@
 //! Key formats of the single table, in one place.
 
-use cartwheel_domain::{
-    Category, Email, IdempotencyKey, OrderId, ProductId, ProductName, Sku, Timestamp, UserId,
-};
+use cartwheel_domain::{Category, Email, OrderId, ProductId, ProductName, Sku, Timestamp, UserId};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
@@ -51,8 +49,17 @@ pub fn cart_line(user: UserId, product: ProductId) -> (String, String) {
     )
 }
 
+/// An order's partition, and that of what the saga records beside it: what every attempt of the
+/// order's request shares (`OrderId::placement`), so that a retry's conditional Put meets the
+/// order the first attempt stored, and that Put is the whole idempotency check.
+pub fn order_partition(id: OrderId) -> String {
+    format!("{ORDER_PREFIX}{}", id.placement())
+}
+
+pub const ORDER_PREFIX: &str = "ORDER#";
+
 pub fn order(id: OrderId) -> (String, String) {
-    (format!("ORDER#{id}"), "ORDER".into())
+    (order_partition(id), "ORDER".into())
 }
 
 /// GSI1 partition of a customer's orders; the sort key orders them by time.
@@ -64,20 +71,16 @@ pub fn order_sort_key(created_at: Timestamp, id: OrderId) -> String {
     format!("ORDER#{created_at}#{id}")
 }
 
-pub fn idempotency(user: UserId, key: &IdempotencyKey) -> (String, String) {
-    (format!("IDEMPOTENCY#{user}#{key}"), "KEY".into())
-}
-
 pub fn reservation(id: OrderId) -> (String, String) {
-    (format!("ORDER#{id}"), "RESERVATION".into())
+    (order_partition(id), "RESERVATION".into())
 }
 
 pub fn payment(id: OrderId) -> (String, String) {
-    (format!("ORDER#{id}"), "PAYMENT".into())
+    (order_partition(id), "PAYMENT".into())
 }
 
 pub fn shipment(id: OrderId) -> (String, String) {
-    (format!("ORDER#{id}"), "SHIPMENT".into())
+    (order_partition(id), "SHIPMENT".into())
 }
 
 /// A PENDING order sits in one of these sparse-index partitions until its first transition

@@ -119,9 +119,10 @@ pub trait RemoveCartLine {
 }
 
 pub trait PlaceOrder {
-    /// Stores `order` (PENDING) with its idempotency record and removes `cart_lines` from the
-    /// customer's cart, all in one transaction. If the key was used before, nothing is written
-    /// and the earlier order's id and request fingerprint come back instead.
+    /// Stores `order` (PENDING) with the fingerprint of its request, and removes `cart_lines`
+    /// from the customer's cart in the same transaction. If the order's place is taken (its key
+    /// was used before, see `OrderId::for_request`), nothing is written and the earlier order
+    /// and its request's fingerprint come back instead.
     fn place_order(
         &self,
         order: &Order,

@@ -48,10 +48,13 @@ impl GetOrderDetails for Store {
                 _ => {}
             }
         }
-        Ok(order.map(|order| OrderDetails {
-            order,
-            payment,
-            shipment,
-        }))
+        // Another attempt's id shares the order's partition but names no order of its own.
+        Ok(order
+            .filter(|o: &Order| o.id == id)
+            .map(|order| OrderDetails {
+                order,
+                payment,
+                shipment,
+            }))
     }
 }

@@ -3,14 +3,15 @@ use crate::{
     transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
     FindStalePendingOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use aws_sdk_dynamodb::{
+    operation::put_item::PutItemError,
+    types::{Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem},
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cartwheel_domain::{IdempotencyKey, Order, OrderId, OrderStatus, ProductId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, time::Duration};
 
-/// How long an Idempotency-Key is remembered (DynamoDB's TTL removes the record afterwards).
-pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 /// Attempts when concurrent transactions on the same key conflict (`TransactionConflict`).
 const CONFLICT_ATTEMPTS: u32 = 8;
 
@@ -25,9 +26,9 @@ pub struct IdempotentRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
     Placed,
-    /// The key was used before, for this order with this request fingerprint.
+    /// The key was used before: the order it placed, and the fingerprint of that request.
     Replayed {
-        order_id: OrderId,
+        earlier: Box<Order>,
         fingerprint: String,
     },
 }
@@ -62,11 +63,18 @@ struct OrderRecord {
         default
     )]
     pending_since: Option<i64>,
+    /// The request that placed the order, so that a retry with its key can be told from a reuse.
+    #[serde(
+        rename = "requestFingerprint",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    fingerprint: Option<String>,
     #[serde(flatten)]
     order: Order,
 }
 
-fn order_item(order: &Order) -> Result<Item, StoreError> {
+fn order_item(order: &Order, fingerprint: &str) -> Result<Item, StoreError> {
     let (pk, sk) = keys::order(order.id);
     let record = OrderRecord {
         pk: pk.clone(),
@@ -77,69 +85,91 @@ fn order_item(order: &Order) -> Result<Item, StoreError> {
             .then(|| keys::pending_shard(order.id)),
         pending_since: (order.status == OrderStatus::Pending)
             .then(|| order.created_at.unix_seconds()),
+        fingerprint: Some(fingerprint.to_owned()),
         order: order.clone(),
     };
     serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(pk, e))
 }
 
-fn order_from(item: Item) -> Result<Order, StoreError> {
+fn record_from(item: Item) -> Result<OrderRecord, StoreError> {
     let pk = item
         .get(keys::PK)
         .and_then(|v| v.as_s().ok())
         .cloned()
         .unwrap_or_default();
-    serde_dynamo::from_item::<_, OrderRecord>(item)
-        .map(|r| r.order)
-        .map_err(|e| StoreError::corrupt(pk, e))
+    serde_dynamo::from_item::<_, OrderRecord>(item).map_err(|e| StoreError::corrupt(pk, e))
+}
+
+fn order_from(item: Item) -> Result<Order, StoreError> {
+    record_from(item).map(|r| r.order)
+}
+
+/// What a refused placement found in the order's place: the order an earlier attempt stored.
+fn replayed(item: Item) -> Result<Placement, StoreError> {
+    let record = record_from(item)?;
+    let fingerprint = record.fingerprint.ok_or_else(|| {
+        StoreError::corrupt(
+            record.pk.clone(),
+            "an order without its request's fingerprint",
+        )
+    })?;
+    Ok(Placement::Replayed {
+        earlier: Box::new(record.order),
+        fingerprint,
+    })
 }
 
 impl Store {
-    async fn idempotency_record(
-        &self,
-        request: &IdempotentRequest,
-    ) -> Result<Option<Placement>, StoreError> {
+    /// The order stored in `order`'s place (a consistent read), as a replay.
+    async fn earlier_placement(&self, order: &Order) -> Result<Option<Placement>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::idempotency(request.user, &request.key))))
+            .set_key(Some(key(keys::order(order.id))))
             .consistent_read(true)
             .send()
             .await?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-        let order_id = text("orderId").and_then(|id| id.parse().ok());
-        match (order_id, text("fingerprint")) {
-            (Some(order_id), Some(fingerprint)) => Ok(Some(Placement::Replayed {
-                order_id,
-                fingerprint,
-            })),
-            _ => Err(StoreError::corrupt(
-                keys::idempotency(request.user, &request.key).0,
-                "no orderId or fingerprint",
-            )),
+        output.item.map(replayed).transpose()
+    }
+
+    /// An order placed from `items`: one conditional Put, whose refusal answers the order already
+    /// in its place (`ReturnValuesOnConditionCheckFailure`), so a replay costs no second call.
+    async fn put_order(&self, order: &Order, item: Item) -> Result<Placement, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Placement::Placed),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item.clone() {
+                        Some(item) => replayed(item),
+                        None => self.earlier_placement(order).await?.ok_or_else(|| {
+                            StoreError::Dynamo("the order's condition failed on no item".into())
+                        }),
+                    }
+                }
+                _ => Err(error.into()),
+            },
         }
     }
 
-    fn placement_items(
+    /// An order from the cart: its Put and the removal of the cart lines in one transaction.
+    async fn transact_order(
         &self,
         order: &Order,
+        item: Item,
         request: &IdempotentRequest,
         cart_lines: &[ProductId],
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let mut record = key(keys::idempotency(request.user, &request.key));
-        record.insert("orderId".into(), s(order.id.to_string()));
-        record.insert("fingerprint".into(), s(request.fingerprint.clone()));
-        record.insert(
-            "expiresAt".into(),
-            n(order.created_at.unix_seconds() + IDEMPOTENCY_TTL_SECONDS),
-        );
-        let mut items = vec![
-            put_new(&self.table, order_item(order)?)?,
-            put_new(&self.table, record)?,
-        ];
+    ) -> Result<Placement, StoreError> {
+        let mut items = vec![put_new(&self.table, item)?];
         for product in cart_lines {
             let delete = Delete::builder()
                 .table_name(&self.table)
@@ -148,7 +178,24 @@ impl Store {
                 .map_err(|e| StoreError::Dynamo(e.to_string()))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
-        Ok(items)
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            match transaction::attempt(&self.client, items.clone()).await? {
+                None => return Ok(Placement::Placed),
+                // The order is there (a replay), or another attempt with its key is mid-flight.
+                Some(cancelled)
+                    if cancelled.any(CONDITION_FAILED) || cancelled.any("TransactionConflict") =>
+                {
+                    if let Some(earlier) = self.earlier_placement(order).await? {
+                        return Ok(earlier);
+                    }
+                    tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
+                }
+                Some(cancelled) => return Err(cancelled.unexpected()),
+            }
+        }
+        self.earlier_placement(order).await?.ok_or_else(|| {
+            StoreError::Dynamo("the order kept conflicting with concurrent writes".into())
+        })
     }
 }
 
@@ -160,29 +207,13 @@ impl PlaceOrder for Store {
         request: &IdempotentRequest,
         cart_lines: &[ProductId],
     ) -> Result<Placement, StoreError> {
-        let items = self.placement_items(order, request, cart_lines)?;
-        // The transaction is the idempotency check: its Put of the key's record is conditional, so
-        // a new request costs one call, and only a refused one reads what holds the key.
-        for attempt in 0..CONFLICT_ATTEMPTS {
-            match transaction::attempt(&self.client, items.clone()).await? {
-                None => return Ok(Placement::Placed),
-                // The key is taken (a replay), or another request with it is mid-flight.
-                Some(cancelled)
-                    if cancelled.any(CONDITION_FAILED) || cancelled.any("TransactionConflict") =>
-                {
-                    if let Some(earlier) = self.idempotency_record(request).await? {
-                        return Ok(earlier);
-                    }
-                    tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
-                }
-                Some(cancelled) => return Err(cancelled.unexpected()),
-            }
-        }
-        match self.idempotency_record(request).await? {
-            Some(earlier) => Ok(earlier),
-            None => Err(StoreError::Dynamo(
-                "the order kept conflicting with concurrent writes".into(),
-            )),
+        // The order's id, and so its place in the table, comes from the customer and the key
+        // (`OrderId::for_request`): the conditional Put of the order is the idempotency check.
+        let item = order_item(order, &request.fingerprint)?;
+        if cart_lines.is_empty() {
+            self.put_order(order, item).await
+        } else {
+            self.transact_order(order, item, request, cart_lines).await
         }
     }
 }
@@ -190,10 +221,9 @@ impl PlaceOrder for Store {
 impl GetOrder for Store {
     #[tracing::instrument(skip_all, fields(orderId = %id))]
     async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
-        self.item(keys::order(id), false)
-            .await?
-            .map(order_from)
-            .transpose()
+        // Another attempt's id shares the order's place but names no order of its own.
+        let order = self.item(keys::order(id), false).await?.map(order_from);
+        Ok(order.transpose()?.filter(|order| order.id == id))
     }
 }
 
@@ -253,11 +283,12 @@ impl FindStalePendingOrders for Store {
                 .limit(i32::from(limit))
                 .send()
                 .await?;
+            // The index projects the order's id: its key holds only the id's placement part.
             for item in output.items.unwrap_or_default() {
                 let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
-                let id = pk.and_then(|pk| pk.strip_prefix("ORDER#")?.parse().ok());
+                let id = item.get("id").and_then(|v| v.as_s().ok()?.parse().ok());
                 stale.push(id.ok_or_else(|| {
-                    StoreError::corrupt(pk.cloned().unwrap_or_default(), "not an order key")
+                    StoreError::corrupt(pk.cloned().unwrap_or_default(), "an order without its id")
                 })?);
             }
         }
@@ -287,7 +318,7 @@ fn decode_cursor(cursor: &str, partition: &str) -> Result<Item, StoreError> {
     let well_formed = key.len() == CURSOR_KEYS.len()
         && CURSOR_KEYS.iter().all(|k| key.contains_key(*k))
         && key["GSI1PK"] == partition
-        && key["PK"].starts_with("ORDER#")
+        && key["PK"].starts_with(keys::ORDER_PREFIX)
         && key["SK"] == "ORDER";
     if !well_formed {
         return Err(StoreError::InvalidCursor);

@@ -44,8 +44,10 @@ pub struct KeyAttribute {
 pub struct IndexSpec {
     pub name: String,
     pub key_schema: Vec<KeyAttribute>,
-    /// `ALL` or `KEYS_ONLY`.
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
     pub projection: String,
+    /// What an `INCLUDE` projection carries besides the keys.
+    pub non_key_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,6 +321,12 @@ impl Template {
                         projection: get(index, "Projection")
                             .and_then(|p| text(p, "ProjectionType"))
                             .unwrap_or_else(|| "ALL".into()),
+                        non_key_attributes: get(index, "Projection")
+                            .map(|p| list(p, "NonKeyAttributes"))
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|a| a.as_str().map(str::to_owned))
+                            .collect(),
                     })
                 })
                 .collect(),
@@ -471,7 +479,8 @@ mod tests {
         let table = t.table().unwrap();
         assert_eq!(table.key_schema[0].name, "PK");
         assert_eq!(table.indexes.len(), 3);
-        assert_eq!(table.indexes[2].projection, "KEYS_ONLY");
+        assert_eq!(table.indexes[2].projection, "INCLUDE");
+        assert_eq!(table.indexes[2].non_key_attributes, ["id"]);
         let bus = &t.buses()[0];
         assert_eq!(bus.name, Some(Expr::Sub("${AWS::StackName}-events".into())));
         let archive = bus.archive.as_ref().expect("the bus is archived");

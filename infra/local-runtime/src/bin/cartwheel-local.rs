@@ -14,6 +14,9 @@ use std::io::IsTerminal;
 use std::{collections::HashMap, env, error::Error, net::SocketAddr, path::Path, sync::Arc};
 use tokio::net::TcpListener;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn setting(name: &str, default: &str) -> String {
     env::var(name).unwrap_or_else(|_| default.to_owned())
 }

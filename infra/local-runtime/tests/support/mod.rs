@@ -405,8 +405,10 @@ pub async fn pending_order_paid_with(
     )
     .unwrap();
     let user = UserId::generate();
+    let key = IdempotencyKey::parse(&UserId::generate().to_string()).unwrap();
     let order = Order::place(
         user,
+        &key,
         lines,
         total,
         address,
@@ -415,7 +417,7 @@ pub async fn pending_order_paid_with(
     );
     let key = IdempotentRequest {
         user,
-        key: IdempotencyKey::parse(&order.id.to_string()).unwrap(),
+        key,
         fingerprint: "f".into(),
     };
     store.place_order(&order, &key, &[]).await.unwrap();
