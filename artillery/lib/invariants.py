@@ -55,9 +55,13 @@ def wait_until_final(dynamodb, table: str, ids: list, timeout_s: int) -> dict:
     """The accepted orders once all are terminal, or as they are when `timeout_s` has passed."""
     started = time.monotonic()
     last_line = 0.0
+    orders: dict = {}
+    open_orders = list(ids)
     while True:
-        orders = read_orders(dynamodb, table, ids)
-        open_orders = [i for i in ids if orders.get(i, {}).get("status") not in TERMINAL]
+        # Only the orders not yet final are read again: reading them all each second took a
+        # core from the stack draining them.
+        orders.update(read_orders(dynamodb, table, open_orders))
+        open_orders = [i for i in open_orders if orders.get(i, {}).get("status") not in TERMINAL]
         waited = time.monotonic() - started
         if not open_orders or waited > timeout_s:
             return orders

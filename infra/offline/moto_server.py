@@ -1,6 +1,7 @@
-"""moto's server, as the `moto_server` command runs it, with two changes to its CloudWatch that the
-offline review of a burst needs. Written for moto 5.2.5 (see requirements.txt); each patch checks
-that what it replaces is still there, so an upgrade that moves it fails at start, not silently.
+"""moto's server, as the `moto_server` command runs it, with the changes to its CloudWatch that the
+offline review of a burst needs, and to its Step Functions engine and SQS that its speed needs.
+Written for moto 5.2.5 (see requirements.txt); each patch checks that what it replaces is still
+there, so an upgrade that moves it fails at start, not silently.
 
 1. Percentile statistics (`p50`, `p99`, `p99.9`). moto computes only Sum, Average, Minimum, Maximum
    and SampleCount, and answers nothing for a percentile. Here a percentile is the nearest-rank
@@ -30,6 +31,9 @@ Lambda client, TLS context included, for every Task state. So:
 8. StartExecution finds an execution of the same name in an index, not by walking every execution
    of the state machine (a second profile, during a burst's drain: 35 % creating clients, which 5
    had missed, and a growing share in that walk).
+9. ListMetrics lists each metric once, in time linear in the data. moto compares every stored point
+   with every metric found so far, and still answers some once per point: after a burst, one
+   ListMetrics of the namespace took over a minute (an experiment's cost model timed out on it).
 """
 
 import math
@@ -204,6 +208,26 @@ def get_metric_data(
     return returned
 
 
+_require(models.CloudWatchBackend, "get_filtered_metrics")
+
+
+def get_filtered_metrics(
+    self: models.CloudWatchBackend, metric_name: str, namespace: str, dimensions: list[dict[str, str]]
+) -> list[Any]:
+    """The metrics that match, each once (by namespace, name and set of dimensions), oldest first."""
+    wanted = {(d["Name"], d.get("Value")) for d in dimensions or []}
+    found: dict[tuple[str, str, frozenset[tuple[str, str]]], Any] = {}
+    for point in self.get_all_metrics():
+        if (namespace and point.namespace != namespace) or (metric_name and point.name != metric_name):
+            continue
+        pairs = _dimensions(point.dimensions)
+        if any(not any(n == name and (value is None or v == value) for n, v in pairs) for name, value in wanted):
+            continue
+        found.setdefault((point.namespace, point.name, pairs), point)
+    return list(found.values())
+
+
+models.CloudWatchBackend.get_filtered_metrics = get_filtered_metrics
 models.Statistics.get_statistics_for_type = get_statistics_for_type
 models.CloudWatchBackend.get_metric_data = get_metric_data
 models.CloudWatchBackend.put_metric_data = put_metric_data
