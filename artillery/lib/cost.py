@@ -86,10 +86,9 @@ def checkout_machine(stack: str):
     return resource["StackResourceDetail"]["PhysicalResourceId"]
 
 
-def execution_sample(stack: str, limit: int = 20):
+def execution_sample(machine, limit: int = 20):
     """Mean state transitions and mean duration (s) of the checkout saga's latest executions."""
     sfn = client("stepfunctions")
-    machine = checkout_machine(stack)
     if not machine:
         return None, None
     executions = sfn.list_executions(stateMachineArn=machine, maxResults=limit)["executions"]
@@ -150,9 +149,10 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
     read_units, write_units = table_units("ConsumedReadCapacityUnits"), table_units("ConsumedWriteCapacityUnits")
     gb_seconds = sum(durations.get(f, 0) / 1000 * memory_of(f) / 1024 for f in invocations)
     calls = sum(invocations.values())
+    machine = checkout_machine(stack)
     executions = metric_sums(cloudwatch, "AWS/States", "ExecutionsStarted", "StateMachineArn",
-                             start, end).get(checkout_machine(stack), 0)
-    per_execution, execution_s = execution_sample(stack)
+                             start, end).get(machine, 0)
+    per_execution, execution_s = execution_sample(machine)
     transitions = executions * (per_execution or 0)
     events = sum(metric_sums(cloudwatch, "Cartwheel", "EventsPublished", "function", start, end,
                              only={"service": stack}).values())
