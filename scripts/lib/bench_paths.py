@@ -6,7 +6,8 @@ makes, spoken in DynamoDB's own JSON protocol straight to DynamoDB Local:
   POST /orders        against  TransactWriteItems of two conditional Puts (a copy of an order item
                                 and a small record: what the API wrote before 2026-12-03), and
                                 against the one conditional PutItem of the order the API writes now
-and then POST /orders at a fixed rate while the sagas of the orders just placed run, for its p99.
+then POST /orders at a fixed rate while the sagas of the orders just placed run, for its p99; and
+last, the catalog's revalidation: a conditional GET answered 304 against the same full read.
 Run it through scripts/bench-paths, which starts the stack.
 """
 
@@ -45,6 +46,11 @@ def call(base, method, path, body=None, token=None):
     with urllib.request.urlopen(request, data) as response:
         text = response.read()
     return json.loads(text) if text else None
+
+
+def etag(base, path):
+    with urllib.request.urlopen(base + path) as response:
+        return response.headers["etag"]
 
 
 def login(base, email, password):
@@ -150,6 +156,22 @@ def main():
          lambda s, run: wrk(api, s, min(c, 10), "POST", "/orders", order_headers, ORDER_BODY(product),
                      rate=args.rate, run=run)),
     ]
+    # Before the orders: their sagas change the product's stock, and so its tag.
+    listing = "/products?limit=100"
+    def revalidated(path, tag, seconds, run):
+        result = wrk(api, seconds, c, path=path, headers=f"if-none-match: {tag}", run=run)
+        if etag(api, path) != tag:
+            sys.exit(f"{path} changed during its revalidation run, so some answers were full reads")
+        return result
+
+    revalidations = []
+    for path in (f"/products/{product}", listing):
+        tag = etag(api, path)
+        revalidations += [
+            (f"GET {path}, full read", lambda s, run, path=path: wrk(api, s, c, path=path, run=run)),
+            (f"GET {path}, revalidated (304)", lambda s, run, path=path, tag=tag: revalidated(path, tag, s, run)),
+        ]
+    cases[3:3] = revalidations
     results = {}
     for name, measure in cases:
         print(f"==> {name}: {args.warmup} s warm-up, {args.seconds} s at {c if 'at ' not in name else min(c, 10)} connections", file=sys.stderr)
@@ -166,8 +188,14 @@ def main():
     print(f"\nGET /products/{{id}} / the faster raw GetItem: {get_ratio:.2f} (must hold: >= 0.85)")
     print(f"POST /orders / raw TransactWriteItems: {order_ratio:.2f} (must hold: >= 0.70)")
     print(f"POST /orders / raw PutItem of the order: {put_ratio:.2f}")
-    paced = results[cases[-1][0]]
+    paced = results[f"POST /orders at {args.rate}/s, sagas running"]
     print(f"POST /orders p99 at {args.rate}/s with sagas running: {paced['p99_us'] / 1000:.1f} ms (must hold: < 100)")
+    print("\n| revalidation | ok/s | bytes per answer | p50 ms | p99 ms |\n|---|---|---|---|---|")
+    for path in (f"/products/{product}", listing):
+        for variant in ("full read", "revalidated (304)"):
+            r = results[f"GET {path}, {variant}"]
+            print(f"| GET {path}, {variant} | {r['ok_per_s']:.0f} | {r['bytes'] / max(r['requests'], 1):.0f} | "
+                  f"{r['p50_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} |")
     if args.out:
         Path(args.out).write_text(json.dumps({"results": results, "get_ratio": get_ratio,
                                               "order_ratio": order_ratio, "put_ratio": put_ratio}, indent=2))

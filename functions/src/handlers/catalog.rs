@@ -2,13 +2,23 @@
 
 use super::store_error;
 use cartwheel_domain::{Category, ProductId};
-use cartwheel_http::{json, path_id, query_param, ApiError, ApiResult};
+use cartwheel_http::{cached_json, path_id, query_param, ApiError, ApiResult, Freshness};
 use cartwheel_store::{GetProduct, ListCategories, ListProducts, PriceRange, ProductQuery};
-use lambda_http::{http::StatusCode, Request};
+use lambda_http::Request;
 use serde_json::json;
 
 pub const DEFAULT_PAGE_SIZE: u16 = 20;
 pub const MAX_PAGE_SIZE: u16 = 100;
+/// Products and their listings carry price and stock, which admins and orders change: a shared
+/// cache may keep them ten seconds. An order never trusts a cached read; its reservation checks
+/// the stock in the table.
+const PRODUCTS_FRESH: Freshness = Freshness {
+    max_age_seconds: 10,
+};
+/// Categories change only when a product is created or deleted.
+const CATEGORIES_FRESH: Freshness = Freshness {
+    max_age_seconds: 60,
+};
 
 fn parse_query<T>(
     request: &Request,
@@ -81,20 +91,20 @@ fn product_query(request: &Request) -> Result<ProductQuery, ApiError> {
 pub async fn list_products(store: &impl ListProducts, request: Request) -> ApiResult {
     let query = product_query(&request)?;
     let page = store.list_products(&query).await.map_err(store_error)?;
-    json(StatusCode::OK, &page)
+    cached_json(&request, PRODUCTS_FRESH, &page)
 }
 
 #[tracing::instrument(skip_all, fields(productId))]
 pub async fn get_product(store: &impl GetProduct, request: Request) -> ApiResult {
     let id: ProductId = path_id(&request, "productId")?;
     match store.get_product(id).await.map_err(store_error)? {
-        Some(product) => json(StatusCode::OK, &product),
+        Some(product) => cached_json(&request, PRODUCTS_FRESH, &product),
         None => Err(ApiError::NotFound(format!("product {id}"))),
     }
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn list_categories(store: &impl ListCategories, _request: Request) -> ApiResult {
+pub async fn list_categories(store: &impl ListCategories, request: Request) -> ApiResult {
     let categories = store.list_categories().await.map_err(store_error)?;
-    json(StatusCode::OK, &json!({ "items": categories }))
+    cached_json(&request, CATEGORIES_FRESH, &json!({ "items": categories }))
 }

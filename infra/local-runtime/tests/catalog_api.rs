@@ -220,3 +220,54 @@ async fn categories_count_their_products_as_they_change() {
         serde_json::json!([{"name": "garden", "productCount": 1}, {"name": "kitchen", "productCount": 1}])
     );
 }
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response.headers()[name].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn catalog_reads_revalidate_with_their_etag() {
+    let app = TestApp::start().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .create_product(&admin, "TAG-1", "Teapot", "kitchen", 2500)
+        .await;
+    let path = format!("/products/{}", created["id"].as_str().unwrap());
+
+    for (read, max_age) in [
+        (path.as_str(), 10),
+        ("/products?limit=5", 10),
+        ("/categories", 60),
+    ] {
+        let full = app.get(read).await;
+        assert_eq!(full.status(), StatusCode::OK, "{read}");
+        assert_eq!(
+            header(&full, "cache-control"),
+            format!("public, max-age={max_age}")
+        );
+        let tag = header(&full, "etag");
+        let again = app.get_if_none_match(read, &tag).await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{read}");
+        assert_eq!(header(&again, "etag"), tag);
+        assert!(again.bytes().await.unwrap().is_empty(), "a 304 has no body");
+    }
+
+    // A change in the table gives the product a new tag, so the old one gets the full body.
+    let full = app.get(&path).await;
+    let tag = header(&full, "etag");
+    let stock = serde_json::json!({"quantity": 3}).to_string();
+    let set = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("{path}/stock"),
+            Some(&admin),
+            Some(&stock),
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let changed = app.get_if_none_match(&path, &tag).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(header(&changed, "etag"), tag);
+    let product: Value = changed.json().await.unwrap();
+    assert_eq!(product["stock"], 3);
+}

@@ -1,11 +1,13 @@
 //! What every HTTP handler shares: typed errors rendered once as problem+json, JSON bodies parsed
 //! into domain types, path and query parameters, and the caller the authorizer admitted.
 
+mod cache;
 mod caller;
 mod error;
 mod input;
 mod respond;
 
+pub use cache::{cached_json, Freshness};
 pub use caller::Caller;
 pub use error::{ApiError, FieldError};
 pub use input::{json_body, path_id, query_param, MAX_BODY_BYTES};

@@ -286,6 +286,16 @@ impl TestApp {
         self.send(Method::GET, path, None, None).await
     }
 
+    /// A conditional GET: sends `If-None-Match: tag`.
+    pub async fn get_if_none_match(&self, path: &str, tag: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .header("if-none-match", tag)
+            .send()
+            .await
+            .expect("the gateway answers")
+    }
+
     /// Registers a user directly in the store and returns an access token for them.
     pub async fn user_token(&self, role: Role) -> (UserId, String) {
         let new = NewUser {
