@@ -53,10 +53,20 @@ def etag(base, path):
         return response.headers["etag"]
 
 
+def wait_final(base, order_id, token, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if call(base, "GET", f"/orders/{order_id}", token=token)["status"] not in OPEN_STATUSES:
+            return
+        time.sleep(0.5)
+    sys.exit(f"order {order_id} was not final after {seconds} s")
+
+
 def login(base, email, password):
     return call(base, "POST", "/auth/login", {"email": email, "password": password})["accessToken"]
 
 
+OPEN_STATUSES = {"PENDING", "RESERVED", "PAID"}
 ORDER_BODY = lambda product: {  # noqa: E731 (the one body every order request sends)
     "items": [{"productId": product, "quantity": 1}],
     "shippingAddress": {"name": "Bench", "line1": "1 Load St", "city": "Berlin",
@@ -132,6 +142,8 @@ def main():
     product = call(api, "GET", "/products?limit=1")["items"][0]["id"]
     call(api, "PUT", f"/products/{product}/stock", {"quantity": 1_000_000_000}, token=admin)
     placed = call(api, "POST", "/orders", ORDER_BODY(product), token=token)
+    # Its saga changes the product's stock, and so the product's tag the revalidation cases use.
+    wait_final(api, placed["orderId"], token)
 
     key = os.environ.get("AWS_ACCESS_KEY_ID", "offline")
     region = os.environ.get("AWS_REGION", "us-east-1")
