@@ -70,8 +70,20 @@ fn offline_parameters() -> HashMap<String, String> {
         .collect()
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+/// At least two workers, even when the runtime has one CPU (`split_cpus` in scripts/lib/offline.sh
+/// gives it one of two): with a single worker, any task that runs long (a cold start, a burst's
+/// step handlers) would hold up every request behind it, which Lambda's separate execution
+/// environments never do.
+fn main() -> Result<(), Box<dyn Error>> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     cartwheel_telemetry::init_logging();
     let seed_demo_data = env::args().any(|arg| arg == "--seed");
     let template_path = setting("CARTWHEEL_TEMPLATE", "template.yaml");
