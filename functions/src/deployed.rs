@@ -4,9 +4,10 @@
 
 use crate::{
     authorizer::{authorize, AuthorizerRequest, SimpleResponse},
+    consumers::{audit, sales},
     deps::PendingSweep,
     function::Function,
-    handlers::{admin, cart, catalog, identity, orders, system},
+    handlers::{admin, cart, catalog, identity, orders, reports, system},
     handoff::{self, HandoffError, SagaStarter, SweepReport},
     publish,
     saga::{self, SagaInput, StepResult},
@@ -195,4 +196,24 @@ pub static PUBLISH_EVENTS: StreamFunction<Publisher> = Function {
     handle: |publisher, batch| {
         Box::pin(async move { publish::publish_events(&publisher, batch).await })
     },
+};
+
+pub static AUDIT: QueueFunction<Store> = Function {
+    name: "AuditFunction",
+    handle: |store, batch| Box::pin(async move { audit::record_events(&*store, batch).await }),
+};
+
+pub static SALES_ANALYTICS: QueueFunction<Store> = Function {
+    name: "SalesAnalyticsFunction",
+    handle: |store, batch| Box::pin(async move { sales::record_sales(&*store, batch).await }),
+};
+
+pub static AUDIT_TRAIL: HttpFunction<Store> = Function {
+    name: "AuditTrailFunction",
+    handle: |store, r| Box::pin(async move { reports::audit_trail(&*store, r).await }),
+};
+
+pub static SALES_REPORT: HttpFunction<Store> = Function {
+    name: "SalesReportFunction",
+    handle: |store, r| Box::pin(async move { reports::sales_report(&*store, r).await }),
 };

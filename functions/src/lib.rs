@@ -4,6 +4,8 @@
 
 pub mod authorizer;
 pub mod config;
+pub mod consume;
+pub mod consumers;
 pub mod deployed;
 pub mod deps;
 pub mod function;

@@ -42,7 +42,7 @@ impl Handler {
     }
 }
 
-pub fn all() -> [Handler; 31] {
+pub fn all() -> [Handler; 35] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     [
         Authorizer(&AUTHORIZER),
@@ -66,6 +66,8 @@ pub fn all() -> [Handler; 31] {
         Http(&LIST_ORDERS),
         Http(&CANCEL_ORDER),
         Http(&SHIP_ORDER),
+        Http(&AUDIT_TRAIL),
+        Http(&SALES_REPORT),
         Step(&RESERVE_STOCK),
         Step(&AUTHORIZE_PAYMENT),
         Step(&CONFIRM_ORDER),
@@ -74,6 +76,8 @@ pub fn all() -> [Handler; 31] {
         Step(&RELEASE_STOCK),
         Step(&MARK_PAYMENT_FAILED),
         Queue(&START_CHECKOUT),
+        Queue(&AUDIT),
+        Queue(&SALES_ANALYTICS),
         Schedule(&SWEEP_PENDING_ORDERS),
         Stream(&PUBLISH_EVENTS),
     ]

@@ -20,7 +20,7 @@ const CATEGORIES_FRESH: Freshness = Freshness {
     max_age_seconds: 60,
 };
 
-fn parse_query<T>(
+pub(crate) fn parse_query<T>(
     request: &Request,
     name: &'static str,
     parse: impl FnOnce(&str) -> Result<T, String>,

@@ -3,6 +3,7 @@ pub mod cart;
 pub mod catalog;
 pub mod identity;
 pub mod orders;
+pub mod reports;
 pub mod system;
 
 use cartwheel_http::ApiError;
@@ -16,6 +17,8 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
         }
         StoreError::NotFound => ApiError::NotFound("the item".into()),
         StoreError::InvalidCursor => ApiError::InvalidCursor,
-        StoreError::CorruptItem { .. } | StoreError::Dynamo(_) => ApiError::internal(error),
+        StoreError::CorruptItem { .. } | StoreError::TooManyWrites(_) | StoreError::Dynamo(_) => {
+            ApiError::internal(error)
+        }
     }
 }

@@ -3,9 +3,11 @@
 
 mod cart;
 mod catalog;
+mod day;
 mod ids;
 mod invalid;
 mod money;
+mod notification;
 mod order;
 mod payment;
 mod text;
@@ -16,9 +18,11 @@ pub use cart::{CartLine, Quantity};
 pub use catalog::{
     Category, Description, NewProduct, Product, ProductName, ProductUpdate, Sku, Stock,
 };
-pub use ids::{ProductId, UserId};
+pub use day::Day;
+pub use ids::{NotificationId, ProductId, UserId};
 pub use invalid::InvalidValue;
 pub use money::{Currency, Money, PriceAmount, Total};
+pub use notification::{Notification, NotificationKind};
 pub use order::{
     AddressLine, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
     ShippingAddress, StatusChange,

@@ -148,6 +148,21 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl OrderStatus {
+    /// Whether an order in this status counts in the sales figures: from its confirmation on, for
+    /// as long as it is not cancelled. A status change moves the figures by
+    /// `sale_sign(before, after)`, so a cancellation takes back exactly what a confirmation added,
+    /// and an order cancelled or refunded before it was confirmed never counted.
+    pub fn is_sale(self) -> bool {
+        matches!(self, Self::Confirmed | Self::Shipped)
+    }
+
+    /// +1 when a change makes an order a sale, -1 when it stops being one, 0 otherwise.
+    pub fn sale_sign(before: Option<Self>, after: Self) -> i64 {
+        i64::from(after.is_sale()) - i64::from(before.is_some_and(Self::is_sale))
+    }
+}
+
 /// A line as ordered: the catalog's price at the time of the order, never the client's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -264,6 +279,17 @@ mod tests {
                 .as_millis(),
             0
         );
+    }
+
+    #[test]
+    fn a_confirmation_counts_once_and_a_cancellation_takes_it_back() {
+        use OrderStatus::*;
+        assert_eq!(OrderStatus::sale_sign(Some(Paid), Confirmed), 1);
+        assert_eq!(OrderStatus::sale_sign(Some(Confirmed), Shipped), 0);
+        assert_eq!(OrderStatus::sale_sign(Some(Confirmed), Cancelled), -1);
+        assert_eq!(OrderStatus::sale_sign(Some(Paid), Cancelled), 0);
+        assert_eq!(OrderStatus::sale_sign(Some(Pending), Reserved), 0);
+        assert_eq!(OrderStatus::sale_sign(None, Pending), 0);
     }
 
     #[test]

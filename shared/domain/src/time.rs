@@ -18,6 +18,11 @@ impl Timestamp {
         self.0.unix_timestamp()
     }
 
+    /// The UTC calendar day it falls on.
+    pub fn utc_day(self) -> crate::Day {
+        crate::Day::of(self.0.date())
+    }
+
     /// The time `earlier` before this one.
     pub fn minus(self, earlier: std::time::Duration) -> Self {
         Self(self.0 - earlier)

@@ -152,12 +152,21 @@ fn order_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord> {
     let Some(order) = new else {
         return Ok(Vec::new());
     };
-    if old.is_some_and(|old| old.status == order.status) {
+    let previous = old.map(|old| old.status);
+    if previous == Some(order.status) {
         return Ok(Vec::new());
     }
     let event_type = EventType::of_order_status(order.status);
+    // The lines travel with the event, so that a consumer (sales analytics) needs no read of the
+    // order, which may have moved on by the time the event arrives.
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .map(|line| json!({"productId": line.product_id, "quantity": line.quantity, "lineTotal": line.line_total}))
+        .collect();
     let ids = json!({
-        "orderId": order.id, "userId": order.user_id, "status": order.status, "total": order.total,
+        "orderId": order.id, "userId": order.user_id, "status": order.status,
+        "previousStatus": previous, "total": order.total, "lines": lines,
     });
     Ok(vec![images.event(
         event_type,

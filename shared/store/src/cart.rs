@@ -84,29 +84,24 @@ impl GetProducts for Store {
 impl GetCart for Store {
     #[tracing::instrument(skip_all, fields(userId = %user))]
     async fn cart_lines(&self, user: UserId) -> Result<Vec<CartLine>, StoreError> {
-        let mut lines = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(keys::user(user).0))
-                .expression_attribute_values(":prefix", s(keys::CART_LINE_PREFIX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in output.items.unwrap_or_default() {
-                let record: CartLineRecord = serde_dynamo::from_item(item)
-                    .map_err(|e| StoreError::corrupt(keys::user(user).0, e))?;
-                lines.push(record.line);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(lines);
-            }
-        }
+        let items = self
+            .query_all(|| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                    .expression_attribute_values(":pk", s(keys::user(user).0))
+                    .expression_attribute_values(":prefix", s(keys::CART_LINE_PREFIX))
+            })
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, CartLineRecord>(item)
+                    .map(|record| record.line)
+                    .map_err(|e| StoreError::corrupt(keys::user(user).0, e))
+            })
+            .collect()
     }
 }
 

@@ -98,3 +98,29 @@ pub fn pending_shard(id: OrderId) -> String {
 pub fn pending_shard_named(shard: u8) -> String {
     format!("PENDING#{shard}")
 }
+
+/// A consumer's record that it applied an event (`once.rs`); expires with the table's TTL.
+pub fn dedup(consumer: &str, event_id: &str) -> (String, String) {
+    (format!("DEDUP#{consumer}#{event_id}"), "DEDUP".into())
+}
+
+/// An entity's audit trail: one partition per order or product, sorted by time, then event id.
+pub fn audit_partition(entity_id: &str) -> String {
+    format!("AUDIT#{entity_id}")
+}
+
+pub fn audit_record(entity_id: &str, occurred_at: &str, event_id: &str) -> (String, String) {
+    (
+        audit_partition(entity_id),
+        format!("{occurred_at}#{event_id}"),
+    )
+}
+
+/// One day's sales: a partition per UTC day (`2026-12-03`), an item per product and currency.
+pub fn sales_day(day: &str) -> String {
+    format!("SALES#{day}")
+}
+
+pub fn sales_line(day: &str, product: &str, currency: &str) -> (String, String) {
+    (sales_day(day), format!("{product}#{currency}"))
+}

@@ -1,10 +1,13 @@
 //! The single DynamoDB table (see README "Data model"). Every write that can race is conditional,
 //! and uniqueness (SKU, e-mail) is guarded by a second item in the same transaction.
 
+mod audit;
 mod cart;
+mod cursor;
 mod error;
 mod keys;
 mod listing;
+mod once;
 mod operations;
 mod order_details;
 mod orders;
@@ -12,16 +15,20 @@ mod payments;
 mod products;
 mod records;
 mod reservations;
+mod sales;
 mod transaction;
 mod users;
 
+pub use audit::{AuditPage, AuditRecord, NewAuditRecord};
 pub use error::StoreError;
 pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
+pub use once::{Applied, DEDUP_DAYS};
 pub use operations::*;
 pub use order_details::OrderDetails;
 pub use orders::{IdempotentRequest, OrderPage, Placement};
 pub use payments::{Payment, PaymentState, Shipment};
 pub use reservations::{Reservation, ReserveOutcome};
+pub use sales::{SaleChange, SaleLine, SalesFigure};
 pub use users::Credentials;
 
 use aws_sdk_dynamodb::Client;

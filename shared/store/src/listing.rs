@@ -207,21 +207,20 @@ fn page_of(items: Vec<Item>, next_cursor: Option<String>) -> Result<ProductPage,
 impl ListCategories for Store {
     #[tracing::instrument(skip_all)]
     async fn list_categories(&self) -> Result<Vec<CategorySummary>, StoreError> {
-        let mut categories = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .filter_expression("productCount > :zero")
-                .expression_attribute_values(":pk", s(keys::CATEGORIES_PK))
-                .expression_attribute_values(":zero", n(0))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in output.items.unwrap_or_default() {
+        let items = self
+            .query_all(|| {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .filter_expression("productCount > :zero")
+                    .expression_attribute_values(":pk", s(keys::CATEGORIES_PK))
+                    .expression_attribute_values(":zero", n(0))
+            })
+            .await?;
+        items
+            .iter()
+            .map(|item| {
                 let name = item
                     .get(keys::SK)
                     .and_then(|v| v.as_s().ok())
@@ -234,15 +233,11 @@ impl ListCategories for Store {
                 let count = count.ok_or_else(|| {
                     StoreError::corrupt(format!("CATEGORIES/{name}"), "no productCount")
                 })?;
-                categories.push(CategorySummary {
+                Ok(CategorySummary {
                     name,
                     product_count: count,
-                });
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(categories);
-            }
-        }
+                })
+            })
+            .collect()
     }
 }

@@ -1,11 +1,12 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{
-    CategorySummary, Credentials, IdempotentRequest, OrderPage, Payment, Placement, ProductPage,
-    ProductQuery, Reservation, ReserveOutcome, Shipment, StoreError,
+    Applied, AuditPage, CategorySummary, Credentials, IdempotentRequest, NewAuditRecord, OrderPage,
+    Payment, Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome, SaleChange,
+    SalesFigure, Shipment, StoreError,
 };
 use cartwheel_domain::{
-    CartLine, Email, Order, OrderId, OrderStatus, Product, ProductId, Stock, Timestamp, User,
+    CartLine, Day, Email, Order, OrderId, OrderStatus, Product, ProductId, Stock, Timestamp, User,
     UserId,
 };
 use std::future::Future;
@@ -248,4 +249,38 @@ pub trait CreateShipment {
         order: OrderId,
         now: Timestamp,
     ) -> impl Future<Output = Result<Shipment, StoreError>> + Send;
+}
+
+pub trait RecordAudit {
+    /// Appends `record` once, however often its event is delivered.
+    fn record_audit(
+        &self,
+        record: &NewAuditRecord<'_>,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+pub trait ListAudit {
+    /// An entity's events, oldest first.
+    fn list_audit(
+        &self,
+        entity_id: &str,
+        limit: u16,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<AuditPage, StoreError>> + Send;
+}
+
+pub trait RecordSale {
+    /// Moves one day's figures by an order's status change, once per event.
+    fn record_sale(
+        &self,
+        change: &SaleChange,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+pub trait SalesReport {
+    /// The figures of each of `days`.
+    fn sales_report(
+        &self,
+        days: &[Day],
+    ) -> impl Future<Output = Result<Vec<SalesFigure>, StoreError>> + Send;
 }

@@ -1,5 +1,5 @@
 use crate::{
-    keys,
+    cursor, keys,
     transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
     FindStalePendingOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
@@ -7,10 +7,9 @@ use aws_sdk_dynamodb::{
     operation::put_item::PutItemError,
     types::{Delete, ReturnValuesOnConditionCheckFailure, TransactWriteItem},
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cartwheel_domain::{IdempotencyKey, Order, OrderId, OrderStatus, ProductId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
-use std::{collections::BTreeMap, time::Duration};
+use std::time::Duration;
 
 /// Attempts when concurrent transactions on the same key conflict (`TransactionConflict`).
 const CONFLICT_ATTEMPTS: u32 = 8;
@@ -299,29 +298,14 @@ impl FindStalePendingOrders for Store {
 const CURSOR_KEYS: [&str; 4] = ["PK", "SK", "GSI1PK", "GSI1SK"];
 
 fn encode_cursor(key: &Item) -> Option<String> {
-    let key: BTreeMap<&str, &str> = CURSOR_KEYS
-        .iter()
-        .map(|name| Some((*name, key.get(*name)?.as_s().ok()?.as_str())))
-        .collect::<Option<_>>()?;
-    serde_json::to_vec(&key)
-        .ok()
-        .map(|json| URL_SAFE_NO_PAD.encode(json))
+    cursor::encode(key, &CURSOR_KEYS)
 }
 
 /// A cursor is only valid for the customer it was issued to.
 fn decode_cursor(cursor: &str, partition: &str) -> Result<Item, StoreError> {
-    let json = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| StoreError::InvalidCursor)?;
-    let key: BTreeMap<String, String> =
-        serde_json::from_slice(&json).map_err(|_| StoreError::InvalidCursor)?;
-    let well_formed = key.len() == CURSOR_KEYS.len()
-        && CURSOR_KEYS.iter().all(|k| key.contains_key(*k))
-        && key["GSI1PK"] == partition
-        && key["PK"].starts_with(keys::ORDER_PREFIX)
-        && key["SK"] == "ORDER";
-    if !well_formed {
-        return Err(StoreError::InvalidCursor);
-    }
-    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
+    cursor::decode(cursor, &CURSOR_KEYS, |key| {
+        key["GSI1PK"] == partition
+            && key["PK"].starts_with(keys::ORDER_PREFIX)
+            && key["SK"] == "ORDER"
+    })
 }

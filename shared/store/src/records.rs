@@ -4,6 +4,7 @@ use crate::{
     transaction::{key, Item},
     Store, StoreError,
 };
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// A value stored under `PK`/`SK`, its fields beside the keys.
@@ -30,6 +31,24 @@ pub(crate) fn record_item<T: Serialize>(
 }
 
 impl Store {
+    /// Every item a query finds, page after page: `query` builds the request, and each page's
+    /// `ExclusiveStartKey` is set here.
+    pub(crate) async fn query_all(
+        &self,
+        query: impl Fn() -> QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = query().set_exclusive_start_key(start).send().await?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     /// The item at `at`; `consistent` for steps that must see their own earlier writes.
     pub(crate) async fn item(
         &self,

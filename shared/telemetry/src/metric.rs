@@ -85,6 +85,10 @@ metrics! {
     EventsPublished: Count, 1;
     /// Domain events the bus refused; their stream records are retried.
     EventsFailed: Count, 1;
+    /// Domain events a consumer applied (an audit record, sales figures).
+    EventsConsumed: Count, 1;
+    /// Domain events a consumer had applied before (a redelivery, a replay): nothing changed.
+    EventsDuplicate: Count, 1;
     /// Orders the sweeper put back on the queue because their hand-off never arrived.
     OrdersRequeued: Count, 60;
     /// Invocations that were a function's first after its cold start.

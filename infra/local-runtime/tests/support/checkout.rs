@@ -8,7 +8,22 @@ use serde_json::{json, Value};
 use std::{collections::HashMap, time::Duration};
 
 pub async fn place(app: &TestApp, token: &str, product: &str, payment: &str, key: &str) -> OrderId {
-    let body = json!({"items": [{"productId": product, "quantity": 1}], "paymentToken": payment,
+    place_lines(app, token, &[(product, 1)], payment, key).await
+}
+
+/// An order of `lines` (product id, quantity), accepted as PENDING.
+pub async fn place_lines(
+    app: &TestApp,
+    token: &str,
+    lines: &[(&str, i64)],
+    payment: &str,
+    key: &str,
+) -> OrderId {
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|(product, quantity)| json!({"productId": product, "quantity": quantity}))
+        .collect();
+    let body = json!({"items": items, "paymentToken": payment,
         "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}});
     let response = app
         .http

@@ -1,0 +1,100 @@
+//! What every event consumer shares: a rule delivers each domain event to the consumer's queue as
+//! the EventBridge event's JSON; a batch is handled message by message, and only the messages that
+//! failed are reported (`ReportBatchItemFailures`), so they alone come back, and after the queue's
+//! `maxReceiveCount` go to its dead-letter queue. A message that is no event at all (poison) fails
+//! the same way: it cannot block the batch, and it ends in the dead-letter queue for a person.
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cartwheel_store::{Applied, StoreError};
+use cartwheel_telemetry::{count, Metric};
+use serde::Deserialize;
+use serde_json::Value;
+use std::future::Future;
+
+/// A domain event as the bus delivers it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Delivered {
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub source: String,
+    pub detail: Value,
+}
+
+impl Delivered {
+    /// A string field of the detail, or why the event is unusable.
+    pub fn text(&self, field: &'static str) -> Result<&str, ConsumeError> {
+        self.detail[field]
+            .as_str()
+            .ok_or(ConsumeError::Incomplete(field))
+    }
+
+    /// The id a consumer deduplicates by: the same on every delivery of one event.
+    pub fn event_id(&self) -> Result<&str, ConsumeError> {
+        self.text("eventId")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    #[error("the message has no body")]
+    NoBody,
+    #[error("the message is not a domain event")]
+    NotAnEvent(#[source] serde_json::Error),
+    #[error("the event's detail has no usable {0}")]
+    Incomplete(&'static str),
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+}
+
+/// Handles each message of `batch` with `handle` (given the event and the message's text, all
+/// at once) and reports the ones that failed.
+pub async fn each_event<'a, F, Fut>(batch: &'a SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(Delivered, &'a str) -> Fut,
+    Fut: Future<Output = Result<Applied, ConsumeError>>,
+{
+    let outcomes = batch.records.iter().map(|message| {
+        let handled = parse(message).map(|(event, raw)| handle(event, raw));
+        async move { handled?.await }
+    });
+    let outcomes = futures::future::join_all(outcomes).await;
+    let mut response = SqsBatchResponse::default();
+    let (mut applied, mut duplicates) = (0, 0);
+    for (message, outcome) in batch.records.iter().zip(outcomes) {
+        match outcome {
+            Ok(Applied::Now) => applied += 1,
+            Ok(Applied::Already) => duplicates += 1,
+            Err(error) => {
+                let error: &dyn std::error::Error = &error;
+                tracing::error!(message = ?message.message_id, error = %ErrorChain(error), "could not apply an event");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+    }
+    count(Metric::EventsConsumed, applied);
+    count(Metric::EventsDuplicate, duplicates);
+    response
+}
+
+fn parse(message: &SqsMessage) -> Result<(Delivered, &str), ConsumeError> {
+    let raw = message.body.as_deref().ok_or(ConsumeError::NoBody)?;
+    let event = serde_json::from_str(raw).map_err(ConsumeError::NotAnEvent)?;
+    Ok((event, raw))
+}
+
+/// An error and its causes, one after the other, for a log line.
+struct ErrorChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! The domain events' consumers, each on its own queue (template.yaml): one module each.
+
+pub mod audit;
+pub mod sales;
