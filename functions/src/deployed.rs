@@ -7,7 +7,7 @@ use crate::{
     consumers::{audit, sales},
     deps::PendingSweep,
     function::Function,
-    handlers::{admin, cart, catalog, identity, orders, reports, system},
+    handlers::{admin, cart, catalog, favourites, identity, orders, reports, system},
     handoff::{self, HandoffError, SagaStarter, SweepReport},
     publish,
     saga::{self, SagaInput, StepResult},
@@ -216,4 +216,19 @@ pub static AUDIT_TRAIL: HttpFunction<Store> = Function {
 pub static SALES_REPORT: HttpFunction<Store> = Function {
     name: "SalesReportFunction",
     handle: |store, r| Box::pin(async move { reports::sales_report(&*store, r).await }),
+};
+
+pub static LIST_FAVOURITES: HttpFunction<Store> = Function {
+    name: "ListFavouritesFunction",
+    handle: |store, r| Box::pin(async move { favourites::list_favourites(&*store, r).await }),
+};
+
+pub static ADD_FAVOURITE: HttpFunction<Store> = Function {
+    name: "AddFavouriteFunction",
+    handle: |store, r| Box::pin(async move { favourites::add_favourite(&*store, r).await }),
+};
+
+pub static REMOVE_FAVOURITE: HttpFunction<Store> = Function {
+    name: "RemoveFavouriteFunction",
+    handle: |store, r| Box::pin(async move { favourites::remove_favourite(&*store, r).await }),
 };

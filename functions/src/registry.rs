@@ -42,7 +42,7 @@ impl Handler {
     }
 }
 
-pub fn all() -> [Handler; 35] {
+pub fn all() -> [Handler; 38] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     [
         Authorizer(&AUTHORIZER),
@@ -68,6 +68,9 @@ pub fn all() -> [Handler; 35] {
         Http(&SHIP_ORDER),
         Http(&AUDIT_TRAIL),
         Http(&SALES_REPORT),
+        Http(&LIST_FAVOURITES),
+        Http(&ADD_FAVOURITE),
+        Http(&REMOVE_FAVOURITE),
         Step(&RESERVE_STOCK),
         Step(&AUTHORIZE_PAYMENT),
         Step(&CONFIRM_ORDER),

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod cart;
 pub mod catalog;
+pub mod favourites;
 pub mod identity;
 pub mod orders;
 pub mod reports;
@@ -17,6 +18,7 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
         }
         StoreError::NotFound => ApiError::NotFound("the item".into()),
         StoreError::InvalidCursor => ApiError::InvalidCursor,
+        StoreError::LimitReached(_) => ApiError::Conflict(error.to_string()),
         StoreError::CorruptItem { .. } | StoreError::TooManyWrites(_) | StoreError::Dynamo(_) => {
             ApiError::internal(error)
         }

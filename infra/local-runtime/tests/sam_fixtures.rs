@@ -25,7 +25,7 @@ fn expected_status(binary: &str) -> u16 {
         "create-product" | "sign-up" => 201,
         "place-order" | "cancel-order" => 202,
         "ship-order" => 409,
-        "delete-product" => 204,
+        "delete-product" | "add-favourite" | "remove-favourite" => 204,
         "route-not-found" => 404,
         _ => 200,
     }

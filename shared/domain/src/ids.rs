@@ -53,16 +53,6 @@ ulid_id!(
     /// Identifies a user account.
     UserId
 );
-ulid_id!(
-    /// Identifies a notification; its time part is when it was made, so ids sort by time.
-    NotificationId
-);
-
-impl NotificationId {
-    pub fn generate_at(at: crate::Timestamp) -> Self {
-        Self(Ulid::from_datetime(at.into()))
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,6 @@ mod day;
 mod ids;
 mod invalid;
 mod money;
-mod notification;
 mod order;
 mod payment;
 mod text;
@@ -19,10 +18,9 @@ pub use catalog::{
     Category, Description, NewProduct, Product, ProductName, ProductUpdate, Sku, Stock,
 };
 pub use day::Day;
-pub use ids::{NotificationId, ProductId, UserId};
+pub use ids::{ProductId, UserId};
 pub use invalid::InvalidValue;
 pub use money::{Currency, Money, PriceAmount, Total};
-pub use notification::{Notification, NotificationKind};
 pub use order::{
     AddressLine, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
     ShippingAddress, StatusChange,

@@ -1,7 +1,7 @@
 use crate::{
     keys,
     products::from_item,
-    transaction::{key, s, Item},
+    transaction::{key, Item},
     GetCart, GetProducts, PutCartLine, RemoveCartLine, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::KeysAndAttributes;
@@ -85,14 +85,7 @@ impl GetCart for Store {
     #[tracing::instrument(skip_all, fields(userId = %user))]
     async fn cart_lines(&self, user: UserId) -> Result<Vec<CartLine>, StoreError> {
         let items = self
-            .query_all(|| {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                    .expression_attribute_values(":pk", s(keys::user(user).0))
-                    .expression_attribute_values(":prefix", s(keys::CART_LINE_PREFIX))
-            })
+            .query_prefix(&keys::user(user).0, keys::CART_LINE_PREFIX)
             .await?;
         items
             .into_iter()

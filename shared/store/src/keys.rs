@@ -124,3 +124,22 @@ pub fn sales_day(day: &str) -> String {
 pub fn sales_line(day: &str, product: &str, currency: &str) -> (String, String) {
     (sales_day(day), format!("{product}#{currency}"))
 }
+
+pub const FAVOURITE_PREFIX: &str = "FAV#";
+
+pub fn favourite(user: UserId, product: ProductId) -> (String, String) {
+    (
+        format!("USER#{user}"),
+        format!("{FAVOURITE_PREFIX}{product}"),
+    )
+}
+
+/// The partition of a customer's favourites; their sort keys begin with `FAVOURITE_PREFIX`.
+pub fn favourites_of(user: UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// How many favourites a customer has, kept beside them so the limit is one condition.
+pub fn favourites_counter(user: UserId) -> (String, String) {
+    (format!("USER#{user}"), "FAVOURITES".into())
+}

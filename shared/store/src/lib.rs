@@ -5,6 +5,7 @@ mod audit;
 mod cart;
 mod cursor;
 mod error;
+mod favourites;
 mod keys;
 mod listing;
 mod once;
@@ -21,6 +22,7 @@ mod users;
 
 pub use audit::{AuditPage, AuditRecord, NewAuditRecord};
 pub use error::StoreError;
+pub use favourites::{Added, Favourite, MAX_FAVOURITES};
 pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
 pub use once::{Applied, DEDUP_DAYS};
 pub use operations::*;

@@ -1,9 +1,9 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{
-    Applied, AuditPage, CategorySummary, Credentials, IdempotentRequest, NewAuditRecord, OrderPage,
-    Payment, Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome, SaleChange,
-    SalesFigure, Shipment, StoreError,
+    Added, Applied, AuditPage, CategorySummary, Credentials, Favourite, IdempotentRequest,
+    NewAuditRecord, OrderPage, Payment, Placement, ProductPage, ProductQuery, Reservation,
+    ReserveOutcome, SaleChange, SalesFigure, Shipment, StoreError,
 };
 use cartwheel_domain::{
     CartLine, Day, Email, Order, OrderId, OrderStatus, Product, ProductId, Stock, Timestamp, User,
@@ -283,4 +283,28 @@ pub trait SalesReport {
         &self,
         days: &[Day],
     ) -> impl Future<Output = Result<Vec<SalesFigure>, StoreError>> + Send;
+}
+
+pub trait AddFavourite {
+    /// `NotFound` if there is no such product; `LimitReached` past `MAX_FAVOURITES`.
+    fn add_favourite(
+        &self,
+        user: UserId,
+        product: ProductId,
+    ) -> impl Future<Output = Result<Added, StoreError>> + Send;
+}
+
+pub trait RemoveFavourite {
+    fn remove_favourite(
+        &self,
+        user: UserId,
+        product: ProductId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait ListFavourites {
+    fn list_favourites(
+        &self,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<Favourite>, StoreError>> + Send;
 }

@@ -4,7 +4,7 @@ use crate::{
     transaction::{key, Item},
     Store, StoreError,
 };
-use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::{operation::query::builders::QueryFluentBuilder, types::AttributeValue};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// A value stored under `PK`/`SK`, its fields beside the keys.
@@ -47,6 +47,23 @@ impl Store {
                 return Ok(items);
             }
         }
+    }
+
+    /// Every item of partition `pk` whose sort key begins with `prefix`.
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_all(|| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+        })
+        .await
     }
 
     /// The item at `at`; `consistent` for steps that must see their own earlier writes.
