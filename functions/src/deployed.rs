@@ -7,7 +7,7 @@ use crate::{
     consumers::{audit, sales},
     deps::PendingSweep,
     function::Function,
-    handlers::{admin, cart, catalog, favourites, identity, orders, reports, system},
+    handlers::{admin, cart, catalog, favourites, identity, orders, reports, reviews, system},
     handoff::{self, HandoffError, SagaStarter, SweepReport},
     publish,
     saga::{self, SagaInput, StepResult},
@@ -231,4 +231,24 @@ pub static ADD_FAVOURITE: HttpFunction<Store> = Function {
 pub static REMOVE_FAVOURITE: HttpFunction<Store> = Function {
     name: "RemoveFavouriteFunction",
     handle: |store, r| Box::pin(async move { favourites::remove_favourite(&*store, r).await }),
+};
+
+pub static LIST_REVIEWS: HttpFunction<Store> = Function {
+    name: "ListReviewsFunction",
+    handle: |store, r| Box::pin(async move { reviews::list_reviews(&*store, r).await }),
+};
+
+pub static CREATE_REVIEW: HttpFunction<Store> = Function {
+    name: "CreateReviewFunction",
+    handle: |store, r| Box::pin(async move { reviews::create_review(&*store, r).await }),
+};
+
+pub static UPDATE_REVIEW: HttpFunction<Store> = Function {
+    name: "UpdateReviewFunction",
+    handle: |store, r| Box::pin(async move { reviews::update_review(&*store, r).await }),
+};
+
+pub static DELETE_REVIEW: HttpFunction<Store> = Function {
+    name: "DeleteReviewFunction",
+    handle: |store, r| Box::pin(async move { reviews::delete_review(&*store, r).await }),
 };

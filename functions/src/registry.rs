@@ -42,7 +42,7 @@ impl Handler {
     }
 }
 
-pub fn all() -> [Handler; 38] {
+pub fn all() -> [Handler; 42] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     [
         Authorizer(&AUTHORIZER),
@@ -71,6 +71,10 @@ pub fn all() -> [Handler; 38] {
         Http(&LIST_FAVOURITES),
         Http(&ADD_FAVOURITE),
         Http(&REMOVE_FAVOURITE),
+        Http(&LIST_REVIEWS),
+        Http(&CREATE_REVIEW),
+        Http(&UPDATE_REVIEW),
+        Http(&DELETE_REVIEW),
         Step(&RESERVE_STOCK),
         Step(&AUTHORIZE_PAYMENT),
         Step(&CONFIRM_ORDER),

@@ -5,6 +5,7 @@ pub mod favourites;
 pub mod identity;
 pub mod orders;
 pub mod reports;
+pub mod reviews;
 pub mod system;
 
 use cartwheel_http::ApiError;
@@ -18,7 +19,9 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
         }
         StoreError::NotFound => ApiError::NotFound("the item".into()),
         StoreError::InvalidCursor => ApiError::InvalidCursor,
-        StoreError::LimitReached(_) => ApiError::Conflict(error.to_string()),
+        StoreError::LimitReached(_) | StoreError::AlreadyReviewed => {
+            ApiError::Conflict(error.to_string())
+        }
         StoreError::CorruptItem { .. } | StoreError::TooManyWrites(_) | StoreError::Dynamo(_) => {
             ApiError::internal(error)
         }

@@ -9,7 +9,7 @@ use cartwheel_store::{GetProduct, ListProducts, ProductQuery};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 use support::{
-    fixtures::{fixture, store_fixture_data, CUSTOMER, ORDER, PRODUCT},
+    fixtures::{fixture, store_fixture_data, CUSTOMER, ORDER, PRODUCT, REVIEW},
     template, StackOptions, TestApp,
 };
 
@@ -25,7 +25,9 @@ fn expected_status(binary: &str) -> u16 {
         "create-product" | "sign-up" => 201,
         "place-order" | "cancel-order" => 202,
         "ship-order" => 409,
-        "delete-product" | "add-favourite" | "remove-favourite" => 204,
+        // CUSTOMER has reviewed PRODUCT already: the transaction runs and is refused.
+        "create-review" => 409,
+        "delete-product" | "add-favourite" | "remove-favourite" | "delete-review" => 204,
         "route-not-found" => 404,
         _ => 200,
     }
@@ -94,6 +96,23 @@ async fn every_http_function_answers_its_fixture() {
                 body.contains(r#""quantity":2"#) && body.contains(PRODUCT),
                 "{body}"
             ),
+            "list-reviews" => assert!(body.contains(REVIEW), "{body}"),
+            "create-review" => assert!(body.contains("reviewed this product already"), "{body}"),
+            "update-review" => {
+                let product = stored.unwrap();
+                assert_eq!(
+                    (product.ratings.rating_count, product.ratings.rating_sum),
+                    (1, 2)
+                );
+                assert!(body.contains("Broke after a week"), "{body}");
+            }
+            "delete-review" => {
+                let product = stored.unwrap();
+                assert_eq!(
+                    (product.ratings.rating_count, product.ratings.rating_sum),
+                    (0, 0)
+                );
+            }
             "get-cart" | "remove-cart-item" => assert!(body.contains(r#""items":[]"#), "{body}"),
             _ => assert!(stored.is_some()),
         }

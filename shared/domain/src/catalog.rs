@@ -1,6 +1,6 @@
 use crate::{
     text::{bounded, string_value},
-    InvalidValue, Money, ProductId, Timestamp,
+    InvalidValue, Money, ProductId, Ratings, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +105,9 @@ pub struct Product {
     pub version: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Changed only by reviews, never by an admin's update.
+    #[serde(flatten)]
+    pub ratings: Ratings,
 }
 
 impl Product {
@@ -120,6 +123,7 @@ impl Product {
             version: 1,
             created_at: now,
             updated_at: now,
+            ratings: Ratings::default(),
         }
     }
 

@@ -53,6 +53,10 @@ ulid_id!(
     /// Identifies a user account.
     UserId
 );
+ulid_id!(
+    /// Identifies a review; a ULID, so that reviews sort by the time they were written.
+    ReviewId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@ mod invalid;
 mod money;
 mod order;
 mod payment;
+mod review;
 mod text;
 mod time;
 mod user;
@@ -18,7 +19,7 @@ pub use catalog::{
     Category, Description, NewProduct, Product, ProductName, ProductUpdate, Sku, Stock,
 };
 pub use day::Day;
-pub use ids::{ProductId, UserId};
+pub use ids::{ProductId, ReviewId, UserId};
 pub use invalid::InvalidValue;
 pub use money::{Currency, Money, PriceAmount, Total};
 pub use order::{
@@ -26,5 +27,8 @@ pub use order::{
     ShippingAddress, StatusChange,
 };
 pub use payment::{decide as decide_payment, DeclineReason, PaymentDecision};
+pub use review::{
+    entitles_review, Rating, Ratings, Review, ReviewBody, ReviewText, ReviewTitle, AVERAGE_RATING,
+};
 pub use time::Timestamp;
 pub use user::{Email, NewUser, Password, PersonName, Role, User};

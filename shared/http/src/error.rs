@@ -37,6 +37,9 @@ pub enum ApiError {
     BadCredentials,
     #[error("this needs the {0} role")]
     Forbidden(&'static str),
+    /// Signed in with the right role, but what the caller did so far does not permit this.
+    #[error("{0}")]
+    NotEntitled(&'static str),
     #[error("{0} was not found")]
     NotFound(String),
     #[error("no route matches {method} {path}")]
@@ -70,7 +73,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::NotEntitled(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -94,6 +97,7 @@ impl ApiError {
             Self::Unauthenticated => "unauthenticated",
             Self::BadCredentials => "bad-credentials",
             Self::Forbidden(_) => "forbidden",
+            Self::NotEntitled(_) => "not-entitled",
             Self::NotFound(_) => "not-found",
             Self::RouteNotFound { .. } => "route-not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",

@@ -2,7 +2,7 @@
 //! byte for byte), append-only, under the entity it is about and in time order.
 
 use crate::{
-    cursor, keys,
+    keys,
     once::Applied,
     transaction::{self, s, Item},
     ListAudit, RecordAudit, Store, StoreError,
@@ -86,29 +86,18 @@ impl ListAudit for Store {
         cursor: Option<&str>,
     ) -> Result<AuditPage, StoreError> {
         let partition = keys::audit_partition(entity_id);
-        let start = cursor
-            .map(|c| cursor::decode(c, &CURSOR_KEYS, |key| key["PK"] == partition))
-            .transpose()?;
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(&partition))
-            .limit(i32::from(limit))
-            .set_exclusive_start_key(start)
-            .send()
+            .expression_attribute_values(":pk", s(&partition));
+        let (items, next_cursor) = self
+            .query_page(query, limit, cursor, &CURSOR_KEYS, |key| {
+                key["PK"] == partition
+            })
             .await?;
-        let next_cursor = output
-            .last_evaluated_key
-            .as_ref()
-            .and_then(|key| cursor::encode(key, &CURSOR_KEYS));
-        let items = output
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(record_from)
-            .collect::<Result<_, _>>()?;
+        let items = items.iter().map(record_from).collect::<Result<_, _>>()?;
         Ok(AuditPage { items, next_cursor })
     }
 }

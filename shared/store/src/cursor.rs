@@ -36,3 +36,29 @@ pub(crate) fn decode(
     }
     Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
 }
+
+impl crate::Store {
+    /// One page of `query`: at most `limit` items after `cursor`, and the cursor of the page after
+    /// it. The cursor holds the key attributes `names`; `belongs` says whether a returned cursor
+    /// continues this query.
+    pub(crate) async fn query_page(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        limit: u16,
+        cursor: Option<&str>,
+        names: &[&str],
+        belongs: impl FnOnce(&BTreeMap<String, String>) -> bool,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let start = cursor.map(|c| decode(c, names, belongs)).transpose()?;
+        let output = query
+            .limit(i32::from(limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|key| encode(key, names));
+        Ok((output.items.unwrap_or_default(), next))
+    }
+}

@@ -15,6 +15,8 @@ pub enum StoreError {
     InvalidCursor,
     #[error("stored item {key} is malformed: {reason}")]
     CorruptItem { key: String, reason: String },
+    #[error("you have reviewed this product already; change that review instead")]
+    AlreadyReviewed,
     #[error("the limit of {0} is reached")]
     LimitReached(i64),
     #[error("one event asks for {0} writes; a transaction takes 99 besides its dedup record")]

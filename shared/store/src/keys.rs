@@ -1,12 +1,14 @@
 //! Key formats of the single table, in one place.
 
-use cartwheel_domain::{Category, Email, OrderId, ProductId, ProductName, Sku, Timestamp, UserId};
+use cartwheel_domain::{
+    Category, Email, OrderId, ProductId, ProductName, ReviewId, Sku, Timestamp, UserId,
+};
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
 
 pub fn product(id: ProductId) -> (String, String) {
-    (format!("PRODUCT#{id}"), "PRODUCT".into())
+    (product_partition(id), "PRODUCT".into())
 }
 
 pub fn sku(sku: &Sku) -> (String, String) {
@@ -142,4 +144,23 @@ pub fn favourites_of(user: UserId) -> String {
 /// How many favourites a customer has, kept beside them so the limit is one condition.
 pub fn favourites_counter(user: UserId) -> (String, String) {
     (format!("USER#{user}"), "FAVOURITES".into())
+}
+
+pub const REVIEW_PREFIX: &str = "REVIEW#";
+
+/// A review sits in its product's partition; its id is a ULID, so the sort key orders by time.
+pub fn review(product: ProductId, review: ReviewId) -> (String, String) {
+    (
+        product_partition(product),
+        format!("{REVIEW_PREFIX}{review}"),
+    )
+}
+
+/// Which review a customer wrote of a product: the guard that makes it one per customer.
+pub fn reviewer(product: ProductId, author: UserId) -> (String, String) {
+    (product_partition(product), format!("REVIEWER#{author}"))
+}
+
+pub fn product_partition(id: ProductId) -> String {
+    format!("PRODUCT#{id}")
 }

@@ -16,6 +16,7 @@ mod payments;
 mod products;
 mod records;
 mod reservations;
+mod reviews;
 mod sales;
 mod transaction;
 mod users;
@@ -30,6 +31,7 @@ pub use order_details::OrderDetails;
 pub use orders::{IdempotentRequest, OrderPage, Placement};
 pub use payments::{Payment, PaymentState, Shipment};
 pub use reservations::{Reservation, ReserveOutcome};
+pub use reviews::{AuthoredReview, ReviewPage};
 pub use sales::{SaleChange, SaleLine, SalesFigure};
 pub use users::Credentials;
 

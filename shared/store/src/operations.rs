@@ -1,13 +1,13 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{
-    Added, Applied, AuditPage, CategorySummary, Credentials, Favourite, IdempotentRequest,
-    NewAuditRecord, OrderPage, Payment, Placement, ProductPage, ProductQuery, Reservation,
-    ReserveOutcome, SaleChange, SalesFigure, Shipment, StoreError,
+    Added, Applied, AuditPage, AuthoredReview, CategorySummary, Credentials, Favourite,
+    IdempotentRequest, NewAuditRecord, OrderPage, Payment, Placement, ProductPage, ProductQuery,
+    Reservation, ReserveOutcome, ReviewPage, SaleChange, SalesFigure, Shipment, StoreError,
 };
 use cartwheel_domain::{
-    CartLine, Day, Email, Order, OrderId, OrderStatus, Product, ProductId, Stock, Timestamp, User,
-    UserId,
+    CartLine, Day, Email, Order, OrderId, OrderStatus, Product, ProductId, ReviewId, Stock,
+    Timestamp, User, UserId,
 };
 use std::future::Future;
 
@@ -40,7 +40,8 @@ pub trait CreateProduct {
 }
 
 pub trait ReplaceProduct {
-    /// Writes `next` over `current` only if the stored version is still `current.version`.
+    /// Writes `next`'s details over `current` only if the stored version is still
+    /// `current.version`; the stock and the rating totals stay as they are in the table.
     fn replace_product(
         &self,
         current: &Product,
@@ -307,4 +308,50 @@ pub trait ListFavourites {
         &self,
         user: UserId,
     ) -> impl Future<Output = Result<Vec<Favourite>, StoreError>> + Send;
+}
+
+pub trait CreateReview {
+    /// Stores a new review and adds it to its product's totals, in one transaction.
+    /// `AlreadyReviewed` if its author reviewed the product before; `NotFound` without the product.
+    fn create_review(
+        &self,
+        review: &AuthoredReview,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait GetReview {
+    fn get_review(
+        &self,
+        product: ProductId,
+        id: ReviewId,
+    ) -> impl Future<Output = Result<Option<AuthoredReview>, StoreError>> + Send;
+}
+
+pub trait ReviseReview {
+    /// Replaces `current` with `next` and moves the product's sum by the difference in stars.
+    /// `VersionConflict` if the review changed since `current` was read.
+    fn revise_review(
+        &self,
+        current: &AuthoredReview,
+        next: &AuthoredReview,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait DeleteReview {
+    /// Removes `current` and takes it out of the product's totals.
+    /// `VersionConflict` if the review changed since `current` was read.
+    fn delete_review(
+        &self,
+        current: &AuthoredReview,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait ListReviews {
+    /// A product's reviews, newest first.
+    fn list_reviews(
+        &self,
+        product: ProductId,
+        limit: u16,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<ReviewPage, StoreError>> + Send;
 }

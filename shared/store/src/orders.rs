@@ -1,5 +1,5 @@
 use crate::{
-    cursor, keys,
+    keys,
     transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
     FindStalePendingOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
@@ -182,7 +182,7 @@ impl Store {
                 None => return Ok(Placement::Placed),
                 // The order is there (a replay), or another attempt with its key is mid-flight.
                 Some(cancelled)
-                    if cancelled.any(CONDITION_FAILED) || cancelled.any("TransactionConflict") =>
+                    if cancelled.any(CONDITION_FAILED) || cancelled.any(transaction::CONFLICT) =>
                 {
                     if let Some(earlier) = self.earlier_placement(order).await? {
                         return Ok(earlier);
@@ -235,24 +235,24 @@ impl ListOrders for Store {
         cursor: Option<&str>,
     ) -> Result<OrderPage, StoreError> {
         let partition = keys::orders_of(user);
-        let start = cursor.map(|c| decode_cursor(c, &partition)).transpose()?;
-        let output = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)")
-            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":pk", s(&partition))
             .expression_attribute_values(":prefix", s("ORDER#"))
-            .scan_index_forward(false)
-            .limit(i32::from(limit))
-            .set_exclusive_start_key(start)
-            .send()
+            .scan_index_forward(false);
+        // A cursor is only valid for the customer it was issued to.
+        let (items, next_cursor) = self
+            .query_page(query, limit, cursor, &CURSOR_KEYS, |key| {
+                key["GSI1PK"] == partition
+                    && key["PK"].starts_with(keys::ORDER_PREFIX)
+                    && key["SK"] == "ORDER"
+            })
             .await?;
-        let next_cursor = output.last_evaluated_key.as_ref().and_then(encode_cursor);
-        let items = output
-            .items
-            .unwrap_or_default()
+        let items = items
             .into_iter()
             .map(order_from)
             .collect::<Result<_, _>>()?;
@@ -296,16 +296,3 @@ impl FindStalePendingOrders for Store {
 }
 
 const CURSOR_KEYS: [&str; 4] = ["PK", "SK", "GSI1PK", "GSI1SK"];
-
-fn encode_cursor(key: &Item) -> Option<String> {
-    cursor::encode(key, &CURSOR_KEYS)
-}
-
-/// A cursor is only valid for the customer it was issued to.
-fn decode_cursor(cursor: &str, partition: &str) -> Result<Item, StoreError> {
-    cursor::decode(cursor, &CURSOR_KEYS, |key| {
-        key["GSI1PK"] == partition
-            && key["PK"].starts_with(keys::ORDER_PREFIX)
-            && key["SK"] == "ORDER"
-    })
-}

@@ -4,7 +4,7 @@ use crate::{
     CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, SetStock, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
-use cartwheel_domain::{Category, Product, ProductId, Stock, Timestamp};
+use cartwheel_domain::{Category, Product, ProductId, Stock, Timestamp, AVERAGE_RATING};
 use serde::{Deserialize, Serialize};
 
 /// A product as stored: the domain product plus its index keys and a lower-cased search text.
@@ -41,7 +41,10 @@ pub(crate) fn to_item(product: &Product) -> Result<Item, StoreError> {
         search_text: format!("{} {}", product.name, product.description).to_lowercase(),
         product: product.clone(),
     };
-    serde_dynamo::to_item(record).map_err(|e| StoreError::corrupt(keys::product(product.id).0, e))
+    let mut item: Item = serde_dynamo::to_item(record)
+        .map_err(|e| StoreError::corrupt(keys::product(product.id).0, e))?;
+    item.remove(AVERAGE_RATING);
+    Ok(item)
 }
 
 pub(crate) fn from_item(item: Item) -> Result<Product, StoreError> {
@@ -88,20 +91,45 @@ fn count_in_category(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Puts `product` only if the stored one still has `expected_version`.
-fn put_if_version(
+/// What an admin's update never writes: the key, and what orders and reviews change
+/// concurrently, which a whole-item Put would set back to the values read.
+const NOT_EDITED: [&str; 7] = [
+    keys::PK,
+    keys::SK,
+    "id",
+    "createdAt",
+    "stock",
+    "ratingCount",
+    "ratingSum",
+];
+
+/// Sets `product`'s edited attributes (and the index keys that follow from them) only if the
+/// stored one still has `expected_version`.
+fn update_if_version(
     table: &str,
     product: &Product,
     expected_version: u64,
 ) -> Result<TransactWriteItem, StoreError> {
-    let put = aws_sdk_dynamodb::types::Put::builder()
+    let mut update = Update::builder()
         .table_name(table)
-        .set_item(Some(to_item(product)?))
+        .set_key(Some(key(keys::product(product.id))))
         .condition_expression("version = :expected")
-        .expression_attribute_values(":expected", n(expected_version))
+        .expression_attribute_values(":expected", n(expected_version));
+    let mut assignments = Vec::new();
+    let edited = to_item(product)?
+        .into_iter()
+        .filter(|(name, _)| !NOT_EDITED.contains(&name.as_str()));
+    for (i, (name, value)) in edited.enumerate() {
+        assignments.push(format!("#a{i} = :a{i}"));
+        update = update
+            .expression_attribute_names(format!("#a{i}"), name)
+            .expression_attribute_values(format!(":a{i}"), value);
+    }
+    let update = update
+        .update_expression(format!("SET {}", assignments.join(", ")))
         .build()
         .map_err(|e| StoreError::Dynamo(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 impl GetProduct for Store {
@@ -137,7 +165,7 @@ impl ReplaceProduct for Store {
     #[tracing::instrument(skip_all, fields(productId = %current.id))]
     async fn replace_product(&self, current: &Product, next: &Product) -> Result<(), StoreError> {
         let table = &self.table;
-        let mut items = vec![put_if_version(table, next, current.version)?];
+        let mut items = vec![update_if_version(table, next, current.version)?];
         let sku_changed = current.sku != next.sku;
         if sku_changed {
             items.push(sku_guard(table, next)?);

@@ -57,6 +57,9 @@ impl Cancelled {
     }
 }
 
+/// The code DynamoDB gives an item that a concurrent transaction was changing.
+pub const CONFLICT: &str = "TransactionConflict";
+
 /// Runs a transaction: `Ok(None)` when it committed, `Ok(Some(..))` when DynamoDB cancelled it,
 /// `Err` for any other failure.
 pub async fn attempt(
@@ -84,6 +87,31 @@ pub async fn attempt(
         }
         _ => Err(error.into()),
     }
+}
+
+/// Attempts of a transaction that only ever lost to concurrent ones (`TransactionConflict`).
+const CONFLICT_ATTEMPTS: u32 = 12;
+
+/// Like `attempt`, but a transaction cancelled only by conflicts with concurrent transactions on
+/// the same items is tried again after a random pause (full jitter, doubling up to 640 ms), as
+/// many writers of one hot item would otherwise retry in lockstep.
+pub async fn settle(
+    client: &aws_sdk_dynamodb::Client,
+    items: Vec<TransactWriteItem>,
+) -> Result<Option<Cancelled>, StoreError> {
+    for round in 0..CONFLICT_ATTEMPTS {
+        match attempt(client, items.clone()).await? {
+            Some(cancelled) if cancelled.any(CONFLICT) && !cancelled.any(CONDITION_FAILED) => {
+                let ceiling_ms = 10u64 << round.min(6);
+                let pause = (ulid::Ulid::new().random() % u128::from(ceiling_ms)) as u64;
+                tokio::time::sleep(std::time::Duration::from_millis(pause + 1)).await;
+            }
+            outcome => return Ok(outcome),
+        }
+    }
+    Err(StoreError::Dynamo(format!(
+        "the transaction conflicted with concurrent ones {CONFLICT_ATTEMPTS} times"
+    )))
 }
 
 /// Runs a transaction; if a condition failed, `explain` turns the cancellation into the domain

@@ -1,22 +1,30 @@
 //! The `sam local invoke` fixtures in infra/events and the stored data they refer to.
 
-use cartwheel_domain::{IdempotencyKey, NewProduct, Order, Password, Product, Timestamp, User};
+use cartwheel_domain::{
+    IdempotencyKey, NewProduct, Order, Password, Product, Review, Timestamp, User,
+};
 use cartwheel_identity::PasswordHash;
 use cartwheel_store::Store;
-use cartwheel_store::{CreateProduct, CreateUser, IdempotentRequest, PlaceOrder};
+use cartwheel_store::{
+    AuthoredReview, CreateProduct, CreateReview, CreateUser, IdempotentRequest, PlaceOrder,
+};
 use serde_json::json;
 
 const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
 pub const PRODUCT: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AB";
 pub const CUSTOMER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AC";
 pub const ORDER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AE";
+/// CUSTOMER's confirmed order of PRODUCT, which entitles them to their review REVIEW of it.
+pub const CONFIRMED_ORDER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AG";
+pub const REVIEW: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AF";
 
 pub fn fixture(binary: &str) -> String {
     std::fs::read_to_string(format!("{EVENTS}/{binary}.json"))
         .unwrap_or_else(|_| panic!("infra/events/{binary}.json is missing"))
 }
 
-/// Stores what the fixtures refer to: product PRODUCT, customer CUSTOMER and their order ORDER.
+/// Stores what the fixtures refer to: product PRODUCT, customer CUSTOMER, their pending order
+/// ORDER, their confirmed order CONFIRMED_ORDER and their review REVIEW.
 pub async fn store_fixture_data(store: &Store) {
     let new: NewProduct =
         serde_json::from_value(json!({"sku": "FIX-DEMO", "name": "Fixture product",
@@ -48,4 +56,32 @@ pub async fn store_fixture_data(store: &Store) {
         fingerprint: "setup".into(),
     };
     store.place_order(&order, &key, &[]).await.unwrap();
+    store_review(store, &customer).await;
+}
+
+async fn store_review(store: &Store, customer: &User) {
+    let line = json!({"productId": PRODUCT, "sku": "FIX-DEMO", "name": "Fixture product",
+        "unitPrice": {"amount": 999, "currency": "EUR"}, "quantity": 1,
+        "lineTotal": {"amount": 999, "currency": "EUR"}});
+    let order: Order = serde_json::from_value(json!({"id": CONFIRMED_ORDER, "userId": CUSTOMER,
+        "status": "CONFIRMED", "lines": [line], "total": {"amount": 999, "currency": "EUR"},
+        "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"},
+        "paymentToken": "tok_visa", "createdAt": "2026-11-20T12:00:00Z", "updatedAt": "2026-11-20T12:05:00Z",
+        "history": [{"status": "PENDING", "at": "2026-11-20T12:00:00Z"}]}))
+    .unwrap();
+    let key = IdempotentRequest {
+        user: customer.id,
+        key: IdempotencyKey::parse("fixture-confirmed").unwrap(),
+        fingerprint: "confirmed".into(),
+    };
+    store.place_order(&order, &key, &[]).await.unwrap();
+    let review: Review = serde_json::from_value(json!({"id": REVIEW, "productId": PRODUCT,
+        "rating": 5, "title": "Fixture review", "body": "",
+        "createdAt": "2026-11-21T09:00:00Z", "updatedAt": "2026-11-21T09:00:00Z"}))
+    .unwrap();
+    let authored = AuthoredReview {
+        author_id: customer.id,
+        review,
+    };
+    store.create_review(&authored).await.unwrap();
 }

@@ -6,8 +6,9 @@ pub mod checkout;
 pub mod fixtures;
 
 use cartwheel_domain::{
-    Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, Password, PaymentToken,
-    PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp, UserId,
+    Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, OrderStatus, Password,
+    PaymentToken, PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp,
+    UserId,
 };
 use cartwheel_functions::{deps::Dependencies, saga::SagaInput, Env};
 use cartwheel_identity::TokenService;
@@ -391,6 +392,25 @@ pub async fn pending_order_paid_with(
     lines: &[(&Product, i64)],
     token: &str,
 ) -> Order {
+    stored_order(
+        store,
+        UserId::generate(),
+        lines,
+        token,
+        OrderStatus::Pending,
+    )
+    .await
+}
+
+/// A stored order of `user` for `lines`, paid with `token`, put straight into `status` (its
+/// history says only PENDING): for tests that need an order's outcome, not its saga.
+pub async fn stored_order(
+    store: &Store,
+    user: UserId,
+    lines: &[(&Product, i64)],
+    token: &str,
+    status: OrderStatus,
+) -> Order {
     let lines: Vec<OrderLine> = lines
         .iter()
         .map(|(p, q)| {
@@ -414,9 +434,8 @@ pub async fn pending_order_paid_with(
         json!({"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}),
     )
     .unwrap();
-    let user = UserId::generate();
     let key = IdempotencyKey::parse(&UserId::generate().to_string()).unwrap();
-    let order = Order::place(
+    let mut order = Order::place(
         user,
         &key,
         lines,
@@ -425,6 +444,7 @@ pub async fn pending_order_paid_with(
         PaymentToken::parse(token).unwrap(),
         Timestamp::now(),
     );
+    order.status = status;
     let key = IdempotentRequest {
         user,
         key,
