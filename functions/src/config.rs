@@ -22,7 +22,7 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 11] = [
+pub const SETTINGS: [&str; 12] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
@@ -31,6 +31,7 @@ pub const SETTINGS: [&str; 11] = [
     "EVENT_BUS_NAME",
     "ORDER_QUEUE_URL",
     "PENDING_GRACE_SECONDS",
+    "NOTIFICATION_SENDER",
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
     // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).

@@ -28,6 +28,15 @@ impl Delivered {
             .ok_or(ConsumeError::Incomplete(field))
     }
 
+    /// A field of the detail as `T`, or why the event is unusable.
+    pub fn field<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &'static str,
+    ) -> Result<T, ConsumeError> {
+        serde_json::from_value(self.detail[name].clone())
+            .map_err(|_| ConsumeError::Incomplete(name))
+    }
+
     /// The id a consumer deduplicates by: the same on every delivery of one event.
     pub fn event_id(&self) -> Result<&str, ConsumeError> {
         self.text("eventId")
@@ -44,6 +53,10 @@ pub enum ConsumeError {
     Incomplete(&'static str),
     #[error("the store failed")]
     Store(#[from] StoreError),
+    #[error("the e-mail could not be sent")]
+    Mail(#[from] crate::mail::MailError),
+    #[error("another delivery of this event is sending its e-mail; it comes back after that")]
+    EmailInFlight,
 }
 
 /// Handles each message of `batch` with `handle` (given the event and the message's text, all

@@ -4,11 +4,14 @@
 
 use crate::{
     authorizer::{authorize, AuthorizerRequest, SimpleResponse},
-    consumers::{audit, sales},
+    consumers::{audit, notify, sales},
     deps::PendingSweep,
     function::Function,
-    handlers::{admin, cart, catalog, favourites, identity, orders, reports, reviews, system},
+    handlers::{
+        admin, cart, catalog, favourites, identity, notifications, orders, reports, reviews, system,
+    },
     handoff::{self, HandoffError, SagaStarter, SweepReport},
+    mail::Mailer,
     publish,
     saga::{self, SagaInput, StepResult},
 };
@@ -206,6 +209,23 @@ pub static AUDIT: QueueFunction<Store> = Function {
 pub static SALES_ANALYTICS: QueueFunction<Store> = Function {
     name: "SalesAnalyticsFunction",
     handle: |store, batch| Box::pin(async move { sales::record_sales(&*store, batch).await }),
+};
+
+pub static NOTIFY: QueueFunction<(Store, Mailer)> = Function {
+    name: "NotifyFunction",
+    handle: |deps, batch| {
+        Box::pin(async move { notify::notify_customers(&deps.0, &deps.1, batch).await })
+    },
+};
+
+pub static LIST_NOTIFICATIONS: HttpFunction<Store> = Function {
+    name: "ListNotificationsFunction",
+    handle: |store, r| Box::pin(async move { notifications::list_notifications(&*store, r).await }),
+};
+
+pub static READ_NOTIFICATION: HttpFunction<Store> = Function {
+    name: "ReadNotificationFunction",
+    handle: |store, r| Box::pin(async move { notifications::mark_read(&*store, r).await }),
 };
 
 pub static AUDIT_TRAIL: HttpFunction<Store> = Function {

@@ -4,6 +4,7 @@
 use crate::{
     config::{ConfigError, Env},
     handoff::{OrderQueue, SagaStarter},
+    mail::Mailer,
 };
 use aws_config::SdkConfig;
 use cartwheel_events::Publisher;
@@ -83,6 +84,13 @@ impl Dependencies for SagaStarter {
     async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let arn = env.require("STATE_MACHINE_ARN")?;
         Ok(SagaStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
+    }
+}
+
+impl Dependencies for Mailer {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let from = env.require("NOTIFICATION_SENDER")?;
+        Ok(Mailer::new(aws_sdk_sesv2::Client::new(sdk), from))
     }
 }
 

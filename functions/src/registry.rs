@@ -42,7 +42,7 @@ impl Handler {
     }
 }
 
-pub fn all() -> [Handler; 42] {
+pub fn all() -> [Handler; 45] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     [
         Authorizer(&AUTHORIZER),
@@ -75,6 +75,8 @@ pub fn all() -> [Handler; 42] {
         Http(&CREATE_REVIEW),
         Http(&UPDATE_REVIEW),
         Http(&DELETE_REVIEW),
+        Http(&LIST_NOTIFICATIONS),
+        Http(&READ_NOTIFICATION),
         Step(&RESERVE_STOCK),
         Step(&AUTHORIZE_PAYMENT),
         Step(&CONFIRM_ORDER),
@@ -85,6 +87,7 @@ pub fn all() -> [Handler; 42] {
         Queue(&START_CHECKOUT),
         Queue(&AUDIT),
         Queue(&SALES_ANALYTICS),
+        Queue(&NOTIFY),
         Schedule(&SWEEP_PENDING_ORDERS),
         Stream(&PUBLISH_EVENTS),
     ]

@@ -1,4 +1,5 @@
 //! The domain events' consumers, each on its own queue (template.yaml): one module each.
 
 pub mod audit;
+pub mod notify;
 pub mod sales;

@@ -6,7 +6,7 @@ use crate::consume::{each_event, ConsumeError, Delivered};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use cartwheel_domain::{OrderStatus, ProductId, Timestamp, Total};
 use cartwheel_store::{Applied, RecordSale, SaleChange, SaleLine};
-use serde::{de::DeserializeOwned, Deserialize};
+use serde::Deserialize;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -16,21 +16,17 @@ struct Line {
     line_total: Total,
 }
 
-fn field<T: DeserializeOwned>(event: &Delivered, name: &'static str) -> Result<T, ConsumeError> {
-    serde_json::from_value(event.detail[name].clone()).map_err(|_| ConsumeError::Incomplete(name))
-}
-
 /// How the event moves the figures; `None` when it does not (an order cancelled before it was
 /// confirmed, a shipment of a confirmed order).
 fn sale_change(event: &Delivered) -> Result<Option<SaleChange>, ConsumeError> {
-    let status: OrderStatus = field(event, "status")?;
-    let previous: Option<OrderStatus> = field(event, "previousStatus")?;
+    let status: OrderStatus = event.field("status")?;
+    let previous: Option<OrderStatus> = event.field("previousStatus")?;
     let sign = OrderStatus::sale_sign(previous, status);
     if sign == 0 {
         return Ok(None);
     }
-    let occurred: Timestamp = field(event, "occurredAt")?;
-    let lines: Vec<Line> = field(event, "lines")?;
+    let occurred: Timestamp = event.field("occurredAt")?;
+    let lines: Vec<Line> = event.field("lines")?;
     Ok(Some(SaleChange {
         event_id: event.event_id()?.to_owned(),
         day: occurred.utc_day(),

@@ -3,6 +3,7 @@ pub mod cart;
 pub mod catalog;
 pub mod favourites;
 pub mod identity;
+pub mod notifications;
 pub mod orders;
 pub mod reports;
 pub mod reviews;

@@ -175,6 +175,24 @@ pub async fn create_secret(
     })
 }
 
+/// Declares the SES identity `identity` (an address or a domain). moto verifies it at once, as AWS
+/// does once its owner clicks the link; the identity is the account's, so every stack shares it.
+pub async fn create_email_identity(
+    client: &aws_sdk_sesv2::Client,
+    identity: &str,
+) -> Result<(), ProvisionError> {
+    match client
+        .create_email_identity()
+        .email_identity(identity)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("AlreadyExistsException") => Ok(()),
+        Err(e) => Err(failed(format!("SES identity {identity}"), e)),
+    }
+}
+
 /// Creates the event bus `name` and, if `archive` names one, the archive of its events.
 pub async fn create_bus(
     client: &aws_sdk_eventbridge::Client,

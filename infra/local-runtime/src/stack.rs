@@ -176,6 +176,7 @@ impl OfflineStack {
         let bus = create_buses(template, &eventbridge, &name, &mut resources).await?;
         create_rules(template, &eventbridge, &name, &queues, &mut resources).await?;
         let secrets = create_secrets(template, sdk, &name, &mut resources).await?;
+        create_email_identities(template, sdk, &mut resources).await?;
 
         let sfn = aws_sdk_sfn::Client::new(sdk);
         provision::enable_moto_execution(&settings.moto_url).await?;
@@ -450,6 +451,28 @@ async fn create_secrets(
         secrets.insert(secret.logical_id, arn);
     }
     Ok(secrets)
+}
+
+/// Each `AWS::SES::EmailIdentity`; its `!Ref` is the identity itself.
+async fn create_email_identities(
+    template: &Template,
+    sdk: &SdkConfig,
+    resources: &mut Resources,
+) -> Result<(), StackError> {
+    let client = aws_sdk_sesv2::Client::new(sdk);
+    for id in template.ids_of_type("AWS::SES::EmailIdentity") {
+        let identity = template
+            .property(&id, "EmailIdentity")
+            .ok_or_else(|| StackError::Wiring(format!("{id} has no EmailIdentity")))
+            .and_then(|expr| {
+                resources
+                    .resolve(&expr)
+                    .map_err(|e| StackError::Wiring(format!("{id}'s EmailIdentity: {e}")))
+            })?;
+        provision::create_email_identity(&client, &identity).await?;
+        resources.add(&id, &identity, &[]);
+    }
+    Ok(())
 }
 
 /// What Lambda checks a function's role for when it creates a mapping from a queue or a stream.

@@ -263,8 +263,10 @@ fn per_function_and_per_queue_widgets_show_every_one() {
                     v.split('.').next().unwrap_or_default().to_owned()
                 })
                 .collect();
-            if named.len() > 4 {
-                let declared: BTreeSet<String> = template.ids_of_type(kind).into_iter().collect();
+            // A widget that names most of them is one of the per-function (per-queue) widgets,
+            // which must name every one.
+            let declared: BTreeSet<String> = template.ids_of_type(kind).into_iter().collect();
+            if named.len() > 4 && named.len() * 2 > declared.len() {
                 assert_eq!(named, declared, "{title}");
             }
         }

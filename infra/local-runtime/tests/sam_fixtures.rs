@@ -9,7 +9,7 @@ use cartwheel_store::{GetProduct, ListProducts, ProductQuery};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 use support::{
-    fixtures::{fixture, store_fixture_data, CUSTOMER, ORDER, PRODUCT, REVIEW},
+    fixtures::{fixture, store_fixture_data, CUSTOMER, NOTIFICATION, ORDER, PRODUCT, REVIEW},
     template, StackOptions, TestApp,
 };
 
@@ -27,7 +27,8 @@ fn expected_status(binary: &str) -> u16 {
         "ship-order" => 409,
         // CUSTOMER has reviewed PRODUCT already: the transaction runs and is refused.
         "create-review" => 409,
-        "delete-product" | "add-favourite" | "remove-favourite" | "delete-review" => 204,
+        "delete-product" | "add-favourite" | "remove-favourite" | "delete-review"
+        | "read-notification" => 204,
         "route-not-found" => 404,
         _ => 200,
     }
@@ -97,6 +98,12 @@ async fn every_http_function_answers_its_fixture() {
                 "{body}"
             ),
             "list-reviews" => assert!(body.contains(REVIEW), "{body}"),
+            "list-notifications" => {
+                assert!(
+                    body.contains(NOTIFICATION) && body.contains(r#""unread":1"#),
+                    "{body}"
+                )
+            }
             "create-review" => assert!(body.contains("reviewed this product already"), "{body}"),
             "update-review" => {
                 let product = stored.unwrap();

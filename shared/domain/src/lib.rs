@@ -7,6 +7,7 @@ mod day;
 mod ids;
 mod invalid;
 mod money;
+mod notification;
 mod order;
 mod payment;
 mod review;
@@ -19,9 +20,10 @@ pub use catalog::{
     Category, Description, NewProduct, Product, ProductName, ProductUpdate, Sku, Stock,
 };
 pub use day::Day;
-pub use ids::{ProductId, ReviewId, UserId};
+pub use ids::{NotificationId, ProductId, ReviewId, UserId};
 pub use invalid::InvalidValue;
 pub use money::{Currency, Money, PriceAmount, Total};
+pub use notification::{Notification, NotificationKind};
 pub use order::{
     AddressLine, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
     ShippingAddress, StatusChange,

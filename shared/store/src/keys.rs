@@ -1,7 +1,8 @@
 //! Key formats of the single table, in one place.
 
 use cartwheel_domain::{
-    Category, Email, OrderId, ProductId, ProductName, ReviewId, Sku, Timestamp, UserId,
+    Category, Email, NotificationId, OrderId, ProductId, ProductName, ReviewId, Sku, Timestamp,
+    UserId,
 };
 
 pub const PK: &str = "PK";
@@ -163,4 +164,21 @@ pub fn reviewer(product: ProductId, author: UserId) -> (String, String) {
 
 pub fn product_partition(id: ProductId) -> String {
     format!("PRODUCT#{id}")
+}
+
+pub const NOTIFICATION_PREFIX: &str = "NOTE#";
+
+/// A customer's notification; its id is a ULID of the event's time, so the sort key orders by it.
+pub fn notification(user: UserId, id: NotificationId) -> (String, String) {
+    (format!("USER#{user}"), format!("{NOTIFICATION_PREFIX}{id}"))
+}
+
+/// The partition of a customer's notifications.
+pub fn notifications_of(user: UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// How many of a customer's notifications are unread, kept beside them.
+pub fn unread_counter(user: UserId) -> (String, String) {
+    (format!("USER#{user}"), "NOTIFICATIONS".into())
 }

@@ -46,7 +46,9 @@ impl Store {
         record.insert("consumer".into(), s(consumer));
         let mut items = vec![put_new(&self.table, record)?];
         items.extend(writes);
-        match transaction::attempt(&self.client, items).await? {
+        // Concurrent deliveries of one event conflict on its dedup record: settle retries them until
+        // one commits and the others find the record.
+        match transaction::settle(&self.client, items).await? {
             None => Ok(Applied::Now),
             Some(cancelled) if cancelled.failed(0) => Ok(Applied::Already),
             Some(cancelled) => Err(cancelled.unexpected()),

@@ -1,15 +1,16 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{
-    Added, Applied, AuditPage, AuthoredReview, CategorySummary, Credentials, Favourite,
-    IdempotentRequest, NewAuditRecord, OrderPage, Payment, Placement, ProductPage, ProductQuery,
-    Reservation, ReserveOutcome, ReviewPage, SaleChange, SalesFigure, Shipment, StoreError,
+    Added, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Credentials, Favourite,
+    IdempotentRequest, NewAuditRecord, NotificationPage, OrderPage, Payment, Placement,
+    ProductPage, ProductQuery, Reservation, ReserveOutcome, ReviewPage, SaleChange, SalesFigure,
+    Shipment, StoreError,
 };
 use cartwheel_domain::{
-    CartLine, Day, Email, Order, OrderId, OrderStatus, Product, ProductId, ReviewId, Stock,
-    Timestamp, User, UserId,
+    CartLine, Day, Email, Notification, NotificationId, Order, OrderId, OrderStatus, Product,
+    ProductId, ReviewId, Stock, Timestamp, User, UserId,
 };
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 pub trait GetProduct {
     fn get_product(
@@ -354,4 +355,52 @@ pub trait ListReviews {
         limit: u16,
         cursor: Option<&str>,
     ) -> impl Future<Output = Result<ReviewPage, StoreError>> + Send;
+}
+
+pub trait RecordNotification {
+    /// Stores `notification` for `user` and counts it unread, once per `consumer` and `event_id`.
+    fn record_notification(
+        &self,
+        consumer: &str,
+        event_id: &str,
+        user: UserId,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+pub trait ClaimEmail {
+    /// Claims the right to send the notification's e-mail for `lease`.
+    fn claim_email(
+        &self,
+        user: UserId,
+        id: NotificationId,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Records that the e-mail went out, as SES message `message_id`.
+    fn mark_emailed(
+        &self,
+        user: UserId,
+        id: NotificationId,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait ListNotifications {
+    /// A customer's notifications, newest first, with their unread count.
+    fn list_notifications(
+        &self,
+        user: UserId,
+        limit: u16,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<NotificationPage, StoreError>> + Send;
+}
+
+pub trait MarkRead {
+    /// `NotFound` if the customer has no such notification.
+    fn mark_read(
+        &self,
+        user: UserId,
+        id: NotificationId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

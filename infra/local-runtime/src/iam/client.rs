@@ -4,7 +4,7 @@
 //! handler exactly the error it would get in AWS. An interceptor could only fail a request with an
 //! SDK-side error that AWS never returns; that is why the check sits in the HTTP client.
 
-use super::{calls, ArnScheme, Principal};
+use super::{calls, ArnScheme, Operation, Principal};
 use crate::capacity::Metered;
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::{
@@ -27,8 +27,25 @@ struct Guard {
     arns: Arc<ArnScheme>,
 }
 
+/// AWS's answer to a denied call of a REST protocol: 403, the error's type in a header.
+fn rest_access_denied(message: String) -> HttpResponse {
+    let body = json!({"message": message});
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(403).expect("a valid status"),
+        SdkBody::from(body.to_string()),
+    );
+    let headers = response.headers_mut();
+    headers.insert("content-type", "application/json");
+    headers.insert("x-amzn-errortype", "AccessDeniedException");
+    headers.insert("x-amzn-requestid", ulid::Ulid::new().to_string());
+    response
+}
+
 /// AWS's answer to a denied call, per protocol: SQS says 403 and its query-compatible code.
-fn access_denied(target: &str, message: String) -> HttpResponse {
+fn access_denied(target: Option<&str>, message: String) -> HttpResponse {
+    let Some(target) = target else {
+        return rest_access_denied(message);
+    };
     let sqs = target.starts_with("AmazonSQS.");
     let status = if sqs { 403 } else { 400 };
     let body =
@@ -46,17 +63,29 @@ fn access_denied(target: &str, message: String) -> HttpResponse {
     response
 }
 
+/// The path of a request's URI (`http://host:port/path?query`).
+fn path_of(uri: &str) -> &str {
+    let after_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let path = after_scheme
+        .find('/')
+        .map_or("/", |start| &after_scheme[start..]);
+    path.split('?').next().unwrap_or(path)
+}
+
 impl HttpConnector for Guard {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let target = request.headers().get("x-amz-target").map(str::to_owned);
+        let target = request.headers().get("x-amz-target");
+        let operation = Operation {
+            target,
+            method: request.method(),
+            path: path_of(request.uri()),
+        };
         let body = request.body().bytes().unwrap_or_default();
-        for call in calls(target.as_deref(), body, &self.arns) {
-            if let Err(message) = self.principal.check(&call) {
-                return HttpConnectorFuture::ready(Ok(access_denied(
-                    target.as_deref().unwrap_or_default(),
-                    message,
-                )));
-            }
+        let denied = calls(operation, body, &self.arns)
+            .iter()
+            .find_map(|call| self.principal.check(call).err());
+        if let Some(message) = denied {
+            return HttpConnectorFuture::ready(Ok(access_denied(target, message)));
         }
         self.inner.call(request)
     }

@@ -10,7 +10,7 @@ mod request;
 
 pub use client::sandboxed_sdk;
 pub use expand::{function_statements, principal_statements, ExpandError};
-pub use request::{calls, ArnScheme, Call};
+pub use request::{calls, ArnScheme, Call, Operation};
 
 use std::sync::Mutex;
 

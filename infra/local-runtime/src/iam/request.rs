@@ -1,6 +1,7 @@
 //! What an AWS request asks to do, in IAM's terms: the actions and resources it needs, read from
 //! the JSON protocol's `X-Amz-Target` and body as AWS authorizes them (a transaction needs each
-//! item's own action; a batch needs the single-message action).
+//! item's own action; a batch needs the single-message action), or for a REST protocol (SESv2)
+//! from its method and path.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -148,11 +149,42 @@ fn states(operation: &str, body: &Value) -> Vec<Call> {
     vec![call(format!("states:{operation}"), resource.to_owned())]
 }
 
+/// SESv2 authorizes sending on the identity the mail is from: the address, as Cartwheel verifies
+/// an address identity (an account that verified the domain instead grants `identity/<domain>`).
+fn ses_send(body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    let from = text(body, "FromEmailAddress").unwrap_or("*");
+    // "Name <address>" sends from the address.
+    let address = from
+        .rsplit_once('<')
+        .map_or(from, |(_, rest)| rest.trim_end_matches('>'));
+    let resource = format!(
+        "arn:aws:ses:{}:{}:identity/{address}",
+        arns.region, arns.account
+    );
+    vec![call("ses:SendEmail".into(), resource)]
+}
+
+/// A REST request, known by its method and path.
+fn rest(method: &str, path: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    match (method, path) {
+        ("POST", "/v2/email/outbound-emails") => ses_send(body, arns),
+        _ => vec![call("unknown:Unclassified".into(), "*".into())],
+    }
+}
+
+/// What a request is: its `X-Amz-Target` (JSON protocols), or its method and path (REST).
+#[derive(Debug, Clone, Copy)]
+pub struct Operation<'a> {
+    pub target: Option<&'a str>,
+    pub method: &'a str,
+    pub path: &'a str,
+}
+
 /// The calls a request makes; an unknown service is one call on `*` that no Cartwheel policy grants.
-pub fn calls(target: Option<&str>, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
+pub fn calls(operation: Operation<'_>, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let Some((service, operation)) = target.and_then(|t| t.split_once('.')) else {
-        return vec![call("unknown:Unclassified".into(), "*".into())];
+    let Some((service, operation)) = operation.target.and_then(|t| t.split_once('.')) else {
+        return rest(operation.method, operation.path, &body, arns);
     };
     match service {
         "DynamoDB_20120810" => dynamodb(operation, &body, arns),
@@ -180,7 +212,12 @@ mod tests {
     }
 
     fn of(target: &str, body: Value) -> Vec<(String, String)> {
-        calls(Some(target), body.to_string().as_bytes(), &arns())
+        let operation = Operation {
+            target: Some(target),
+            method: "POST",
+            path: "/",
+        };
+        calls(operation, body.to_string().as_bytes(), &arns())
             .into_iter()
             .map(|c| (c.action, c.resource))
             .collect()
@@ -273,5 +310,38 @@ mod tests {
                 "arn:aws:secretsmanager:us-east-1:123456789012:secret:k".into()
             )]
         );
+    }
+
+    #[test]
+    fn an_sesv2_send_needs_send_email_on_the_senders_identity() {
+        let operation = Operation {
+            target: None,
+            method: "POST",
+            path: "/v2/email/outbound-emails",
+        };
+        let body = json!({"FromEmailAddress": "Cartwheel <orders@shop.example>"}).to_string();
+        let calls: Vec<_> = calls(operation, body.as_bytes(), &arns())
+            .into_iter()
+            .map(|c| (c.action, c.resource))
+            .collect();
+        assert_eq!(
+            calls,
+            vec![(
+                "ses:SendEmail".into(),
+                "arn:aws:ses:us-east-1:123456789012:identity/orders@shop.example".into()
+            )]
+        );
+        let other = Operation {
+            path: "/v2/email/identities",
+            ..operation
+        };
+        assert_eq!(calls_of(other)[0].0, "unknown:Unclassified");
+    }
+
+    fn calls_of(operation: Operation<'_>) -> Vec<(String, String)> {
+        calls(operation, b"{}", &arns())
+            .into_iter()
+            .map(|c| (c.action, c.resource))
+            .collect()
     }
 }

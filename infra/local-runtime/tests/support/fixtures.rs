@@ -1,12 +1,13 @@
 //! The `sam local invoke` fixtures in infra/events and the stored data they refer to.
 
 use cartwheel_domain::{
-    IdempotencyKey, NewProduct, Order, Password, Product, Review, Timestamp, User,
+    IdempotencyKey, NewProduct, Notification, Order, Password, Product, Review, Timestamp, User,
 };
 use cartwheel_identity::PasswordHash;
 use cartwheel_store::Store;
 use cartwheel_store::{
     AuthoredReview, CreateProduct, CreateReview, CreateUser, IdempotentRequest, PlaceOrder,
+    RecordNotification,
 };
 use serde_json::json;
 
@@ -17,6 +18,8 @@ pub const ORDER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AE";
 /// CUSTOMER's confirmed order of PRODUCT, which entitles them to their review REVIEW of it.
 pub const CONFIRMED_ORDER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AG";
 pub const REVIEW: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AF";
+/// CUSTOMER's unread notification about ORDER.
+pub const NOTIFICATION: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AH";
 
 pub fn fixture(binary: &str) -> String {
     std::fs::read_to_string(format!("{EVENTS}/{binary}.json"))
@@ -24,7 +27,8 @@ pub fn fixture(binary: &str) -> String {
 }
 
 /// Stores what the fixtures refer to: product PRODUCT, customer CUSTOMER, their pending order
-/// ORDER, their confirmed order CONFIRMED_ORDER and their review REVIEW.
+/// ORDER, their confirmed order CONFIRMED_ORDER, their review REVIEW and their notification
+/// NOTIFICATION.
 pub async fn store_fixture_data(store: &Store) {
     let new: NewProduct =
         serde_json::from_value(json!({"sku": "FIX-DEMO", "name": "Fixture product",
@@ -57,6 +61,14 @@ pub async fn store_fixture_data(store: &Store) {
     };
     store.place_order(&order, &key, &[]).await.unwrap();
     store_review(store, &customer).await;
+    let notification: Notification = serde_json::from_value(json!({"id": NOTIFICATION,
+        "kind": "OrderPlaced", "orderId": ORDER, "title": "Your order is received", "body": "",
+        "read": false, "createdAt": "2026-11-21T12:00:00Z"}))
+    .unwrap();
+    store
+        .record_notification("fixture", "fixture-event", customer.id, &notification)
+        .await
+        .unwrap();
 }
 
 async fn store_review(store: &Store, customer: &User) {

@@ -1,0 +1,210 @@
+//! A customer's notifications: one item each beside a count of the unread ones. A notification and
+//! the count's increment commit with the consumer's dedup record (`apply_once`), so a redelivered
+//! event adds neither twice. Its e-mail is sent at most once per claim: a sender claims the
+//! notification for a lease, sends, and records `emailedAt`; a sender that finds `emailedAt` sends
+//! nothing, and one that finds a live claim leaves the message for later.
+
+use crate::{
+    keys,
+    once::Applied,
+    records::{record_item, Record},
+    transaction::{self, key, n, put_new, s},
+    ClaimEmail, ListNotifications, MarkRead, RecordNotification, Store, StoreError,
+};
+use aws_sdk_dynamodb::{
+    operation::update_item::UpdateItemError,
+    types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update},
+};
+use cartwheel_domain::{Notification, NotificationId, Timestamp, UserId};
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationPage {
+    pub items: Vec<Notification>,
+    pub unread: i64,
+    pub next_cursor: Option<String>,
+}
+
+/// What a sender may do about a notification's e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Send it now; no one else will until the lease runs out.
+    Granted,
+    /// It was sent already.
+    Sent,
+    /// Another sender holds a live claim; try again after it.
+    Held,
+}
+
+const CURSOR_KEYS: [&str; 2] = [keys::PK, keys::SK];
+
+fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
+    result.map_err(|e| StoreError::Dynamo(e.to_string()))
+}
+
+fn unread_by(table: &str, user: UserId, by: i64) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(keys::unread_counter(user))))
+        .update_expression("ADD unread :by")
+        .expression_attribute_values(":by", n(by));
+    Ok(TransactWriteItem::builder()
+        .update(built(update.build())?)
+        .build())
+}
+
+impl RecordNotification for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user, notificationId = %notification.id))]
+    async fn record_notification(
+        &self,
+        consumer: &str,
+        event_id: &str,
+        user: UserId,
+        notification: &Notification,
+    ) -> Result<Applied, StoreError> {
+        let item = record_item(keys::notification(user, notification.id), notification)?;
+        let writes = vec![
+            put_new(&self.table, item)?,
+            unread_by(&self.table, user, 1)?,
+        ];
+        self.apply_once(consumer, event_id, writes).await
+    }
+}
+
+impl ClaimEmail for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user, notificationId = %id))]
+    async fn claim_email(
+        &self,
+        user: UserId,
+        id: NotificationId,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let now = Timestamp::now().unix_millis();
+        let until = now + u64::try_from(lease.as_millis()).unwrap_or(u64::MAX / 2);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::notification(user, id))))
+            .update_expression("SET emailClaimedUntil = :until")
+            .condition_expression(
+                "attribute_exists(PK) AND attribute_not_exists(emailedAt) \
+                 AND (attribute_not_exists(emailClaimedUntil) OR emailClaimedUntil < :now)",
+            )
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Granted),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    match failed.item() {
+                        None => Err(StoreError::NotFound),
+                        Some(item) if item.contains_key("emailedAt") => Ok(Claim::Sent),
+                        Some(_) => Ok(Claim::Held),
+                    }
+                }
+                _ => Err(error.into()),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(userId = %user, notificationId = %id))]
+    async fn mark_emailed(
+        &self,
+        user: UserId,
+        id: NotificationId,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::notification(user, id))))
+            .update_expression(
+                "SET emailedAt = :at, emailMessageId = :message REMOVE emailClaimedUntil",
+            )
+            .expression_attribute_values(":at", s(Timestamp::now().to_string()))
+            .expression_attribute_values(":message", s(message_id))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+impl ListNotifications for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user))]
+    async fn list_notifications(
+        &self,
+        user: UserId,
+        limit: u16,
+        cursor: Option<&str>,
+    ) -> Result<NotificationPage, StoreError> {
+        let partition = keys::notifications_of(user);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(&partition))
+            .expression_attribute_values(":prefix", s(keys::NOTIFICATION_PREFIX))
+            .scan_index_forward(false);
+        let (items, next_cursor) = self
+            .query_page(query, limit, cursor, &CURSOR_KEYS, |key| {
+                key[keys::PK] == partition && key[keys::SK].starts_with(keys::NOTIFICATION_PREFIX)
+            })
+            .await?;
+        let items = items
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, Record<Notification>>(item)
+                    .map(|record| record.body)
+                    .map_err(|e| StoreError::corrupt(&partition, e))
+            })
+            .collect::<Result<_, _>>()?;
+        let unread = self
+            .item(keys::unread_counter(user), false)
+            .await?
+            .and_then(|item| item.get("unread")?.as_n().ok()?.parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0);
+        Ok(NotificationPage {
+            items,
+            unread,
+            next_cursor,
+        })
+    }
+}
+
+impl MarkRead for Store {
+    /// Idempotent: a notification read already stays read and is not counted again.
+    #[tracing::instrument(skip_all, fields(userId = %user, notificationId = %id))]
+    async fn mark_read(&self, user: UserId, id: NotificationId) -> Result<(), StoreError> {
+        let at = keys::notification(user, id);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(at.clone())))
+            .update_expression("SET #read = :yes")
+            .condition_expression("attribute_exists(PK) AND #read = :no")
+            .expression_attribute_names("#read", "read")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":no", AttributeValue::Bool(false));
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(built(update.build())?)
+                .build(),
+            unread_by(&self.table, user, -1)?,
+        ];
+        match transaction::settle(&self.client, items).await? {
+            None => Ok(()),
+            Some(cancelled) if cancelled.failed(0) => match self.item(at, true).await? {
+                Some(_) => Ok(()),
+                None => Err(StoreError::NotFound),
+            },
+            Some(cancelled) => Err(cancelled.unexpected()),
+        }
+    }
+}
