@@ -76,7 +76,7 @@ where
     for (message, outcome) in batch.records.iter().zip(outcomes) {
         match outcome {
             Ok(Applied::Now) => applied += 1,
-            Ok(Applied::Already) => duplicates += 1,
+            Ok(Applied::Already | Applied::Outdated) => duplicates += 1,
             Err(error) => {
                 let error: &dyn std::error::Error = &error;
                 tracing::error!(message = ?message.message_id, error = %ErrorChain(error), "could not apply an event");

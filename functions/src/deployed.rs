@@ -4,7 +4,10 @@
 
 use crate::{
     authorizer::{authorize, AuthorizerRequest, SimpleResponse},
-    consumers::{audit, notify, sales},
+    consumers::{
+        audit, notify, sales,
+        stock_alerts::{self, AlertRecipient},
+    },
     deps::PendingSweep,
     function::Function,
     handlers::{
@@ -216,6 +219,18 @@ pub static NOTIFY: QueueFunction<(Store, Mailer)> = Function {
     handle: |deps, batch| {
         Box::pin(async move { notify::notify_customers(&deps.0, &deps.1, batch).await })
     },
+};
+
+pub static STOCK_ALERTS: QueueFunction<(Store, (Mailer, AlertRecipient))> = Function {
+    name: "StockAlertsFunction",
+    handle: |deps, batch| {
+        Box::pin(async move { stock_alerts::record_stock_alerts(&deps.0, &deps.1, batch).await })
+    },
+};
+
+pub static LIST_STOCK_ALERTS: HttpFunction<Store> = Function {
+    name: "ListStockAlertsFunction",
+    handle: |store, r| Box::pin(async move { reports::stock_alerts(&*store, r).await }),
 };
 
 pub static LIST_NOTIFICATIONS: HttpFunction<Store> = Function {

@@ -3,10 +3,12 @@
 
 use crate::{
     config::{ConfigError, Env},
+    consumers::stock_alerts::AlertRecipient,
     handoff::{OrderQueue, SagaStarter},
     mail::Mailer,
 };
 use aws_config::SdkConfig;
+use cartwheel_domain::Email;
 use cartwheel_events::Publisher;
 use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_store::Store;
@@ -91,6 +93,18 @@ impl Dependencies for Mailer {
     async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let from = env.require("NOTIFICATION_SENDER")?;
         Ok(Mailer::new(aws_sdk_sesv2::Client::new(sdk), from))
+    }
+}
+
+impl Dependencies for AlertRecipient {
+    async fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
+        const NAME: &str = "STOCK_ALERT_EMAIL";
+        let raw = env.require(NAME)?;
+        let email = Email::parse(raw).map_err(|e| ConfigError::Invalid {
+            name: NAME,
+            reason: format!("{raw:?} {e}"),
+        })?;
+        Ok(Self(email))
     }
 }
 

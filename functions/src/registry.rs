@@ -42,7 +42,7 @@ impl Handler {
     }
 }
 
-pub fn all() -> [Handler; 45] {
+pub fn all() -> [Handler; 47] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     [
         Authorizer(&AUTHORIZER),
@@ -77,6 +77,7 @@ pub fn all() -> [Handler; 45] {
         Http(&DELETE_REVIEW),
         Http(&LIST_NOTIFICATIONS),
         Http(&READ_NOTIFICATION),
+        Http(&LIST_STOCK_ALERTS),
         Step(&RESERVE_STOCK),
         Step(&AUTHORIZE_PAYMENT),
         Step(&CONFIRM_ORDER),
@@ -88,6 +89,7 @@ pub fn all() -> [Handler; 45] {
         Queue(&AUDIT),
         Queue(&SALES_ANALYTICS),
         Queue(&NOTIFY),
+        Queue(&STOCK_ALERTS),
         Schedule(&SWEEP_PENDING_ORDERS),
         Stream(&PUBLISH_EVENTS),
     ]

@@ -3,3 +3,4 @@
 pub mod audit;
 pub mod notify;
 pub mod sales;
+pub mod stock_alerts;

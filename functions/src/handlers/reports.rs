@@ -1,4 +1,5 @@
-//! What the event consumers keep, read by admins: the audit trail and the sales figures.
+//! What the event consumers keep, read by admins: the audit trail, the sales figures and the
+//! stock alerts.
 
 use super::{
     catalog::{page_size, parse_query},
@@ -6,7 +7,7 @@ use super::{
 };
 use cartwheel_domain::Day;
 use cartwheel_http::{json, query_param, ApiError, ApiResult, Caller};
-use cartwheel_store::{ListAudit, SalesFigure, SalesReport};
+use cartwheel_store::{AlertStatus, ListAudit, ListStockAlerts, SalesFigure, SalesReport};
 use lambda_http::{http::StatusCode, Request};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -97,4 +98,24 @@ pub async fn sales_report(store: &impl SalesReport, request: Request) -> ApiResu
         totals,
     };
     json(StatusCode::OK, &report)
+}
+
+/// `GET /admin/stock-alerts?status=open|closed|all` (open when absent): newest change first.
+#[tracing::instrument(skip_all)]
+pub async fn stock_alerts(store: &impl ListStockAlerts, request: Request) -> ApiResult {
+    Caller::admin(&request)?;
+    let wanted = parse_query(&request, "status", |raw| match raw {
+        "open" => Ok(Some(AlertStatus::Open)),
+        "closed" => Ok(Some(AlertStatus::Closed)),
+        "all" => Ok(None),
+        _ => Err("must be open, closed or all".to_owned()),
+    })?
+    .unwrap_or(Some(AlertStatus::Open));
+    let mut alerts = store.list_stock_alerts().await.map_err(store_error)?;
+    alerts.retain(|alert| wanted.is_none_or(|status| alert.status == status));
+    alerts.sort_by(|a, b| {
+        let changed = |alert: &cartwheel_store::StockAlert| alert.closed_at.max(alert.opened_at);
+        changed(b).cmp(&changed(a))
+    });
+    json(StatusCode::OK, &serde_json::json!({ "items": alerts }))
 }

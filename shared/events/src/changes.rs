@@ -4,7 +4,8 @@ use cartwheel_store::{Payment, PaymentState, Shipment};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-/// A product whose stock falls below this many units raises `StockLow`.
+/// A product whose stock falls below this many units raises `StockLow`; rising back to it or
+/// above raises `StockReplenished`.
 pub const LOW_STOCK_THRESHOLD: i64 = 5;
 
 /// The detail-types of DESIGN.md §6 (plus `OrderShipped`), each with its source.
@@ -21,6 +22,7 @@ pub enum EventType {
     OrderShipped,
     ShipmentCreated,
     StockLow,
+    StockReplenished,
     ProductCreated,
     ProductUpdated,
 }
@@ -39,6 +41,7 @@ impl EventType {
             Self::OrderShipped => "OrderShipped",
             Self::ShipmentCreated => "ShipmentCreated",
             Self::StockLow => "StockLow",
+            Self::StockReplenished => "StockReplenished",
             Self::ProductCreated => "ProductCreated",
             Self::ProductUpdated => "ProductUpdated",
         }
@@ -50,7 +53,10 @@ impl EventType {
                 "cartwheel.payments"
             }
             Self::ShipmentCreated => "cartwheel.shipping",
-            Self::StockLow | Self::ProductCreated | Self::ProductUpdated => "cartwheel.catalog",
+            Self::StockLow
+            | Self::StockReplenished
+            | Self::ProductCreated
+            | Self::ProductUpdated => "cartwheel.catalog",
             _ => "cartwheel.orders",
         }
     }
@@ -224,13 +230,20 @@ fn product_events(images: &Images) -> Result<Vec<DomainEvent>, UnreadableRecord>
         }
         Some(_) => {}
     }
-    let was_low = old.is_some_and(|old| old.stock.units() < LOW_STOCK_THRESHOLD);
-    if product.stock.units() < LOW_STOCK_THRESHOLD && !was_low {
+    // Every stock change moves the version, so a consumer can order these two by it.
+    let low = |p: &Product| p.stock.units() < LOW_STOCK_THRESHOLD;
+    let crossed = match &old {
+        Some(old) if low(old) && !low(&product) => Some(EventType::StockReplenished),
+        Some(old) if low(old) => None,
+        _ if low(&product) => Some(EventType::StockLow),
+        _ => None,
+    };
+    if let Some(event_type) = crossed {
         let ids = json!({
             "productId": product.id, "sku": product.sku, "stock": product.stock,
-            "threshold": LOW_STOCK_THRESHOLD,
+            "threshold": LOW_STOCK_THRESHOLD, "version": product.version,
         });
-        events.push(images.event(EventType::StockLow, at, ids));
+        events.push(images.event(event_type, at, ids));
     }
     Ok(events)
 }
@@ -338,6 +351,16 @@ mod tests {
             Some(product(3, 2)),
         );
         assert!(types(&sold_more).is_empty(), "already low: no second alert");
+        let restocked = record(
+            "MODIFY",
+            "PRODUCT",
+            Some(product(3, 3)),
+            Some(product(12, 4)),
+        );
+        assert_eq!(types(&restocked), ["ProductUpdated", "StockReplenished"]);
+        let events = events_of(&restocked).unwrap();
+        assert_eq!(events[1].detail["version"], 4);
+        assert_eq!(events[1].detail["stock"], 12);
     }
 
     #[test]

@@ -182,3 +182,10 @@ pub fn notifications_of(user: UserId) -> String {
 pub fn unread_counter(user: UserId) -> (String, String) {
     (format!("USER#{user}"), "NOTIFICATIONS".into())
 }
+
+/// Every product's stock alert shares one partition, so the admins' list is one Query.
+pub const STOCK_ALERTS_PK: &str = "STOCK_ALERTS";
+
+pub fn stock_alert(product: ProductId) -> (String, String) {
+    (STOCK_ALERTS_PK.into(), product.to_string())
+}

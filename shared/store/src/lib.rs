@@ -4,6 +4,7 @@
 mod audit;
 mod cart;
 mod cursor;
+mod emails;
 mod error;
 mod favourites;
 mod keys;
@@ -19,14 +20,16 @@ mod records;
 mod reservations;
 mod reviews;
 mod sales;
+mod stock_alerts;
 mod transaction;
 mod users;
 
 pub use audit::{AuditPage, AuditRecord, NewAuditRecord};
+pub use emails::{Claim, Mailing};
 pub use error::StoreError;
 pub use favourites::{Added, Favourite, MAX_FAVOURITES};
 pub use listing::{CategorySummary, PriceRange, ProductPage, ProductQuery};
-pub use notifications::{Claim, NotificationPage};
+pub use notifications::NotificationPage;
 pub use once::{Applied, DEDUP_DAYS};
 pub use operations::*;
 pub use order_details::OrderDetails;
@@ -35,6 +38,7 @@ pub use payments::{Payment, PaymentState, Shipment};
 pub use reservations::{Reservation, ReserveOutcome};
 pub use reviews::{AuthoredReview, ReviewPage};
 pub use sales::{SaleChange, SaleLine, SalesFigure};
+pub use stock_alerts::{AlertChange, AlertStatus, StockAlert};
 pub use users::Credentials;
 
 use aws_sdk_dynamodb::Client;

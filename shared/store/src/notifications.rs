@@ -1,23 +1,17 @@
 //! A customer's notifications: one item each beside a count of the unread ones. A notification and
 //! the count's increment commit with the consumer's dedup record (`apply_once`), so a redelivered
-//! event adds neither twice. Its e-mail is sent at most once per claim: a sender claims the
-//! notification for a lease, sends, and records `emailedAt`; a sender that finds `emailedAt` sends
-//! nothing, and one that finds a live claim leaves the message for later.
+//! event adds neither twice; its e-mail is claimed on the item (`emails.rs`).
 
 use crate::{
     keys,
     once::Applied,
     records::{record_item, Record},
     transaction::{self, key, n, put_new, s},
-    ClaimEmail, ListNotifications, MarkRead, RecordNotification, Store, StoreError,
+    ListNotifications, MarkRead, RecordNotification, Store, StoreError,
 };
-use aws_sdk_dynamodb::{
-    operation::update_item::UpdateItemError,
-    types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update},
-};
-use cartwheel_domain::{Notification, NotificationId, Timestamp, UserId};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use cartwheel_domain::{Notification, NotificationId, UserId};
 use serde::Serialize;
-use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,17 +19,6 @@ pub struct NotificationPage {
     pub items: Vec<Notification>,
     pub unread: i64,
     pub next_cursor: Option<String>,
-}
-
-/// What a sender may do about a notification's e-mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// Send it now; no one else will until the lease runs out.
-    Granted,
-    /// It was sent already.
-    Sent,
-    /// Another sender holds a live claim; try again after it.
-    Held,
 }
 
 const CURSOR_KEYS: [&str; 2] = [keys::PK, keys::SK];
@@ -70,68 +53,6 @@ impl RecordNotification for Store {
             unread_by(&self.table, user, 1)?,
         ];
         self.apply_once(consumer, event_id, writes).await
-    }
-}
-
-impl ClaimEmail for Store {
-    #[tracing::instrument(skip_all, fields(userId = %user, notificationId = %id))]
-    async fn claim_email(
-        &self,
-        user: UserId,
-        id: NotificationId,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        let now = Timestamp::now().unix_millis();
-        let until = now + u64::try_from(lease.as_millis()).unwrap_or(u64::MAX / 2);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::notification(user, id))))
-            .update_expression("SET emailClaimedUntil = :until")
-            .condition_expression(
-                "attribute_exists(PK) AND attribute_not_exists(emailedAt) \
-                 AND (attribute_not_exists(emailClaimedUntil) OR emailClaimedUntil < :now)",
-            )
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":now", n(now))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::Granted),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                    match failed.item() {
-                        None => Err(StoreError::NotFound),
-                        Some(item) if item.contains_key("emailedAt") => Ok(Claim::Sent),
-                        Some(_) => Ok(Claim::Held),
-                    }
-                }
-                _ => Err(error.into()),
-            },
-        }
-    }
-
-    #[tracing::instrument(skip_all, fields(userId = %user, notificationId = %id))]
-    async fn mark_emailed(
-        &self,
-        user: UserId,
-        id: NotificationId,
-        message_id: &str,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::notification(user, id))))
-            .update_expression(
-                "SET emailedAt = :at, emailMessageId = :message REMOVE emailClaimedUntil",
-            )
-            .expression_attribute_values(":at", s(Timestamp::now().to_string()))
-            .expression_attribute_values(":message", s(message_id))
-            .send()
-            .await?;
-        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 
 use crate::{
     keys,
-    transaction::{self, n, put_new, s, Item},
+    transaction::{self, n, put_new, s, Item, CONDITION_FAILED},
     Store, StoreError,
 };
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -23,6 +23,8 @@ pub enum Applied {
     Now,
     /// It had been applied before; nothing was written.
     Already,
+    /// A condition of its writes failed: a later event got there first; nothing was written.
+    Outdated,
 }
 
 /// DynamoDB takes at most 100 items in a transaction; the dedup record is one of them.
@@ -51,6 +53,7 @@ impl Store {
         match transaction::settle(&self.client, items).await? {
             None => Ok(Applied::Now),
             Some(cancelled) if cancelled.failed(0) => Ok(Applied::Already),
+            Some(cancelled) if cancelled.any(CONDITION_FAILED) => Ok(Applied::Outdated),
             Some(cancelled) => Err(cancelled.unexpected()),
         }
     }

@@ -1,10 +1,10 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{
-    Added, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Credentials, Favourite,
-    IdempotentRequest, NewAuditRecord, NotificationPage, OrderPage, Payment, Placement,
-    ProductPage, ProductQuery, Reservation, ReserveOutcome, ReviewPage, SaleChange, SalesFigure,
-    Shipment, StoreError,
+    Added, AlertChange, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Credentials,
+    Favourite, IdempotentRequest, Mailing, NewAuditRecord, NotificationPage, OrderPage, Payment,
+    Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome, ReviewPage, SaleChange,
+    SalesFigure, Shipment, StockAlert, StoreError,
 };
 use cartwheel_domain::{
     CartLine, Day, Email, Notification, NotificationId, Order, OrderId, OrderStatus, Product,
@@ -369,19 +369,17 @@ pub trait RecordNotification {
 }
 
 pub trait ClaimEmail {
-    /// Claims the right to send the notification's e-mail for `lease`.
+    /// Claims the right to send the e-mail about `mailing` for `lease`.
     fn claim_email(
         &self,
-        user: UserId,
-        id: NotificationId,
+        mailing: Mailing,
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Records that the e-mail went out, as SES message `message_id`.
+    /// Records that the e-mail about `mailing` went out, as SES message `message_id`.
     fn mark_emailed(
         &self,
-        user: UserId,
-        id: NotificationId,
+        mailing: Mailing,
         message_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -403,4 +401,20 @@ pub trait MarkRead {
         user: UserId,
         id: NotificationId,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait RecordStockAlert {
+    /// Opens or closes the product's alert, once per `consumer` and event, and only over an
+    /// older version of the product (`Applied::Outdated` otherwise).
+    fn record_stock_alert(
+        &self,
+        consumer: &str,
+        change: &AlertChange,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+}
+
+pub trait ListStockAlerts {
+    /// Every product's alert, open or closed.
+    fn list_stock_alerts(&self)
+        -> impl Future<Output = Result<Vec<StockAlert>, StoreError>> + Send;
 }

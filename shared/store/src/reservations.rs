@@ -159,10 +159,14 @@ impl ReserveStock for Store {
             let update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::product(line.product_id))))
-                .update_expression("SET stock = stock - :q, version = version + :one")
+                // The time moves with the stock, so the events of this change carry when it was.
+                .update_expression(
+                    "SET stock = stock - :q, version = version + :one, updatedAt = :now",
+                )
                 .condition_expression("attribute_exists(PK) AND stock >= :q")
                 .expression_attribute_values(":q", n(line.quantity.units()))
-                .expression_attribute_values(":one", n(1));
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", s(now.to_string()));
             items.push(
                 TransactWriteItem::builder()
                     .update(build(update.build())?)
@@ -255,10 +259,13 @@ impl ReleaseStock for Store {
             let restore = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::product(*product))))
-                .update_expression("SET stock = stock + :q, version = version + :one")
+                .update_expression(
+                    "SET stock = stock + :q, version = version + :one, updatedAt = :now",
+                )
                 .condition_expression("attribute_exists(PK)")
                 .expression_attribute_values(":q", n(quantity.units()))
-                .expression_attribute_values(":one", n(1));
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", s(Timestamp::now().to_string()));
             items.push(
                 TransactWriteItem::builder()
                     .update(build(restore.build())?)
