@@ -22,7 +22,7 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 13] = [
+pub const SETTINGS: [&str; 14] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
@@ -33,6 +33,7 @@ pub const SETTINGS: [&str; 13] = [
     "PENDING_GRACE_SECONDS",
     "NOTIFICATION_SENDER",
     "STOCK_ALERT_EMAIL",
+    "WEBSOCKET_ENDPOINT",
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
     // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).

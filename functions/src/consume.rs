@@ -57,6 +57,8 @@ pub enum ConsumeError {
     Mail(#[from] crate::mail::MailError),
     #[error("another delivery of this event is sending its e-mail; it comes back after that")]
     EmailInFlight,
+    #[error("the message could not be pushed")]
+    Push(#[from] crate::push::PushError),
 }
 
 /// Handles each message of `batch` with `handle` (given the event and the message's text, all
@@ -71,6 +73,40 @@ where
         async move { handled?.await }
     });
     let outcomes = futures::future::join_all(outcomes).await;
+    report(batch, outcomes)
+}
+
+/// Like `each_event`, but one message after the other, in the order their events occurred
+/// (`occurredAt`), for a consumer whose effects must keep that order.
+pub async fn each_event_in_order<F, Fut>(batch: &SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(Delivered) -> Fut,
+    Fut: Future<Output = Result<Applied, ConsumeError>>,
+{
+    let mut parsed: Vec<_> = batch.records.iter().map(|m| Some(parse(m))).collect();
+    let occurred: Vec<Option<String>> = parsed
+        .iter()
+        .map(|p| match p {
+            Some(Ok((event, _))) => event.detail["occurredAt"].as_str().map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..parsed.len()).collect();
+    order.sort_by_key(|i| occurred[*i].clone());
+    let mut outcomes: Vec<Option<Result<Applied, ConsumeError>>> =
+        (0..parsed.len()).map(|_| None).collect();
+    for i in order {
+        outcomes[i] = match parsed[i].take() {
+            Some(Ok((event, _))) => Some(handle(event).await),
+            Some(Err(error)) => Some(Err(error)),
+            None => None,
+        };
+    }
+    report(batch, outcomes.into_iter().flatten().collect())
+}
+
+/// The batch's response: the messages whose outcome is an error, which alone come back.
+fn report(batch: &SqsEvent, outcomes: Vec<Result<Applied, ConsumeError>>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     let (mut applied, mut duplicates) = (0, 0);
     for (message, outcome) in batch.records.iter().zip(outcomes) {

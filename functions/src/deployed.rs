@@ -5,17 +5,19 @@
 use crate::{
     authorizer::{authorize, AuthorizerRequest, SimpleResponse},
     consumers::{
-        audit, notify, sales,
+        audit, notify, order_updates, sales,
         stock_alerts::{self, AlertRecipient},
     },
     deps::PendingSweep,
     function::Function,
     handlers::{
-        admin, cart, catalog, favourites, identity, notifications, orders, reports, reviews, system,
+        admin, cart, catalog, favourites, identity, notifications, orders, realtime, reports,
+        reviews, system,
     },
     handoff::{self, HandoffError, SagaStarter, SweepReport},
     mail::Mailer,
     publish,
+    push::Connections,
     saga::{self, SagaInput, StepResult},
 };
 use aws_lambda_events::{
@@ -231,6 +233,23 @@ pub static STOCK_ALERTS: QueueFunction<(Store, (Mailer, AlertRecipient))> = Func
 pub static LIST_STOCK_ALERTS: HttpFunction<Store> = Function {
     name: "ListStockAlertsFunction",
     handle: |store, r| Box::pin(async move { reports::stock_alerts(&*store, r).await }),
+};
+
+pub static WS_CONNECT: HttpFunction<(Store, TokenService)> = Function {
+    name: "WsConnectFunction",
+    handle: |deps, r| Box::pin(async move { realtime::connect(&deps.0, &deps.1, r).await }),
+};
+
+pub static WS_DISCONNECT: HttpFunction<Store> = Function {
+    name: "WsDisconnectFunction",
+    handle: |store, r| Box::pin(async move { realtime::disconnect(&*store, r).await }),
+};
+
+pub static ORDER_UPDATES: QueueFunction<(Store, Connections)> = Function {
+    name: "OrderUpdatesFunction",
+    handle: |deps, batch| {
+        Box::pin(async move { order_updates::push_order_updates(&deps.0, &deps.1, batch).await })
+    },
 };
 
 pub static LIST_NOTIFICATIONS: HttpFunction<Store> = Function {

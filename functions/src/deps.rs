@@ -6,6 +6,7 @@ use crate::{
     consumers::stock_alerts::AlertRecipient,
     handoff::{OrderQueue, SagaStarter},
     mail::Mailer,
+    push::Connections,
 };
 use aws_config::SdkConfig;
 use cartwheel_domain::Email;
@@ -105,6 +106,19 @@ impl Dependencies for AlertRecipient {
             reason: format!("{raw:?} {e}"),
         })?;
         Ok(Self(email))
+    }
+}
+
+/// The management API of the stage `WEBSOCKET_ENDPOINT` names (`https://<api>.execute-api...`).
+impl Dependencies for Connections {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let endpoint = env.require("WEBSOCKET_ENDPOINT")?;
+        let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .build();
+        Ok(Connections::new(
+            aws_sdk_apigatewaymanagement::Client::from_conf(config),
+        ))
     }
 }
 

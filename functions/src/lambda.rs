@@ -3,7 +3,7 @@
 //!
 //! The runtime loop for each kind of event is compiled here, once, in non-generic code; a binary
 //! only instantiates its function's cold start. Serving from generic code would make every one of
-//! the 47 binaries compile the Lambda runtime, hyper and the event's serde code again at release
+//! the 50 binaries compile the Lambda runtime, hyper and the event's serde code again at release
 //! opt-levels, which was most of `sam build`'s time.
 
 use crate::{

@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod lambda;
 pub mod mail;
 pub mod publish;
+pub mod push;
 pub mod registry;
 pub mod saga;
 

@@ -42,7 +42,7 @@ impl Handler {
     }
 }
 
-pub fn all() -> [Handler; 47] {
+pub fn all() -> [Handler; 50] {
     use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
     [
         Authorizer(&AUTHORIZER),
@@ -78,6 +78,8 @@ pub fn all() -> [Handler; 47] {
         Http(&LIST_NOTIFICATIONS),
         Http(&READ_NOTIFICATION),
         Http(&LIST_STOCK_ALERTS),
+        Http(&WS_CONNECT),
+        Http(&WS_DISCONNECT),
         Step(&RESERVE_STOCK),
         Step(&AUTHORIZE_PAYMENT),
         Step(&CONFIRM_ORDER),
@@ -90,6 +92,7 @@ pub fn all() -> [Handler; 47] {
         Queue(&SALES_ANALYTICS),
         Queue(&NOTIFY),
         Queue(&STOCK_ALERTS),
+        Queue(&ORDER_UPDATES),
         Schedule(&SWEEP_PENDING_ORDERS),
         Stream(&PUBLISH_EVENTS),
     ]

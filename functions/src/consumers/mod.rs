@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod notify;
+pub mod order_updates;
 pub mod sales;
 pub mod stock_alerts;

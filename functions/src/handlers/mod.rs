@@ -5,6 +5,7 @@ pub mod favourites;
 pub mod identity;
 pub mod notifications;
 pub mod orders;
+pub mod realtime;
 pub mod reports;
 pub mod reviews;
 pub mod system;

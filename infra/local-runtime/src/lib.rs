@@ -20,5 +20,6 @@ pub mod sandbox;
 pub mod seed;
 pub mod stack;
 pub mod stream;
+pub mod websocket;
 
 pub use gateway::{serve, Gateway, GatewayError};

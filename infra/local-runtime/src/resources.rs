@@ -64,6 +64,7 @@ impl Resources {
             "AWS::Region" => Ok(self.region.clone()),
             "AWS::AccountId" => Ok(self.account.clone()),
             "AWS::Partition" => Ok("aws".to_owned()),
+            "AWS::URLSuffix" => Ok("amazonaws.com".to_owned()),
             "AWS::StackName" => Ok(self.stack_name.clone()),
             "AWS::StackId" => Ok(self.stack_id.clone()),
             _ => self
@@ -141,6 +142,7 @@ impl Resources {
         match value {
             EnvValue::Literal(text) => Ok(text.clone()),
             EnvValue::Resource(id) | EnvValue::Parameter(id) => self.reference(id),
+            EnvValue::Intrinsic(expr) => self.resolve(expr),
         }
     }
 }

@@ -162,9 +162,20 @@ impl OfflineStack {
                 .queues
                 .insert(queue.url.clone(), queue.arn.clone());
         }
-        // An HTTP API's `!Ref` is its id; offline it is named as everything else is.
+        // An HTTP API's `!Ref` is its id; offline it is named as everything else is. A WebSocket
+        // API's id is a host name's first label (`<id>.execute-api...`): lower case.
         for id in template.ids_of_type("AWS::Serverless::HttpApi") {
             resources.add(&id, &offline_name(&name, &id), &[]);
+        }
+        for id in template.ids_of_type("AWS::ApiGatewayV2::Api") {
+            resources.add(&id, &offline_name(&name, &id).to_lowercase(), &[]);
+        }
+        for id in template.ids_of_type("AWS::ApiGatewayV2::Stage") {
+            let stage = match template.property(&id, "StageName") {
+                Some(Expr::Literal(stage)) => stage,
+                _ => return Err(StackError::Wiring(format!("{id} has no literal StageName"))),
+            };
+            resources.add(&id, &stage, &[]);
         }
         for function in template.functions()? {
             let function_name = offline_name(&name, &function.logical_id);

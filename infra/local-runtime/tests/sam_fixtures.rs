@@ -25,10 +25,13 @@ fn expected_status(binary: &str) -> u16 {
         "create-product" | "sign-up" => 201,
         "place-order" | "cancel-order" => 202,
         "ship-order" => 409,
+        // A fixture holds no valid token: `$connect` refuses it (the authorizer's fixture test
+        // shows how a real one is admitted).
+        "ws-connect" => 401,
         // CUSTOMER has reviewed PRODUCT already: the transaction runs and is refused.
         "create-review" => 409,
         "delete-product" | "add-favourite" | "remove-favourite" | "delete-review"
-        | "read-notification" => 204,
+        | "read-notification" | "ws-disconnect" => 204,
         "route-not-found" => 404,
         _ => 200,
     }

@@ -23,6 +23,11 @@ impl Timestamp {
         crate::Day::of(self.0.date())
     }
 
+    /// The time `later` after this one.
+    pub fn plus(self, later: std::time::Duration) -> Self {
+        Self(self.0 + later)
+    }
+
     /// The time `earlier` before this one.
     pub fn minus(self, earlier: std::time::Duration) -> Self {
         Self(self.0 - earlier)

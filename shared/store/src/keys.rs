@@ -189,3 +189,21 @@ pub const STOCK_ALERTS_PK: &str = "STOCK_ALERTS";
 pub fn stock_alert(product: ProductId) -> (String, String) {
     (STOCK_ALERTS_PK.into(), product.to_string())
 }
+
+pub const CONNECTION_PREFIX: &str = "CONN#";
+
+/// A customer's open WebSocket connection, kept beside them so a push finds all of theirs.
+pub fn connection(user: UserId, connection_id: &str) -> (String, String) {
+    (
+        format!("USER#{user}"),
+        format!("{CONNECTION_PREFIX}{connection_id}"),
+    )
+}
+
+/// Whose a connection is: `$disconnect` knows only the connection's id.
+pub fn connection_owner(connection_id: &str) -> (String, String) {
+    (
+        format!("{CONNECTION_PREFIX}{connection_id}"),
+        "CONNECTION".into(),
+    )
+}

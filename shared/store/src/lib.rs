@@ -3,6 +3,7 @@
 
 mod audit;
 mod cart;
+mod connections;
 mod cursor;
 mod emails;
 mod error;

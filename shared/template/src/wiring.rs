@@ -71,6 +71,8 @@ pub enum EnvValue {
     Resource(String),
     /// `!Ref` of a template parameter: supplied at deploy time (offline, from the environment).
     Parameter(String),
+    /// Any other intrinsic (`!Sub`, `!GetAtt`, ...), resolved as a resource property is.
+    Intrinsic(crate::Expr),
 }
 
 fn shape(message: String) -> TemplateError {
@@ -202,14 +204,17 @@ impl Template {
         declared
             .filter_map(|(name, value)| {
                 let value = match value {
-                    Value::Tagged(_) => {
-                        let id = referenced_id(value)?;
-                        if self.parameter_names().any(|p| p == id) {
-                            EnvValue::Parameter(id)
-                        } else {
-                            EnvValue::Resource(id)
+                    Value::Tagged(_) => match crate::Expr::parse(value)? {
+                        crate::Expr::Ref(_) => {
+                            let id = referenced_id(value)?;
+                            if self.parameter_names().any(|p| p == id) {
+                                EnvValue::Parameter(id)
+                            } else {
+                                EnvValue::Resource(id)
+                            }
                         }
-                    }
+                        other => EnvValue::Intrinsic(other),
+                    },
                     Value::String(text) => EnvValue::Literal(text.clone()),
                     other => {
                         EnvValue::Literal(serde_yaml::to_string(other).ok()?.trim().to_owned())

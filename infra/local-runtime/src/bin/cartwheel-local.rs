@@ -6,6 +6,7 @@ use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     metrics, seed, serve,
     stack::{EventSourceSettings, OfflineStack, StackSettings},
+    websocket::WebSocketApi,
     Gateway,
 };
 use cartwheel_store::Store;
@@ -140,6 +141,21 @@ async fn run() -> Result<(), Box<dyn Error>> {
         "Cartwheel API listening on http://{address} (table {})",
         stack.name
     );
+    if let Some(api) = WebSocketApi::from_template(&template, Arc::clone(&stack.functions))? {
+        let ws_address: SocketAddr = format!(
+            "{}:{}",
+            setting("CARTWHEEL_HOST", "127.0.0.1"),
+            setting("CARTWHEEL_WS_PORT", "3001")
+        )
+        .parse()?;
+        let ws_listener = TcpListener::bind(ws_address).await.map_err(|e| {
+            format!(
+                "cannot listen on {ws_address}: {e} (set CARTWHEEL_WS_PORT to use another port)"
+            )
+        })?;
+        println!("Order status over WebSocket on ws://{ws_address}/?token=<access token>");
+        tokio::spawn(api.serve(ws_listener));
+    }
     tokio::select! {
         served = serve(listener, gateway) => served?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),

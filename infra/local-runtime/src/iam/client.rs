@@ -63,22 +63,24 @@ fn access_denied(target: Option<&str>, message: String) -> HttpResponse {
     response
 }
 
-/// The path of a request's URI (`http://host:port/path?query`).
-fn path_of(uri: &str) -> &str {
+/// The host and path of a request's URI (`http://host:port/path?query`).
+fn host_and_path(uri: &str) -> (&str, &str) {
     let after_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
-    let path = after_scheme
+    let (host, path) = after_scheme
         .find('/')
-        .map_or("/", |start| &after_scheme[start..]);
-    path.split('?').next().unwrap_or(path)
+        .map_or((after_scheme, "/"), |start| after_scheme.split_at(start));
+    (host, path.split('?').next().unwrap_or(path))
 }
 
 impl HttpConnector for Guard {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let target = request.headers().get("x-amz-target");
+        let (host, path) = host_and_path(request.uri());
         let operation = Operation {
             target,
             method: request.method(),
-            path: path_of(request.uri()),
+            host,
+            path,
         };
         let body = request.body().bytes().unwrap_or_default();
         let denied = calls(operation, body, &self.arns)
@@ -86,6 +88,12 @@ impl HttpConnector for Guard {
             .find_map(|call| self.principal.check(call).err());
         if let Some(message) = denied {
             return HttpConnectorFuture::ready(Ok(access_denied(target, message)));
+        }
+        // API Gateway's management API of an offline WebSocket API is answered in process.
+        if let Some(answer) =
+            crate::websocket::management_answer(request.method(), request.uri(), body)
+        {
+            return HttpConnectorFuture::ready(Ok(answer));
         }
         self.inner.call(request)
     }

@@ -164,19 +164,36 @@ fn ses_send(body: &Value, arns: &ArnScheme) -> Vec<Call> {
     vec![call("ses:SendEmail".into(), resource)]
 }
 
-/// A REST request, known by its method and path.
-fn rest(method: &str, path: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
-    match (method, path) {
+/// API Gateway's management API authorizes a message by the connection it goes to:
+/// `<api>/<stage>/POST/@connections/<id>`, the API's id being the host's first label.
+fn manage_connection(operation: &Operation<'_>, arns: &ArnScheme) -> Option<Vec<Call>> {
+    let api = operation.host.split_once(".execute-api.")?.0;
+    let (stage, connection) = operation
+        .path
+        .trim_start_matches('/')
+        .split_once("/@connections/")?;
+    let resource = format!(
+        "arn:aws:execute-api:{}:{}:{api}/{stage}/{}/@connections/{connection}",
+        arns.region, arns.account, operation.method
+    );
+    Some(vec![call("execute-api:ManageConnections".into(), resource)])
+}
+
+/// A REST request, known by its method, host and path.
+fn rest(operation: &Operation<'_>, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+    match (operation.method, operation.path) {
         ("POST", "/v2/email/outbound-emails") => ses_send(body, arns),
-        _ => vec![call("unknown:Unclassified".into(), "*".into())],
+        _ => manage_connection(operation, arns)
+            .unwrap_or_else(|| vec![call("unknown:Unclassified".into(), "*".into())]),
     }
 }
 
-/// What a request is: its `X-Amz-Target` (JSON protocols), or its method and path (REST).
+/// What a request is: its `X-Amz-Target` (JSON protocols), or its method, host and path (REST).
 #[derive(Debug, Clone, Copy)]
 pub struct Operation<'a> {
     pub target: Option<&'a str>,
     pub method: &'a str,
+    pub host: &'a str,
     pub path: &'a str,
 }
 
@@ -184,7 +201,7 @@ pub struct Operation<'a> {
 pub fn calls(operation: Operation<'_>, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let Some((service, operation)) = operation.target.and_then(|t| t.split_once('.')) else {
-        return rest(operation.method, operation.path, &body, arns);
+        return rest(&operation, &body, arns);
     };
     match service {
         "DynamoDB_20120810" => dynamodb(operation, &body, arns),
@@ -215,6 +232,7 @@ mod tests {
         let operation = Operation {
             target: Some(target),
             method: "POST",
+            host: "h",
             path: "/",
         };
         calls(operation, body.to_string().as_bytes(), &arns())
@@ -317,6 +335,7 @@ mod tests {
         let operation = Operation {
             target: None,
             method: "POST",
+            host: "email.us-east-1.amazonaws.com",
             path: "/v2/email/outbound-emails",
         };
         let body = json!({"FromEmailAddress": "Cartwheel <orders@shop.example>"}).to_string();
@@ -336,6 +355,24 @@ mod tests {
             ..operation
         };
         assert_eq!(calls_of(other)[0].0, "unknown:Unclassified");
+    }
+
+    #[test]
+    fn a_push_needs_manage_connections_on_the_connection() {
+        let operation = Operation {
+            target: None,
+            method: "POST",
+            host: "abc123.execute-api.us-east-1.amazonaws.com",
+            path: "/live/@connections/C1",
+        };
+        assert_eq!(
+            calls_of(operation),
+            vec![(
+                "execute-api:ManageConnections".into(),
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/live/POST/@connections/C1"
+                    .into()
+            )]
+        );
     }
 
     fn calls_of(operation: Operation<'_>) -> Vec<(String, String)> {

@@ -18,6 +18,7 @@ use cartwheel_local::{
     sandbox::Deployed,
     serve,
     stack::{EventSourceSettings, OfflineStack, StackError, StackSettings},
+    websocket::WebSocketApi,
     Gateway,
 };
 use cartwheel_store::{CreateProduct, IdempotentRequest, PlaceOrder, Store};
@@ -34,6 +35,8 @@ use std::{
 
 pub struct TestApp {
     pub base_url: String,
+    /// The WebSocket API of realtime order status (`ws://127.0.0.1:<port>`).
+    pub ws_url: String,
     /// The test's own access to the table, for arranging and checking state; the functions have
     /// only their roles' access.
     pub store: Store,
@@ -192,6 +195,17 @@ async fn tokens_of(stack: &OfflineStack, sdk: &aws_config::SdkConfig) -> TokenSe
         .expect("the stack's signing key is readable")
 }
 
+/// Serves the template's WebSocket API on a free port; its `ws://` URL.
+async fn serve_websocket(template: &Template, stack: &OfflineStack) -> String {
+    let api = WebSocketApi::from_template(template, Arc::clone(&stack.functions))
+        .expect("the WebSocket API is wired")
+        .expect("template.yaml declares a WebSocket API");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    tokio::spawn(api.serve(listener));
+    url
+}
+
 impl TestApp {
     /// The whole stack of template.yaml: queues, rules, pipes, the saga in moto, the publisher.
     pub async fn start_stack(options: StackOptions) -> Self {
@@ -226,8 +240,10 @@ impl TestApp {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve(listener, gateway));
         let tokens = tokens_of(&stack, &sdk).await;
+        let ws_url = serve_websocket(&template, &stack).await;
         Ok(Self {
             base_url,
+            ws_url,
             store: store_for(&sdk, &name).await,
             tokens,
             http: reqwest::Client::new(),

@@ -1,0 +1,377 @@
+//! API Gateway's WebSocket API in process, from template.yaml: a client's upgrade request is the
+//! `$connect` route's event (a 200 from its function admits the connection, anything else refuses
+//! it with that status), a closed connection is `$disconnect`'s, and the management API's
+//! `PostToConnection` (`https://<api>.execute-api.<region>.amazonaws.com/<stage>/@connections/<id>`)
+//! is answered here, from the functions' sandboxed HTTP client: 200 to a connected client, API
+//! Gateway's 410 `GoneException` otherwise.
+
+use crate::stack::Functions;
+use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode as SdkStatus};
+use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
+use cartwheel_template::{Expr, Template};
+use futures::{SinkExt, StreamExt};
+use http_body_util::Full;
+use hyper::{
+    body::Incoming, header, server::conn::http1, service::service_fn, Request, Response, StatusCode,
+};
+use hyper_util::rt::TokioIo;
+use lambda_http::{
+    aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest, request::LambdaRequest,
+};
+use serde_json::{json, Map, Value};
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, LazyLock, Mutex, RwLock},
+};
+use tokio::{net::TcpListener, sync::mpsc};
+use tokio_tungstenite::{
+    tungstenite::{handshake::derive_accept_key, protocol::Role, Message},
+    WebSocketStream,
+};
+
+/// Every WebSocket API of the process's stacks, by its id.
+static APIS: LazyLock<RwLock<HashMap<String, Arc<WebSocketApi>>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
+pub struct WebSocketApi {
+    pub api_id: String,
+    pub stage: String,
+    /// Route key (`$connect`, `$disconnect`) → the logical id of its function.
+    routes: HashMap<String, String>,
+    functions: Arc<Functions>,
+    connections: Mutex<HashMap<String, mpsc::UnboundedSender<String>>>,
+}
+
+/// The first resource a `!Sub` names (`${Name}` or `${Name.Attribute}`; pseudo parameters such
+/// as `${AWS::Region}` are not resources).
+fn first_reference(sub: &str) -> Option<&str> {
+    sub.split("${")
+        .skip(1)
+        .filter_map(|part| part.split('}').next()?.split('.').next())
+        .find(|name| !name.starts_with("AWS::"))
+}
+
+/// A query string's parameters, decoded (`+` is a space, as browsers encode forms).
+fn query_parameters(query: &str) -> Map<String, Value> {
+    let decode = |raw: &str| {
+        percent_encoding::percent_decode_str(&raw.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(name), json!(decode(value)))
+        })
+        .collect()
+}
+
+fn refers_to(expr: Option<Expr>, id: &str) -> bool {
+    matches!(expr, Some(Expr::Ref(name)) if name == id)
+}
+
+impl WebSocketApi {
+    /// The template's WebSocket API, served by `functions`' stack; `None` if it declares none.
+    pub fn from_template(
+        template: &Template,
+        functions: Arc<Functions>,
+    ) -> Result<Option<Arc<Self>>, String> {
+        let Some(api) = template
+            .ids_of_type("AWS::ApiGatewayV2::Api")
+            .into_iter()
+            .find(|id| {
+                matches!(template.property(id, "ProtocolType"), Some(Expr::Literal(p)) if p == "WEBSOCKET")
+            })
+        else {
+            return Ok(None);
+        };
+        let resolve = |expr: Expr| functions.resources.resolve(&expr);
+        let api_id = resolve(Expr::Ref(api.clone()))?;
+        let stage = template
+            .ids_of_type("AWS::ApiGatewayV2::Stage")
+            .into_iter()
+            .find(|id| refers_to(template.property(id, "ApiId"), &api))
+            .ok_or_else(|| format!("{api} has no stage"))?;
+        let stage = resolve(Expr::Ref(stage))?;
+        let mut routes = HashMap::new();
+        for route in template.ids_of_type("AWS::ApiGatewayV2::Route") {
+            if !refers_to(template.property(&route, "ApiId"), &api) {
+                continue;
+            }
+            let key = match template.property(&route, "RouteKey") {
+                Some(Expr::Literal(key)) => key,
+                _ => return Err(format!("{route} has no literal RouteKey")),
+            };
+            let function = match template.property(&route, "Target") {
+                Some(Expr::Sub(target)) => first_reference(&target).and_then(|integration| {
+                    match template.property(integration, "IntegrationUri")? {
+                        Expr::Sub(uri) => first_reference(&uri).map(str::to_owned),
+                        _ => None,
+                    }
+                }),
+                _ => None,
+            }
+            .ok_or_else(|| format!("{route}'s Target is not an integration with a function"))?;
+            routes.insert(key, function);
+        }
+        let api = Arc::new(Self {
+            api_id: api_id.to_lowercase(),
+            stage,
+            routes,
+            functions,
+            connections: Mutex::new(HashMap::new()),
+        });
+        if let Ok(mut apis) = APIS.write() {
+            apis.insert(api.api_id.clone(), Arc::clone(&api));
+        }
+        Ok(Some(api))
+    }
+
+    /// The route's event, as API Gateway sends it to a Lambda proxy integration.
+    fn event(
+        &self,
+        route: &str,
+        connection: &str,
+        request: &Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Value {
+        let headers: Map<String, Value> = request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.to_string(), json!(value.to_str().ok()?))))
+            .collect();
+        let query = request
+            .uri()
+            .query()
+            .map(query_parameters)
+            .unwrap_or_default();
+        let now = cartwheel_domain::Timestamp::now().unix_millis();
+        let event_type = if route == "$connect" {
+            "CONNECT"
+        } else {
+            "DISCONNECT"
+        };
+        json!({
+            "headers": headers,
+            "queryStringParameters": query,
+            "isBase64Encoded": false,
+            "requestContext": {
+                "routeKey": route, "eventType": event_type, "connectionId": connection,
+                "stage": self.stage, "apiId": self.api_id, "messageDirection": "IN",
+                "domainName": format!("{}.execute-api.{}.amazonaws.com", self.api_id, self.functions.resources.region),
+                "requestId": ulid::Ulid::new().to_string(), "connectedAt": now,
+                "requestTimeEpoch": now, "identity": {"sourceIp": peer.ip().to_string()},
+            },
+        })
+    }
+
+    /// Runs `route`'s function; its status, or 500 when it failed (or the event did not decode).
+    async fn call(&self, route: &str, event: Value) -> StatusCode {
+        let deployed = self
+            .routes
+            .get(route)
+            .and_then(|function| self.functions.get(function));
+        let Some(deployed) = deployed else {
+            // No such route: API Gateway admits a connection without `$connect`.
+            return StatusCode::OK;
+        };
+        let Ok(event) = serde_json::from_value::<ApiGatewayWebsocketProxyRequest>(event) else {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        };
+        let request: lambda_http::Request = LambdaRequest::WebSocket(event).into();
+        match deployed.http(request).await {
+            Ok(Ok(response)) => response.status(),
+            Ok(Err(error)) => error.status(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    async fn upgrade(
+        self: Arc<Self>,
+        mut request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Full<Bytes>> {
+        let key = request
+            .headers()
+            .get(header::SEC_WEBSOCKET_KEY)
+            .map(|key| derive_accept_key(key.as_bytes()));
+        let Some(accept) = key else {
+            return answer(StatusCode::BAD_REQUEST, "not a WebSocket upgrade");
+        };
+        let connection = ulid::Ulid::new().to_string();
+        let event = self.event("$connect", &connection, &request, peer);
+        let status = self.call("$connect", event.clone()).await;
+        if !status.is_success() {
+            return answer(status, "the connection was refused");
+        }
+        let upgrade = hyper::upgrade::on(&mut request);
+        let api = Arc::clone(&self);
+        tokio::spawn(async move {
+            if let Ok(upgraded) = upgrade.await {
+                let socket =
+                    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None)
+                        .await;
+                api.run(connection, socket, event).await;
+            }
+        });
+        let mut response = answer(StatusCode::SWITCHING_PROTOCOLS, "");
+        let headers = response.headers_mut();
+        headers.insert(
+            header::UPGRADE,
+            header::HeaderValue::from_static("websocket"),
+        );
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("Upgrade"),
+        );
+        if let Ok(accept) = header::HeaderValue::from_str(&accept) {
+            headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        response
+    }
+
+    /// Relays pushed messages to the client until it closes, then runs `$disconnect`.
+    async fn run(
+        &self,
+        connection: String,
+        socket: WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>,
+        mut event: Value,
+    ) {
+        let (mut to_client, mut from_client) = socket.split();
+        let (sender, mut pushed) = mpsc::unbounded_channel::<String>();
+        if let Ok(mut connections) = self.connections.lock() {
+            connections.insert(connection.clone(), sender);
+        }
+        loop {
+            tokio::select! {
+                Some(text) = pushed.recv() => {
+                    if to_client.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                incoming = from_client.next() => match incoming {
+                    // No route takes client messages: they are dropped, as API Gateway drops
+                    // those that match no route.
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+        if let Ok(mut connections) = self.connections.lock() {
+            connections.remove(&connection);
+        }
+        event["requestContext"]["routeKey"] = json!("$disconnect");
+        event["requestContext"]["eventType"] = json!("DISCONNECT");
+        self.call("$disconnect", event).await;
+    }
+
+    /// `PostToConnection`: whether the client was connected.
+    fn post(&self, connection: &str, data: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(data).into_owned();
+        self.connections
+            .lock()
+            .ok()
+            .and_then(|connections| connections.get(connection).cloned())
+            .is_some_and(|client| client.send(text).is_ok())
+    }
+
+    /// Serves upgrades on `listener` until the task is dropped.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
+        loop {
+            let (stream, peer) = listener.accept().await?;
+            let api = Arc::clone(&self);
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let api = Arc::clone(&api);
+                    async move { Ok::<_, Infallible>(api.upgrade(request, peer).await) }
+                });
+                let served = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades()
+                    .await;
+                if let Err(error) = served {
+                    tracing::debug!(%error, "WebSocket connection closed with an error");
+                }
+            });
+        }
+    }
+}
+
+fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response
+}
+
+/// The API and connection a management API URL names: `https://<api>.execute-api.<region>.
+/// amazonaws.com/<stage>/@connections/<id>`.
+pub fn management_target(uri: &str) -> Option<(String, String, String)> {
+    let rest = uri.split_once("://")?.1;
+    let (host, path) = rest.split_once('/')?;
+    let api = host.split_once(".execute-api.")?.0.to_lowercase();
+    let (stage, connection) = path.split_once("/@connections/")?;
+    let connection = connection.split('?').next()?;
+    let connection = percent_encoding::percent_decode_str(connection).decode_utf8_lossy();
+    Some((api, stage.to_owned(), connection.into_owned()))
+}
+
+/// Answers a management API call to one of the process's WebSocket APIs; `None` for any other
+/// request (it goes on to the emulators).
+pub fn management_answer(method: &str, uri: &str, body: &[u8]) -> Option<HttpResponse> {
+    let (api, stage, connection) = management_target(uri)?;
+    let api = APIS.read().ok()?.get(&api).cloned()?;
+    let delivered = method == "POST" && stage == api.stage && api.post(&connection, body);
+    let (status, body, error) = if delivered {
+        (200, String::new(), None)
+    } else {
+        let message = json!({"message": format!("connection {connection} is gone")});
+        (410, message.to_string(), Some("GoneException"))
+    };
+    let mut response = HttpResponse::new(
+        SdkStatus::try_from(status).expect("a valid status"),
+        SdkBody::from(body),
+    );
+    let headers = response.headers_mut();
+    headers.insert("content-type", "application/json");
+    headers.insert("x-amzn-requestid", ulid::Ulid::new().to_string());
+    if let Some(error) = error {
+        headers.insert("x-amzn-errortype", error);
+    }
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_management_url_names_its_api_stage_and_connection() {
+        assert_eq!(
+            management_target("https://Stack-WebSocketApi.execute-api.us-east-1.amazonaws.com/live/@connections/abc%3D"),
+            Some(("stack-websocketapi".into(), "live".into(), "abc=".into()))
+        );
+        assert_eq!(management_target("http://127.0.0.1:8000/"), None);
+    }
+
+    #[test]
+    fn a_sub_names_its_first_resource() {
+        assert_eq!(
+            first_reference("integrations/${WsConnectIntegration}"),
+            Some("WsConnectIntegration")
+        );
+        assert_eq!(
+            first_reference("arn:x:${AWS::Region}:y/${F.Arn}/z"),
+            Some("F")
+        );
+        let query = query_parameters("token=a%2Bb&x=1+2");
+        assert_eq!(
+            (query["token"].clone(), query["x"].clone()),
+            (json!("a+b"), json!("1 2"))
+        );
+    }
+}

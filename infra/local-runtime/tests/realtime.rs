@@ -1,0 +1,107 @@
+//! Realtime order status over the WebSocket API: `$connect` admits only a valid access token, a
+//! customer receives each status change of their order in order, and no one else's.
+
+mod support;
+
+use cartwheel_domain::Role;
+use cartwheel_store::{ListConnections, OpenConnection};
+use futures::StreamExt;
+use serde_json::Value;
+use std::time::Duration;
+use support::{checkout::place, StackOptions, TestApp};
+use tokio_tungstenite::{
+    connect_async,
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, Error, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn refused_status(app: &TestApp, query: &str) -> u16 {
+    match connect_async(format!("{}/{query}", app.ws_url)).await {
+        Err(Error::Http(response)) => response.status().as_u16(),
+        other => panic!("the connection was not refused: {:?}", other.map(|_| ())),
+    }
+}
+
+/// The statuses pushed to `socket` until `last` arrives (or 60 s pass).
+async fn statuses_until(socket: &mut Socket, last: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.last().map(String::as_str) != Some(last) {
+        let next = tokio::time::timeout_at(deadline, socket.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("no {last} after {seen:?}: {next:?}");
+        };
+        let update: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(update["type"], "orderStatus");
+        seen.push(update["status"].as_str().unwrap().to_owned());
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_customer_follows_their_order_live_and_no_one_elses() {
+    let app = TestApp::start_stack(StackOptions::default()).await;
+    assert_eq!(refused_status(&app, "").await, 401, "no token");
+    assert_eq!(refused_status(&app, "?token=forged").await, 401);
+
+    let admin = app.admin_token().await;
+    let mug = app
+        .create_product(&admin, "LIVE-MUG", "Mug", "kitchen", 700)
+        .await;
+    let (ann_id, ann) = app.user_token(Role::Customer).await;
+    let (_, bob) = app.user_token(Role::Customer).await;
+    let (mut ann_socket, _) = connect_async(format!("{}/?token={ann}", app.ws_url))
+        .await
+        .expect("a valid token in the query string is admitted");
+    let mut request = app.ws_url.as_str().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {bob}")).unwrap(),
+    );
+    let (mut bob_socket, _) = connect_async(request)
+        .await
+        .expect("a valid token in the Authorization header is admitted");
+    // A connection API Gateway no longer has: its first push is 410, and it is forgotten.
+    app.store
+        .open_connection(
+            ann_id,
+            "gone-connection",
+            cartwheel_domain::Timestamp::now().plus(Duration::from_secs(600)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.store.connections_of(ann_id).await.unwrap().len(), 2);
+
+    let order = place(
+        &app,
+        &ann,
+        mug["id"].as_str().unwrap(),
+        "tok_visa",
+        "live-1",
+    )
+    .await;
+    let seen = statuses_until(&mut ann_socket, "CONFIRMED").await;
+    assert_eq!(
+        seen,
+        ["PENDING", "RESERVED", "PAID", "CONFIRMED"],
+        "order {order}"
+    );
+    let for_bob = tokio::time::timeout(Duration::from_secs(2), bob_socket.next()).await;
+    assert!(for_bob.is_err(), "Bob received {for_bob:?}");
+    assert_eq!(
+        app.store.connections_of(ann_id).await.unwrap().len(),
+        1,
+        "the gone one is forgotten"
+    );
+
+    ann_socket.close(None).await.unwrap();
+    for _ in 0..50 {
+        if app.store.connections_of(ann_id).await.unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("$disconnect did not remove Ann's connection");
+}
