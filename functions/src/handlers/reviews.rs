@@ -29,6 +29,14 @@ const ORDERS_PER_PAGE: u16 = 100;
 const NOT_A_BUYER: &str =
     "only a customer with a confirmed or shipped order of this product may review it";
 
+/// 404 unless `product` is in the catalog.
+async fn known_product(store: &impl GetProduct, product: ProductId) -> Result<(), ApiError> {
+    match store.get_product(product).await.map_err(store_error)? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!("product {product}"))),
+    }
+}
+
 /// Whether `user` has an order of `product` that entitles them to review it (`entitles_review`).
 async fn bought(
     store: &impl ListOrders,
@@ -65,14 +73,7 @@ pub async fn create_review(
     let product: ProductId = path_id(&request, "productId")?;
     tracing::Span::current().record("productId", tracing::field::display(product));
     let text: ReviewText = json_body(&request)?;
-    if store
-        .get_product(product)
-        .await
-        .map_err(store_error)?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!("product {product}")));
-    }
+    known_product(store, product).await?;
     if !bought(store, user, product).await? {
         return Err(ApiError::NotEntitled(NOT_A_BUYER));
     }
@@ -160,14 +161,7 @@ pub async fn list_reviews(store: &(impl GetProduct + ListReviews), request: Requ
     tracing::Span::current().record("productId", tracing::field::display(product));
     let limit = page_size(&request)?;
     let cursor = query_param(&request, "cursor");
-    if store
-        .get_product(product)
-        .await
-        .map_err(store_error)?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!("product {product}")));
-    }
+    known_product(store, product).await?;
     let page = store
         .list_reviews(product, limit, cursor.as_deref())
         .await

@@ -12,27 +12,29 @@ use std::time::Duration;
 use support::{
     checkout::{place, wait_for_outcomes},
     fixtures::{fixture, store_fixture_data},
-    StackOptions, TestApp,
+    sent_mail, StackOptions, TestApp,
 };
 
 /// The (subject, body) of every e-mail moto's SES sent to `address`.
 async fn mail_to(address: &str) -> Vec<(String, String)> {
-    let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+    sent_mail()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    data["ses"]["Message"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|m| m["destinations"]["ToAddresses"][0] == address)
         .map(|m| {
             let text = |k: &str| m[k].as_str().unwrap_or_default().to_owned();
             (text("subject"), text("body"))
         })
+        .collect()
+}
+
+/// The kinds of a page of notifications, in its order.
+fn kinds(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
         .collect()
 }
 
@@ -83,13 +85,11 @@ async fn an_order_tells_its_customer_by_notification_and_email() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         page = notifications(&app, &ann).await;
     }
-    let kinds: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["OrderConfirmed", "OrderPlaced"], "newest first");
+    assert_eq!(
+        kinds(&page),
+        ["OrderConfirmed", "OrderPlaced"],
+        "newest first"
+    );
     assert_eq!(page["unread"], 2);
     assert_eq!(page["items"][0]["orderId"], order.to_string());
 
@@ -175,13 +175,7 @@ async fn a_redelivered_event_or_batch_gives_one_notification_and_one_email() {
         .unwrap()
         .access_token;
     let page = notifications(&app, &token).await;
-    let kinds: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["OrderConfirmed", "OrderPlaced"]);
+    assert_eq!(kinds(&page), ["OrderConfirmed", "OrderPlaced"]);
     assert_eq!(page["unread"], 2);
     let after = mail_to(address).await.len();
     assert_eq!(

@@ -8,23 +8,15 @@ use cartwheel_domain::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{fixtures::fixture, StackOptions, TestApp};
+use support::{fixtures::fixture, sent_mail, StackOptions, TestApp};
 
 const ADMINS: &str = "stock-alerts@cartwheel.example";
 
 /// Subjects of the e-mails moto's SES sent to the admins that name `sku`.
 async fn alert_mail(sku: &str) -> Vec<String> {
-    let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+    sent_mail()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    data["ses"]["Message"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|m| m["destinations"]["ToAddresses"][0] == ADMINS)
         .filter_map(|m| m["subject"].as_str())
         .filter(|subject| subject.contains(&format!(" {sku} ")))

@@ -5,8 +5,8 @@
 use crate::{
     keys,
     once::Applied,
-    records::{record_item, Record},
-    transaction::{self, key, n, put_new, s},
+    records::record_item,
+    transaction::{self, key, n, put_new},
     ListNotifications, MarkRead, RecordNotification, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -20,8 +20,6 @@ pub struct NotificationPage {
     pub unread: i64,
     pub next_cursor: Option<String>,
 }
-
-const CURSOR_KEYS: [&str; 2] = [keys::PK, keys::SK];
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Dynamo(e.to_string()))
@@ -65,27 +63,9 @@ impl ListNotifications for Store {
         cursor: Option<&str>,
     ) -> Result<NotificationPage, StoreError> {
         let partition = keys::notifications_of(user);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&partition))
-            .expression_attribute_values(":prefix", s(keys::NOTIFICATION_PREFIX))
-            .scan_index_forward(false);
         let (items, next_cursor) = self
-            .query_page(query, limit, cursor, &CURSOR_KEYS, |key| {
-                key[keys::PK] == partition && key[keys::SK].starts_with(keys::NOTIFICATION_PREFIX)
-            })
+            .newest_first::<Notification>(&partition, keys::NOTIFICATION_PREFIX, limit, cursor)
             .await?;
-        let items = items
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, Record<Notification>>(item)
-                    .map(|record| record.body)
-                    .map_err(|e| StoreError::corrupt(&partition, e))
-            })
-            .collect::<Result<_, _>>()?;
         let unread = self
             .item(keys::unread_counter(user), false)
             .await?

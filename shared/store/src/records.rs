@@ -30,6 +30,21 @@ pub(crate) fn record_item<T: Serialize>(
     .map_err(|e| StoreError::corrupt(pk, e))
 }
 
+/// The values of `items`, each a `Record<T>`; `pk` names them in an error.
+pub(crate) fn bodies<T: DeserializeOwned>(
+    items: Vec<Item>,
+    pk: &str,
+) -> Result<Vec<T>, StoreError> {
+    items
+        .into_iter()
+        .map(|item| {
+            serde_dynamo::from_item::<_, Record<T>>(item)
+                .map(|record| record.body)
+                .map_err(|e| StoreError::corrupt(pk, e))
+        })
+        .collect()
+}
+
 impl Store {
     /// Every item a query finds, page after page: `query` builds the request, and each page's
     /// `ExclusiveStartKey` is set here.
@@ -47,6 +62,44 @@ impl Store {
                 return Ok(items);
             }
         }
+    }
+
+    /// Every item of partition `pk`.
+    pub(crate) async fn query_partition(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        self.query_all(|| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+        })
+        .await
+    }
+
+    /// One page of the records of partition `pk` whose sort key begins with `prefix`, highest
+    /// sort key (for ULID keys: newest) first, and the cursor of the next page.
+    pub(crate) async fn newest_first<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: u16,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .scan_index_forward(false);
+        let names = [crate::keys::PK, crate::keys::SK];
+        let (items, next) = self
+            .query_page(query, limit, cursor, &names, |key| {
+                key[crate::keys::PK] == pk && key[crate::keys::SK].starts_with(prefix)
+            })
+            .await?;
+        Ok((bodies(items, pk)?, next))
     }
 
     /// Every item of partition `pk` whose sort key begins with `prefix`.

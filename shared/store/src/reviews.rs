@@ -3,7 +3,7 @@
 
 use crate::{
     keys,
-    records::{record_item, Record},
+    records::record_item,
     transaction::{self, key, n, put_new, s, Item},
     CreateReview, DeleteReview, GetReview, ListReviews, ReviseReview, Store, StoreError,
 };
@@ -26,8 +26,6 @@ pub struct ReviewPage {
     pub items: Vec<Review>,
     pub next_cursor: Option<String>,
 }
-
-const CURSOR_KEYS: [&str; 2] = [keys::PK, keys::SK];
 
 fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
     result.map_err(|e| StoreError::Dynamo(e.to_string()))
@@ -181,27 +179,10 @@ impl ListReviews for Store {
         cursor: Option<&str>,
     ) -> Result<ReviewPage, StoreError> {
         let partition = keys::product_partition(product);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&partition))
-            .expression_attribute_values(":prefix", s(keys::REVIEW_PREFIX))
-            .scan_index_forward(false);
-        let (items, next_cursor) = self
-            .query_page(query, limit, cursor, &CURSOR_KEYS, |key| {
-                key[keys::PK] == partition && key[keys::SK].starts_with(keys::REVIEW_PREFIX)
-            })
+        let (reviews, next_cursor) = self
+            .newest_first::<AuthoredReview>(&partition, keys::REVIEW_PREFIX, limit, cursor)
             .await?;
-        let items = items
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, Record<AuthoredReview>>(item)
-                    .map(|record| record.body.review)
-                    .map_err(|e| StoreError::corrupt(&partition, e))
-            })
-            .collect::<Result<_, _>>()?;
+        let items = reviews.into_iter().map(|r| r.review).collect();
         Ok(ReviewPage { items, next_cursor })
     }
 }

@@ -110,15 +110,7 @@ impl SalesReport for Store {
         let mut figures = Vec::new();
         for day in days {
             let partition = keys::sales_day(&day.to_string());
-            let items = self
-                .query_all(|| {
-                    self.client
-                        .query()
-                        .table_name(&self.table)
-                        .key_condition_expression("PK = :pk")
-                        .expression_attribute_values(":pk", s(&partition))
-                })
-                .await?;
+            let items = self.query_partition(&partition).await?;
             for item in &items {
                 figures.push(figure_from(item)?);
             }

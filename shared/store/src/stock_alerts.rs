@@ -6,7 +6,7 @@
 use crate::{
     keys,
     once::Applied,
-    records::Record,
+    records::bodies,
     transaction::{key, n, s},
     ListStockAlerts, RecordStockAlert, Store, StoreError,
 };
@@ -100,22 +100,7 @@ impl RecordStockAlert for Store {
 impl ListStockAlerts for Store {
     #[tracing::instrument(skip_all)]
     async fn list_stock_alerts(&self) -> Result<Vec<StockAlert>, StoreError> {
-        let items = self
-            .query_all(|| {
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk")
-                    .expression_attribute_values(":pk", s(keys::STOCK_ALERTS_PK))
-            })
-            .await?;
-        items
-            .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, Record<StockAlert>>(item)
-                    .map(|record| record.body)
-                    .map_err(|e| StoreError::corrupt(keys::STOCK_ALERTS_PK, e))
-            })
-            .collect()
+        let items = self.query_partition(keys::STOCK_ALERTS_PK).await?;
+        bodies(items, keys::STOCK_ALERTS_PK)
     }
 }

@@ -386,6 +386,22 @@ pub fn assert_exactly_one(statuses: &[StatusCode], winner: StatusCode, loser: St
     assert_eq!(count(loser), statuses.len() - 1, "{statuses:?}");
 }
 
+/// Every e-mail moto's SES has sent (it is shared by every stack of the run): each has
+/// `destinations`, `source`, `subject` and `body`.
+pub async fn sent_mail() -> Vec<Value> {
+    let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .expect("moto's data is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// A product with `stock` units, written straight to the store.
 pub async fn product(store: &Store, sku: &str, stock: i64) -> Product {
     let new: NewProduct =
