@@ -16,6 +16,8 @@ import json
 import math
 import os
 import re
+import sys
+import time
 from pathlib import Path
 
 from api import client
@@ -71,6 +73,28 @@ def metric_sums(cloudwatch, namespace: str, name: str, dimension: str, start: fl
             value = next(d["Value"] for d in dimensions if d["Name"] == dimension)
             sums[value] = sums.get(value, 0) + sum(result["Values"])
     return sums
+
+
+def events_settled(stack: str, start_ms: int, quiet_s: float = 15, timeout_s: float = 1800) -> int:
+    """When the stack's publisher caught up with the table's stream (ms): the last time
+    `EventsPublished` rose before it stayed still for `quiet_s`. Orders end before their events are
+    published (the publisher trails the stream, by minutes offline after a burst, where moto shares
+    a CPU with DynamoDB Local), so a window that ends with the last order leaves those events out."""
+    cloudwatch = client("cloudwatch")
+
+    def published() -> float:
+        return sum(metric_sums(cloudwatch, "Cartwheel", "EventsPublished", "function",
+                               start_ms / 1000 - 5, time.time() + 5, only={"service": stack}).values())
+
+    last, changed = published(), time.time()
+    deadline = changed + timeout_s
+    while time.time() - changed < quiet_s and time.time() < deadline:
+        time.sleep(5)
+        now = published()
+        if now != last:
+            last, changed = now, time.time()
+            print(f"==> waiting for the event publisher: {int(last)} events published", file=sys.stderr)
+    return int(changed * 1000)
 
 
 def checkout_machine(stack: str):
@@ -212,6 +236,9 @@ def markdown(cost: dict) -> list:
     lines.append("Order queue batch size (SQS requests and starter invocations, USD per 1,000 orders): "
                  + ", ".join(f"{size}: {usd:.4f}" for size, usd in batch["usd_per_1000_orders_by_size"].items())
                  + f" (configured: {batch['configured']}).")
+    if "events_settled_after_drain_s" in cost:
+        lines.append(f"The window ends {cost['events_settled_after_drain_s']} s after the last order ended, "
+                     "when the event publisher had caught up with the stream.")
     monthly = cost["monthly"]
     lines.append(f"Fixed each month whatever the traffic: {monthly['custom_metrics']} custom metrics, "
                  f"{monthly['alarms']} alarms and a dashboard, {monthly['usd']:.2f} USD.")

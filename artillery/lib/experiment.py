@@ -231,8 +231,13 @@ def main():
     # The load ends with its last phase; clients that wait (sync) keep polling after it.
     load_end = runs[-1]["phases"][-1]["end"]
     drained_at = max((o["final_at"] for o in final.values() if o.get("final_at")), default=load_end)
-    priced = cost.model(args.stack, args.table, runs[0]["start"], drained_at, len(answers), len(accepted)) \
-        if accepted else None
+    # The cost window ends when the last order has ended and the publisher has published its
+    # events, which trails the orders (by minutes offline after a burst).
+    priced = None
+    if accepted:
+        settled_at = max(drained_at, cost.events_settled(args.stack, runs[0]["start"]))
+        priced = cost.model(args.stack, args.table, runs[0]["start"], settled_at, len(answers), len(accepted))
+        priced["events_settled_after_drain_s"] = round((settled_at - drained_at) / 1000)
     result = report.write(out, experiment=experiment.name, runs=runs, requests=requests, orders=final,
                           check=check, drain_seconds=max(0, drained_at - load_end) / 1000,
                           stack=args.stack, smoke=args.smoke, target=args.target, cpu=cpu, priced=priced)
