@@ -84,15 +84,16 @@ where
     Fut: Future<Output = Result<Applied, ConsumeError>>,
 {
     let mut parsed: Vec<_> = batch.records.iter().map(|m| Some(parse(m))).collect();
-    let occurred: Vec<Option<String>> = parsed
+    // By time, not by text: RFC 3339 texts of one instant may differ in their fraction's digits.
+    let occurred: Vec<Option<cartwheel_domain::Timestamp>> = parsed
         .iter()
         .map(|p| match p {
-            Some(Ok((event, _))) => event.detail["occurredAt"].as_str().map(str::to_owned),
+            Some(Ok((event, _))) => event.field("occurredAt").ok(),
             _ => None,
         })
         .collect();
     let mut order: Vec<usize> = (0..parsed.len()).collect();
-    order.sort_by_key(|i| occurred[*i].clone());
+    order.sort_by_key(|i| occurred[*i]);
     let mut outcomes: Vec<Option<Result<Applied, ConsumeError>>> =
         (0..parsed.len()).map(|_| None).collect();
     for i in order {

@@ -26,12 +26,23 @@ async fn push_update(
         "previousStatus": previous, "occurredAt": event.detail["occurredAt"],
     })
     .to_string();
+    // Every connection is tried, whatever another's answer: one throttled connection must not
+    // keep the update from the others. The message fails (and comes back) if any push did.
+    let mut failed = None;
     for connection in store.connections_of(user).await? {
-        if connections.push(&connection, message.as_bytes()).await? == Pushed::Gone {
-            store.close_connection(&connection).await?;
+        match connections.push(&connection, message.as_bytes()).await {
+            Ok(Pushed::Delivered) => {}
+            Ok(Pushed::Gone) => store.close_connection(&connection).await?,
+            Err(error) => {
+                tracing::warn!(connectionId = %connection, error = %error, "a push failed");
+                failed = Some(error);
+            }
         }
     }
-    Ok(Applied::Now)
+    match failed {
+        Some(error) => Err(error.into()),
+        None => Ok(Applied::Now),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(messages = batch.records.len()))]

@@ -4,7 +4,7 @@
 mod support;
 
 use cartwheel_domain::{OrderStatus, Product, ProductUpdate, Role, Timestamp, UserId};
-use cartwheel_store::{GetProduct, ReplaceProduct};
+use cartwheel_store::{DeleteProduct, GetProduct, ReplaceProduct};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -179,4 +179,24 @@ async fn fifty_concurrent_reviews_give_exact_totals() {
     assert_eq!(totals(&app, &book).await, (50, sum as u64));
     let listed = listed(&app, &book, "?limit=100").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn a_review_of_a_deleted_product_can_still_be_deleted() {
+    let app = TestApp::start().await;
+    let lamp = product(&app.store, "REV-LAMP", 5).await;
+    let buyer = customer_with_order(&app, &lamp, OrderStatus::Confirmed).await;
+    let created = review(&app, &buyer, &lamp, 3).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let current = app.store.get_product(lamp.id).await.unwrap().unwrap();
+    app.store.delete_product(&current).await.unwrap();
+    let deleted = app
+        .send(Method::DELETE, &location, Some(&buyer), None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(
+        app.store.get_product(lamp.id).await.unwrap().is_none(),
+        "no stub product is left by the totals' update"
+    );
 }

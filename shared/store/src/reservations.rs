@@ -204,7 +204,8 @@ impl ReserveStock for Store {
         items.push(TransactWriteItem::builder().update(transition).build());
 
         let lines = order.lines.len();
-        match transaction::attempt(&self.client, items).await? {
+        // Concurrent reservations and reviews write the same products: conflicts are retried.
+        match transaction::settle(&self.client, items).await? {
             None => Ok(ReserveOutcome::Reserved),
             // The reservation exists already: this step ran before.
             Some(cancelled) if cancelled.failed(lines) => Ok(ReserveOutcome::AlreadyReserved),

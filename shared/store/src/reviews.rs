@@ -132,7 +132,7 @@ impl DeleteReview for Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::reviewer(product, current.author_id))));
         let stars = current.review.rating.stars();
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .delete(built(delete.build())?)
                 .build(),
@@ -141,13 +141,20 @@ impl DeleteReview for Store {
                 .build(),
             totals(&self.table, product, -1, -stars)?,
         ];
-        self.settle_change(items).await
+        match self.settle_change(items.clone()).await {
+            // The product is gone: there are no totals to take the review out of.
+            Err(StoreError::NotFound) => {
+                items.pop();
+                self.settle_change(items).await
+            }
+            outcome => outcome,
+        }
     }
 }
 
 impl Store {
     /// A change to a review read before: `VersionConflict` if it changed since, `NotFound` if its
-    /// product is gone.
+    /// product is gone (the last item, the totals' update, failed).
     async fn settle_change(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
         let last = items.len() - 1;
         match transaction::settle(&self.client, items).await? {

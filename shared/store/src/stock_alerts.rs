@@ -59,6 +59,13 @@ fn alert_update(table: &str, change: &AlertChange) -> Result<TransactWriteItem, 
         .expression_attribute_values(":v", n(change.version))
         .expression_attribute_values(":stock", n(change.stock))
         .expression_attribute_values(":at", s(change.at.to_string()));
+    // Either event may come first (a batch is handled at once, redeliveries come late), so a close
+    // with no alert yet still records the version: the opening it follows then finds it newer.
+    let update = update
+        .condition_expression("attribute_not_exists(PK) OR version < :v")
+        .expression_attribute_values(":product", s(change.product_id.to_string()))
+        .expression_attribute_values(":sku", s(&change.sku))
+        .expression_attribute_values(":threshold", n(change.threshold));
     let update = match change.status {
         // A new opening is a new alert: the last one's e-mail fields go.
         AlertStatus::Open => update
@@ -67,16 +74,12 @@ fn alert_update(table: &str, change: &AlertChange) -> Result<TransactWriteItem, 
                  threshold = :threshold, version = :v, openedAt = :at \
                  REMOVE closedAt, emailedAt, emailClaimedUntil, emailMessageId",
             )
-            .condition_expression("attribute_not_exists(PK) OR version < :v")
-            .expression_attribute_values(":open", s("OPEN"))
-            .expression_attribute_values(":product", s(change.product_id.to_string()))
-            .expression_attribute_values(":sku", s(&change.sku))
-            .expression_attribute_values(":threshold", n(change.threshold)),
+            .expression_attribute_values(":open", s("OPEN")),
         AlertStatus::Closed => update
             .update_expression(
-                "SET #status = :closed, stock = :stock, version = :v, closedAt = :at",
+                "SET #status = :closed, productId = :product, sku = :sku, stock = :stock, \
+                 threshold = :threshold, version = :v, closedAt = :at",
             )
-            .condition_expression("attribute_exists(PK) AND version < :v")
             .expression_attribute_values(":closed", s("CLOSED")),
     };
     let update = update

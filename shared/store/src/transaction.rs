@@ -114,14 +114,14 @@ pub async fn settle(
     )))
 }
 
-/// Runs a transaction; if a condition failed, `explain` turns the cancellation into the domain
-/// reason.
+/// Runs a transaction (retrying conflicts, as `settle` does); if a condition failed, `explain`
+/// turns the cancellation into the domain reason.
 pub async fn run(
     client: &aws_sdk_dynamodb::Client,
     items: Vec<TransactWriteItem>,
     explain: impl FnOnce(&Cancelled) -> StoreError,
 ) -> Result<(), StoreError> {
-    match attempt(client, items).await? {
+    match settle(client, items).await? {
         None => Ok(()),
         Some(cancelled) if cancelled.any(CONDITION_FAILED) => Err(explain(&cancelled)),
         Some(cancelled) => Err(cancelled.unexpected()),
