@@ -92,7 +92,7 @@ pub static DELETE_PRODUCT: HttpFunction<Store> = Function {
 
 pub static SET_STOCK: HttpFunction<Store> = Function {
     name: "SetStockFunction",
-    handle: |store, r| Box::pin(async move { admin::set_stock(&*store, r).await }),
+    handle: |store, r| Box::pin(async move { admin::change_stock(&*store, r).await }),
 };
 
 pub static SIGN_UP: HttpFunction<Store> = Function {

@@ -139,8 +139,10 @@ def main():
     call(api, "POST", "/users", {"email": email, "password": "bench-customer-password", "name": "Bench"})
     token = login(api, email, "bench-customer-password")
     me = call(api, "GET", "/users/me", token=token)
-    product = call(api, "GET", "/products?limit=1")["items"][0]["id"]
-    call(api, "PUT", f"/products/{product}/stock", {"quantity": 1_000_000_000}, token=admin)
+    first = call(api, "GET", "/products?limit=1")["items"][0]
+    product = first["id"]
+    stock = {"quantity": 1_000_000_000, "version": first["version"]}
+    call(api, "PUT", f"/products/{product}/stock", stock, token=admin)
     placed = call(api, "POST", "/orders", ORDER_BODY(product), token=token)
     # Its saga changes the product's stock, and so the product's tag the revalidation cases use.
     wait_final(api, placed["orderId"], token)

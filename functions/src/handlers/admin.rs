@@ -1,16 +1,15 @@
 //! Catalog management; every handler here answers 403 to anyone but an admin.
 
 use super::store_error;
-use cartwheel_domain::{NewProduct, Product, ProductId, ProductUpdate, Stock, Timestamp};
+use cartwheel_domain::{NewProduct, Product, ProductId, ProductUpdate, StockChange, Timestamp};
 use cartwheel_http::{json, json_body, no_content, path_id, ApiError, ApiResult, Caller};
 use cartwheel_store::{
-    CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, SetStock, StoreError,
+    ChangeStock, CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, StoreError,
 };
 use lambda_http::{
     http::{header, HeaderValue, StatusCode},
     Request,
 };
-use serde::Deserialize;
 
 async fn existing(store: &impl GetProduct, id: ProductId) -> Result<Product, ApiError> {
     store
@@ -66,18 +65,13 @@ pub async fn delete_product(
     no_content()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StockLevel {
-    quantity: Stock,
-}
-
+/// `PUT /products/{id}/stock` with `{quantity, version}` (the version read) or `{delta}`.
 #[tracing::instrument(skip_all, fields(productId))]
-pub async fn set_stock(store: &impl SetStock, request: Request) -> ApiResult {
+pub async fn change_stock(store: &impl ChangeStock, request: Request) -> ApiResult {
     Caller::admin(&request)?;
     let id: ProductId = path_id(&request, "productId")?;
-    let StockLevel { quantity } = json_body(&request)?;
-    match store.set_stock(id, quantity, Timestamp::now()).await {
+    let change: StockChange = json_body(&request)?;
+    match store.change_stock(id, change, Timestamp::now()).await {
         Ok(product) => json(StatusCode::OK, &product),
         Err(StoreError::NotFound) => Err(ApiError::NotFound(format!("product {id}"))),
         Err(error) => Err(store_error(error)),

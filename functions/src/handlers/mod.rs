@@ -21,9 +21,9 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
         }
         StoreError::NotFound => ApiError::NotFound("the item".into()),
         StoreError::InvalidCursor => ApiError::InvalidCursor,
-        StoreError::LimitReached(_) | StoreError::AlreadyReviewed => {
-            ApiError::Conflict(error.to_string())
-        }
+        StoreError::LimitReached(_)
+        | StoreError::AlreadyReviewed
+        | StoreError::StockOutOfRange(_) => ApiError::Conflict(error.to_string()),
         StoreError::CorruptItem { .. } | StoreError::TooManyWrites(_) | StoreError::Dynamo(_) => {
             ApiError::internal(error)
         }

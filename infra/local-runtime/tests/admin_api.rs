@@ -284,7 +284,7 @@ async fn stock_is_set_and_deleted_products_are_gone() {
             Method::PUT,
             &stock_path,
             Some(&admin),
-            Some(r#"{"quantity":42}"#),
+            Some(r#"{"quantity":42,"version":1}"#),
         )
         .await;
     assert_eq!(set.status(), StatusCode::OK);
@@ -293,33 +293,60 @@ async fn stock_is_set_and_deleted_products_are_gone() {
         (set["stock"].as_i64(), set["version"].as_i64()),
         (Some(42), Some(2))
     );
+    let added = app
+        .send(
+            Method::PUT,
+            &stock_path,
+            Some(&admin),
+            Some(r#"{"delta":-2}"#),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
     let stored: Value = app
         .get(&format!("/products/{id}"))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(stored["stock"], 42);
+    assert_eq!(
+        (stored["stock"].as_i64(), stored["version"].as_i64()),
+        (Some(40), Some(3))
+    );
 
-    for (body, mentions) in [
-        (r#"{"quantity":-1}"#, "quantity"),
-        (r#"{"quantity":1.5}"#, "quantity"),
-        (r#"{}"#, "quantity"),
+    for (body, status, mentions) in [
+        (
+            r#"{"quantity":1,"version":2}"#,
+            StatusCode::CONFLICT,
+            "changed",
+        ),
+        (r#"{"delta":-41}"#, StatusCode::CONFLICT, "now 40"),
+        (
+            r#"{"quantity":5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "version",
+        ),
+        (
+            r#"{"quantity":-1,"version":3}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        ),
+        (
+            r#"{"quantity":1.5,"version":3}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        ),
+        (r#"{"delta":0}"#, StatusCode::UNPROCESSABLE_ENTITY, "delta"),
+        (r#"{}"#, StatusCode::UNPROCESSABLE_ENTITY, "delta"),
     ] {
         let response = app
             .send(Method::PUT, &stock_path, Some(&admin), Some(body))
             .await;
-        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, mentions).await;
+        assert_problem(response, status, mentions).await;
     }
     let missing = format!("/products/{}/stock", ulid::Ulid::new());
     assert_problem(
-        app.send(
-            Method::PUT,
-            &missing,
-            Some(&admin),
-            Some(r#"{"quantity":1}"#),
-        )
-        .await,
+        app.send(Method::PUT, &missing, Some(&admin), Some(r#"{"delta":1}"#))
+            .await,
         StatusCode::NOT_FOUND,
         "product",
     )

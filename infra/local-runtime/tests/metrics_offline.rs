@@ -95,7 +95,7 @@ async fn a_burst_of_orders_is_reviewed_from_get_metric_data() {
             Method::PUT,
             &format!("/products/{lamp}/stock"),
             Some(&admin),
-            Some(r#"{"quantity": 12}"#),
+            Some(r#"{"quantity": 12, "version": 1}"#),
         )
         .await;
     assert_eq!(set.status(), StatusCode::OK);

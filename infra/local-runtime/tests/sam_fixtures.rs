@@ -75,6 +75,7 @@ async fn every_http_function_answers_its_fixture() {
             "update-product" => {
                 assert_eq!(stored.unwrap().name.as_str(), "Renamed fixture product")
             }
+            // The fixture product holds 7 units; the fixture adds 33.
             "set-stock" => assert_eq!(stored.unwrap().stock.units(), 40),
             "delete-product" => assert!(stored.is_none()),
             "create-product" => {

@@ -32,9 +32,16 @@ async fn alerts(app: &TestApp, token: &str, status: &str) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
+/// Sets the stock at the version the admin reads first, as an admin's client would.
 async fn set_stock(app: &TestApp, admin: &str, product: &str, quantity: i64) {
+    let read: Value = app
+        .get(&format!("/products/{product}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let path = format!("/products/{product}/stock");
-    let body = json!({ "quantity": quantity }).to_string();
+    let body = json!({ "quantity": quantity, "version": read["version"] }).to_string();
     let response = app.send(Method::PUT, &path, Some(admin), Some(&body)).await;
     assert_eq!(response.status(), StatusCode::OK);
 }

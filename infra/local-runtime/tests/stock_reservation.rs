@@ -3,11 +3,11 @@
 
 mod support;
 
-use cartwheel_domain::{Order, OrderStatus, ProductId, Timestamp};
+use cartwheel_domain::{Order, OrderStatus, ProductId, Stock, StockChange, StockDelta, Timestamp};
 use cartwheel_store::Store;
 use cartwheel_store::{
-    GetOrder, GetProduct, GetReservation, ReleaseStock, ReserveOutcome, ReserveStock, StoreError,
-    TransitionOrder,
+    ChangeStock, GetOrder, GetProduct, GetReservation, ReleaseStock, ReserveOutcome, ReserveStock,
+    StoreError, TransitionOrder,
 };
 use futures::future::join_all;
 use support::{fresh_store, pending_order, product};
@@ -170,4 +170,45 @@ async fn status_changes_are_conditional_and_idempotent() {
         )
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+#[tokio::test]
+async fn admin_stock_changes_never_lose_a_concurrent_reservation() {
+    let store = fresh_store().await;
+    let lamp = product(&store, "DELTA-LAMP", 100).await;
+    let mut orders = Vec::new();
+    for _ in 0..50 {
+        orders.push(pending_order(&store, &[(&lamp, 1)]).await);
+    }
+    let add_two = StockChange::Adjust(StockDelta::try_from(2).unwrap());
+    let reservations = join_all(orders.iter().map(|order| store.reserve_stock(order)));
+    let deltas = join_all((0..20).map(|_| store.change_stock(lamp.id, add_two, Timestamp::now())));
+    let (reserved, changed) = tokio::join!(reservations, deltas);
+    assert!(reserved
+        .into_iter()
+        .all(|r| r.unwrap() == ReserveOutcome::Reserved));
+    assert!(changed.into_iter().all(|c| c.is_ok()));
+    assert_eq!(stock(&store, lamp.id).await, 100 - 50 + 20 * 2);
+
+    // A set computed from the product as it was before the reservations is refused.
+    let stale = StockChange::Set {
+        quantity: Stock::try_from(500).unwrap(),
+        version: lamp.version,
+    };
+    assert!(matches!(
+        store.change_stock(lamp.id, stale, Timestamp::now()).await,
+        Err(StoreError::VersionConflict)
+    ));
+    let take_too_many = StockChange::Adjust(StockDelta::try_from(-91).unwrap());
+    assert!(matches!(
+        store
+            .change_stock(lamp.id, take_too_many, Timestamp::now())
+            .await,
+        Err(StoreError::StockOutOfRange(90))
+    ));
+    assert_eq!(stock(&store, lamp.id).await, 90);
+    let missing = store
+        .change_stock(ProductId::generate(), add_two, Timestamp::now())
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
 }

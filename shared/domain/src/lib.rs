@@ -11,6 +11,7 @@ mod notification;
 mod order;
 mod payment;
 mod review;
+mod stock_change;
 mod text;
 mod time;
 mod user;
@@ -32,5 +33,6 @@ pub use payment::{decide as decide_payment, DeclineReason, PaymentDecision};
 pub use review::{
     entitles_review, Rating, Ratings, Review, ReviewBody, ReviewText, ReviewTitle, AVERAGE_RATING,
 };
+pub use stock_change::{StockChange, StockDelta};
 pub use time::Timestamp;
 pub use user::{Email, NewUser, Password, PersonName, Role, User};

@@ -17,6 +17,8 @@ pub enum StoreError {
     CorruptItem { key: String, reason: String },
     #[error("you have reviewed this product already; change that review instead")]
     AlreadyReviewed,
+    #[error("the change would take the stock (now {0}) below 0 or above 1000000000")]
+    StockOutOfRange(i64),
     #[error("the limit of {0} is reached")]
     LimitReached(i64),
     #[error("one event asks for {0} writes; a transaction takes 99 besides its dedup record")]

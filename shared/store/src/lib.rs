@@ -22,6 +22,7 @@ mod reservations;
 mod reviews;
 mod sales;
 mod stock_alerts;
+mod stock_changes;
 mod transaction;
 mod users;
 

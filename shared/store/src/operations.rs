@@ -8,7 +8,7 @@ use crate::{
 };
 use cartwheel_domain::{
     CartLine, Day, Email, Notification, NotificationId, Order, OrderId, OrderStatus, Product,
-    ProductId, ReviewId, Stock, Timestamp, User, UserId,
+    ProductId, ReviewId, StockChange, Timestamp, User, UserId,
 };
 use std::{future::Future, time::Duration};
 
@@ -58,12 +58,14 @@ pub trait DeleteProduct {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-pub trait SetStock {
-    /// Sets the units on hand; `NotFound` if there is no such product.
-    fn set_stock(
+pub trait ChangeStock {
+    /// Applies `change` to the units on hand in one conditional write; `NotFound` if there is no
+    /// such product, `VersionConflict` if a `Set` was read at another version, `StockOutOfRange`
+    /// if a delta would take the stock out of its bounds.
+    fn change_stock(
         &self,
         id: ProductId,
-        stock: Stock,
+        change: StockChange,
         now: Timestamp,
     ) -> impl Future<Output = Result<Product, StoreError>> + Send;
 }

@@ -1,10 +1,10 @@
 use crate::{
     keys,
     transaction::{self, key, n, put_new, s, Item},
-    CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, SetStock, Store, StoreError,
+    CreateProduct, DeleteProduct, GetProduct, ReplaceProduct, Store, StoreError,
 };
-use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
-use cartwheel_domain::{Category, Product, ProductId, Stock, Timestamp, AVERAGE_RATING};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use cartwheel_domain::{Category, Product, ProductId, AVERAGE_RATING};
 use serde::{Deserialize, Serialize};
 
 /// A product as stored: the domain product plus its index keys and a lower-cased search text.
@@ -203,40 +203,5 @@ impl DeleteProduct for Store {
             count_in_category(table, &current.category, -1)?,
         ];
         transaction::run(&self.client, items, |_| StoreError::VersionConflict).await
-    }
-}
-
-impl SetStock for Store {
-    #[tracing::instrument(skip_all, fields(productId = %id))]
-    async fn set_stock(
-        &self,
-        id: ProductId,
-        stock: Stock,
-        now: Timestamp,
-    ) -> Result<Product, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::product(id))))
-            .update_expression("SET stock = :stock, version = version + :one, updatedAt = :now")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_values(":stock", n(stock.units()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(now.to_string()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => from_item(output.attributes.unwrap_or_default()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(error) => Err(error.into()),
-        }
     }
 }
