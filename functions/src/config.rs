@@ -22,7 +22,7 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 18] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
@@ -34,6 +34,10 @@ pub const SETTINGS: [&str; 14] = [
     "NOTIFICATION_SENDER",
     "STOCK_ALERT_EMAIL",
     "WEBSOCKET_ENDPOINT",
+    "LOGIN_LIMIT_PER_ACCOUNT",
+    "LOGIN_LIMIT_PER_ADDRESS",
+    "SIGN_UP_LIMIT_PER_ADDRESS",
+    "ORDER_LIMIT_PER_CUSTOMER",
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
     // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).

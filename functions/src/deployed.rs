@@ -15,6 +15,7 @@ use crate::{
         reviews, system,
     },
     handoff::{self, HandoffError, SagaStarter, SweepReport},
+    limits::{LoginLimits, OrderLimit, SignUpLimit},
     mail::Mailer,
     publish,
     push::Connections,
@@ -95,14 +96,16 @@ pub static SET_STOCK: HttpFunction<Store> = Function {
     handle: |store, r| Box::pin(async move { admin::change_stock(&*store, r).await }),
 };
 
-pub static SIGN_UP: HttpFunction<Store> = Function {
+pub static SIGN_UP: HttpFunction<(Store, SignUpLimit)> = Function {
     name: "SignUpFunction",
-    handle: |store, r| Box::pin(async move { identity::sign_up(&*store, r).await }),
+    handle: |deps, r| Box::pin(async move { identity::sign_up(&deps.0, &deps.1, r).await }),
 };
 
-pub static LOGIN: HttpFunction<(Store, TokenService)> = Function {
+pub static LOGIN: HttpFunction<(Store, (TokenService, LoginLimits))> = Function {
     name: "LoginFunction",
-    handle: |deps, r| Box::pin(async move { identity::login(&deps.0, &deps.1, r).await }),
+    handle: |deps, r| {
+        Box::pin(async move { identity::login(&deps.0, &deps.1 .0, &deps.1 .1, r).await })
+    },
 };
 
 pub static GET_ME: HttpFunction<Store> = Function {
@@ -125,9 +128,9 @@ pub static REMOVE_CART_ITEM: HttpFunction<Store> = Function {
     handle: |store, r| Box::pin(async move { cart::remove_item(&*store, r).await }),
 };
 
-pub static PLACE_ORDER: HttpFunction<Store> = Function {
+pub static PLACE_ORDER: HttpFunction<(Store, OrderLimit)> = Function {
     name: "PlaceOrderFunction",
-    handle: |store, r| Box::pin(async move { orders::place_order(&*store, r).await }),
+    handle: |deps, r| Box::pin(async move { orders::place_order(&deps.0, &deps.1, r).await }),
 };
 
 pub static GET_ORDER: HttpFunction<Store> = Function {

@@ -5,11 +5,12 @@ use crate::{
     config::{ConfigError, Env},
     consumers::stock_alerts::AlertRecipient,
     handoff::{OrderQueue, SagaStarter},
+    limits::{LoginLimits, OrderLimit, SignUpLimit},
     mail::Mailer,
     push::Connections,
 };
 use aws_config::SdkConfig;
-use cartwheel_domain::Email;
+use cartwheel_domain::{Email, RateLimit};
 use cartwheel_events::Publisher;
 use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_store::Store;
@@ -145,5 +146,59 @@ impl Dependencies for PendingSweep {
             queue: OrderQueue::new(aws_sdk_sqs::Client::new(sdk), url),
             grace: Duration::from_secs(grace),
         })
+    }
+}
+
+/// The limits' production defaults, which template.yaml's parameters repeat.
+pub const DEFAULT_LOGIN_LIMIT_PER_ACCOUNT: &str = "5/900";
+pub const DEFAULT_LOGIN_LIMIT_PER_ADDRESS: &str = "100/900";
+pub const DEFAULT_SIGN_UP_LIMIT_PER_ADDRESS: &str = "20/3600";
+pub const DEFAULT_ORDER_LIMIT_PER_CUSTOMER: &str = "30/60";
+
+fn rate_limit(env: &Env, name: &'static str, default: &str) -> Result<RateLimit, ConfigError> {
+    let raw = env.get(name).unwrap_or(default);
+    raw.parse()
+        .map_err(|e: cartwheel_domain::InvalidValue| ConfigError::Invalid {
+            name,
+            reason: e.to_string(),
+        })
+}
+
+impl Dependencies for LoginLimits {
+    async fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self {
+            per_account: rate_limit(
+                env,
+                "LOGIN_LIMIT_PER_ACCOUNT",
+                DEFAULT_LOGIN_LIMIT_PER_ACCOUNT,
+            )?,
+            per_address: rate_limit(
+                env,
+                "LOGIN_LIMIT_PER_ADDRESS",
+                DEFAULT_LOGIN_LIMIT_PER_ADDRESS,
+            )?,
+        })
+    }
+}
+
+impl Dependencies for SignUpLimit {
+    async fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
+        let limit = rate_limit(
+            env,
+            "SIGN_UP_LIMIT_PER_ADDRESS",
+            DEFAULT_SIGN_UP_LIMIT_PER_ADDRESS,
+        )?;
+        Ok(Self(limit))
+    }
+}
+
+impl Dependencies for OrderLimit {
+    async fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
+        let limit = rate_limit(
+            env,
+            "ORDER_LIMIT_PER_CUSTOMER",
+            DEFAULT_ORDER_LIMIT_PER_CUSTOMER,
+        )?;
+        Ok(Self(limit))
     }
 }

@@ -12,6 +12,7 @@ pub mod function;
 pub mod handlers;
 pub mod handoff;
 pub mod lambda;
+pub mod limits;
 pub mod mail;
 pub mod publish;
 pub mod push;

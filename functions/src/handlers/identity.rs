@@ -1,10 +1,11 @@
 //! Sign-up, login and the caller's own profile.
 
 use super::store_error;
+use crate::limits::{give_back_all, take_all, LoginLimits, SignUpLimit, Slot};
 use cartwheel_domain::{Email, NewUser, Role, Timestamp, User, UserId};
-use cartwheel_http::{json, json_body, ApiError, ApiResult, Caller};
+use cartwheel_http::{client_address, json, json_body, ApiError, ApiResult, Caller};
 use cartwheel_identity::{PasswordHash, TokenService};
-use cartwheel_store::{CreateUser, FindCredentials, GetUser};
+use cartwheel_store::{Counter, CreateUser, FindCredentials, GetUser, GiveBackSlot, TakeSlot};
 use lambda_http::{http::StatusCode, Request};
 use serde::Deserialize;
 
@@ -38,8 +39,18 @@ pub async fn register(store: &impl CreateUser, new: NewUser, role: Role) -> Resu
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn sign_up(store: &impl CreateUser, request: Request) -> ApiResult {
+pub async fn sign_up(
+    store: &(impl CreateUser + TakeSlot),
+    limit: &SignUpLimit,
+    request: Request,
+) -> ApiResult {
     let new: NewUser = json_body(&request)?;
+    let slot = Slot {
+        counter: Counter::new("sign-up-address", client_address(&request)),
+        limit: limit.0,
+        what: "sign-ups from this address",
+    };
+    slot.take(store, Timestamp::now()).await?;
     let user = register(store, new, Role::Customer).await?;
     json(StatusCode::CREATED, &user)
 }
@@ -51,31 +62,60 @@ struct Login {
     password: String,
 }
 
+/// A login takes a slot of each failed-login limit first and gives them back if the password is
+/// right, so only failures count, a correct password cannot slip past an exhausted limit, and
+/// concurrent guesses cannot overrun one. An unknown e-mail is counted and hashed like a known
+/// one: neither the answer nor its timing tells them apart.
 #[tracing::instrument(skip_all)]
 pub async fn login(
-    store: &impl FindCredentials,
+    store: &(impl FindCredentials + TakeSlot + GiveBackSlot),
     tokens: &TokenService,
+    limits: &LoginLimits,
     request: Request,
 ) -> ApiResult {
     let Login { email, password } = json_body(&request)?;
-    let credentials = store.find_credentials(&email).await.map_err(store_error)?;
-    let user = match credentials {
-        Some(found) => {
-            let hash = PasswordHash::from_stored(found.password_hash);
-            blocking(move || hash.verify(&password))
-                .await?
-                .then_some(found.user)
-        }
-        None => {
-            blocking(move || PasswordHash::verify_against_nothing(&password)).await?;
-            None
-        }
-    };
-    let user = user.ok_or(ApiError::BadCredentials)?;
+    let now = Timestamp::now();
+    let slots = [
+        Slot {
+            counter: Counter::new("login-account", email.as_str()),
+            limit: limits.per_account,
+            what: "failed logins for this account",
+        },
+        Slot {
+            counter: Counter::new("login-address", client_address(&request)),
+            limit: limits.per_address,
+            what: "failed logins from this address",
+        },
+    ];
+    take_all(store, &slots, now).await?;
+    let user = verified(store, &email, password)
+        .await?
+        .ok_or(ApiError::BadCredentials)?;
+    give_back_all(store, &slots, now).await?;
     let token = tokens
         .issue(user.id, user.role)
         .map_err(ApiError::internal)?;
     json(StatusCode::OK, &token)
+}
+
+/// The account `email` names, if `password` is its password.
+async fn verified(
+    store: &impl FindCredentials,
+    email: &Email,
+    password: String,
+) -> Result<Option<User>, ApiError> {
+    match store.find_credentials(email).await.map_err(store_error)? {
+        Some(found) => {
+            let hash = PasswordHash::from_stored(found.password_hash);
+            Ok(blocking(move || hash.verify(&password))
+                .await?
+                .then_some(found.user))
+        }
+        None => {
+            blocking(move || PasswordHash::verify_against_nothing(&password)).await?;
+            Ok(None)
+        }
+    }
 }
 
 #[tracing::instrument(skip_all)]

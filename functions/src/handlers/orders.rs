@@ -2,6 +2,7 @@
 //! checkout saga takes it from `PENDING`.
 
 use super::{catalog::page_size, store_error};
+use crate::limits::{OrderLimit, Slot};
 use cartwheel_domain::{
     IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
     Quantity, Role, ShippingAddress, Timestamp, Total,
@@ -10,8 +11,9 @@ use cartwheel_http::{
     json, json_body, path_id, query_param, ApiError, ApiResult, Caller, FieldError,
 };
 use cartwheel_store::{
-    GetCart, GetOrder, GetOrderDetails, GetProducts, IdempotentRequest, ListOrders, PlaceOrder,
-    Placement, RefundPayment, ReleaseStock, StoreError, TransitionOrder,
+    Counter, GetCart, GetOrder, GetOrderDetails, GetProducts, GiveBackSlot, IdempotentRequest,
+    ListOrders, PlaceOrder, Placement, RefundPayment, ReleaseStock, StoreError, TakeSlot,
+    TransitionOrder,
 };
 use lambda_http::{
     http::{header, HeaderValue, StatusCode},
@@ -163,7 +165,8 @@ fn accepted(order_id: OrderId, status: OrderStatus) -> ApiResult {
 
 #[tracing::instrument(skip_all, fields(orderId))]
 pub async fn place_order(
-    store: &(impl GetCart + GetProducts + PlaceOrder),
+    store: &(impl GetCart + GetProducts + PlaceOrder + TakeSlot + GiveBackSlot),
+    limit: &OrderLimit,
     request: Request,
 ) -> ApiResult {
     let caller = Caller::of(&request)?;
@@ -176,6 +179,14 @@ pub async fn place_order(
     let ids: Vec<ProductId> = lines.iter().map(|(id, _)| *id).collect();
     let products = store.get_products(&ids).await.map_err(store_error)?;
     let (priced, total) = priced_lines(&lines, products)?;
+    // Counted once the order is known to be valid; a replay gives its slot back below.
+    let now = Timestamp::now();
+    let slot = Slot {
+        counter: Counter::new("orders-customer", caller.user_id.to_string()),
+        limit: limit.0,
+        what: "orders",
+    };
+    slot.take(store, now).await?;
     let order = Order::place(
         caller.user_id,
         &key,
@@ -183,7 +194,7 @@ pub async fn place_order(
         total,
         body.shipping_address,
         body.payment_token,
-        Timestamp::now(),
+        now,
     );
     tracing::Span::current().record("orderId", tracing::field::display(order.id));
     let idempotent = IdempotentRequest {
@@ -201,10 +212,16 @@ pub async fn place_order(
             tracing::info!(lines = order.lines.len(), totalMinor = order.total.amount, currency = ?order.total.currency, "order placed");
             accepted(order.id, order.status)
         }
-        Placement::Replayed { fingerprint, .. } if fingerprint != idempotent.fingerprint => {
-            Err(ApiError::IdempotencyKeyReused)
+        Placement::Replayed {
+            fingerprint,
+            earlier,
+        } => {
+            slot.give_back(store, now).await?;
+            if fingerprint != idempotent.fingerprint {
+                return Err(ApiError::IdempotencyKeyReused);
+            }
+            accepted(earlier.id, earlier.status)
         }
-        Placement::Replayed { earlier, .. } => accepted(earlier.id, earlier.status),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod iam;
 pub mod metrics;
 pub mod observers;
 pub mod on_failure;
+pub mod parameters;
 pub mod pattern;
 pub mod provision;
 pub mod queue_policy;

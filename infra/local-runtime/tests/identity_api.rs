@@ -5,7 +5,8 @@ mod support;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::{assert_exactly_one, assert_problem, TestApp};
+use std::time::Duration;
+use support::{assert_exactly_one, assert_problem, next_window, StackOptions, TestApp};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -119,5 +120,100 @@ async fn of_concurrent_sign_ups_with_one_email_exactly_one_succeeds() {
     assert_eq!(
         login(&app, "twin@example.com", PASSWORD).await.status(),
         StatusCode::OK
+    );
+}
+
+/// Logins of the limit tests: 3 failures per account in each 6-second window.
+async fn app_with_login_limit() -> TestApp {
+    TestApp::start_stack(StackOptions::api_only().parameter("LoginLimitPerAccount", "3/6")).await
+}
+
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failed_logins_lock_the_account_for_its_window_whether_or_not_it_exists() {
+    let app = app_with_login_limit().await;
+    assert_eq!(
+        sign_up(&app, "lin@example.com").await.status(),
+        StatusCode::CREATED
+    );
+    next_window(6).await;
+    for email in ["lin@example.com", "nobody-here@example.com"] {
+        for _ in 0..3 {
+            let wrong = login(&app, email, "not the password").await;
+            assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "{email}");
+        }
+    }
+    // The fourth attempt is refused, with the right password or an unknown e-mail alike.
+    let locked = login(&app, "lin@example.com", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&locked);
+    assert!((1..=6).contains(&wait), "Retry-After {wait}");
+    let locked = assert_problem(locked, StatusCode::TOO_MANY_REQUESTS, "failed logins").await;
+    let unknown = login(&app, "nobody-here@example.com", PASSWORD).await;
+    assert_eq!(
+        assert_problem(unknown, StatusCode::TOO_MANY_REQUESTS, "failed logins").await,
+        locked
+    );
+
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(
+        login(&app, "lin@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let unknown = login(&app, "nobody-here@example.com", PASSWORD).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_tries_than_the_limit() {
+    let app = app_with_login_limit().await;
+    assert_eq!(
+        sign_up(&app, "max@example.com").await.status(),
+        StatusCode::CREATED
+    );
+    next_window(6).await;
+    // 10 at once: the login function's reserved concurrency (PasswordRouteConcurrency); more
+    // would be throttled before they reach the limit.
+    let guesses = (0..10).map(|i| {
+        let app = &app;
+        async move {
+            login(app, "max@example.com", &format!("guess number {i}"))
+                .await
+                .status()
+        }
+    });
+    let statuses = join_all(guesses).await;
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    assert_eq!(
+        (
+            count(StatusCode::UNAUTHORIZED),
+            count(StatusCode::TOO_MANY_REQUESTS)
+        ),
+        (3, 7)
+    );
+}
+
+#[tokio::test]
+async fn sign_ups_are_limited_per_address() {
+    let app =
+        TestApp::start_stack(StackOptions::api_only().parameter("SignUpLimitPerAddress", "2/10"))
+            .await;
+    next_window(10).await;
+    for email in ["one@example.com", "two@example.com"] {
+        assert_eq!(sign_up(&app, email).await.status(), StatusCode::CREATED);
+    }
+    let third = sign_up(&app, "three@example.com").await;
+    assert_problem(third, StatusCode::TOO_MANY_REQUESTS, "sign-ups").await;
+    assert_eq!(
+        login(&app, "three@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the refused sign-up created no account"
     );
 }

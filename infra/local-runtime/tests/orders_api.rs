@@ -8,7 +8,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use support::{assert_problem, TestApp};
+use support::{assert_problem, next_window, StackOptions, TestApp};
 
 fn address() -> Value {
     json!({"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postalCode": "SW1Y 4JH", "country": "GB"})
@@ -477,4 +477,39 @@ async fn the_owner_cancels_until_shipped_and_gets_refunded_and_restocked() {
         .await
         .unwrap();
     assert_eq!(shipped["status"], "SHIPPED");
+}
+
+#[tokio::test]
+async fn a_customer_placing_orders_too_fast_is_refused_and_nothing_is_stored() {
+    let options = StackOptions::api_only().parameter("OrderLimitPerCustomer", "2/10");
+    let app = TestApp::start_stack(options).await;
+    let admin = app.admin_token().await;
+    let mug = app
+        .create_product(&admin, "FAST-MUG", "Mug", "kitchen", 500)
+        .await;
+    let (_, eager) = app.user_token(Role::Customer).await;
+    let (_, other) = app.user_token(Role::Customer).await;
+    let body = order_body(json!([{"productId": mug["id"], "quantity": 1}]));
+    next_window(10).await;
+    for key in ["fast-1", "fast-2"] {
+        assert_eq!(
+            place(&app, &eager, Some(key), &body).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let refused = place(&app, &eager, Some("fast-3"), &body).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "orders").await;
+    assert_eq!(
+        my_orders(&app, &eager).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // The limit is the caller's own: another customer still orders.
+    assert_eq!(
+        place(&app, &other, Some("fast-1"), &body).await.status(),
+        StatusCode::ACCEPTED
+    );
 }

@@ -10,6 +10,7 @@ mod money;
 mod notification;
 mod order;
 mod payment;
+mod rate_limit;
 mod review;
 mod stock_change;
 mod text;
@@ -30,6 +31,7 @@ pub use order::{
     ShippingAddress, StatusChange,
 };
 pub use payment::{decide as decide_payment, DeclineReason, PaymentDecision};
+pub use rate_limit::RateLimit;
 pub use review::{
     entitles_review, Rating, Ratings, Review, ReviewBody, ReviewText, ReviewTitle, AVERAGE_RATING,
 };

@@ -52,6 +52,12 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A limit is reached; the same answer whoever the subject is, so it reveals nothing.
+    #[error("too many {what}; try again in {retry_after} s")]
+    TooManyRequests {
+        what: &'static str,
+        retry_after: u64,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -77,6 +83,7 @@ impl ApiError {
             Self::NotFound(_) | Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +109,7 @@ impl ApiError {
             Self::RouteNotFound { .. } => "route-not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Conflict(_) => "conflict",
+            Self::TooManyRequests { .. } => "too-many-requests",
             Self::Internal(_) => "internal",
         }
     }

@@ -44,9 +44,16 @@ pub fn problem(error: &ApiError) -> Response<Body> {
         body["errors"] = json!(fields);
     }
     let mut response = response(status, "application/problem+json", body.to_string());
-    if let ApiError::MethodNotAllowed { allowed, .. } = error {
-        if let Ok(value) = allowed.join(", ").parse() {
-            response.headers_mut().insert(header::ALLOW, value);
+    let extra = match error {
+        ApiError::MethodNotAllowed { allowed, .. } => Some((header::ALLOW, allowed.join(", "))),
+        ApiError::TooManyRequests { retry_after, .. } => {
+            Some((header::RETRY_AFTER, retry_after.to_string()))
+        }
+        _ => None,
+    };
+    if let Some((name, value)) = extra {
+        if let Ok(value) = value.parse() {
+            response.headers_mut().insert(name, value);
         }
     }
     response
@@ -93,5 +100,20 @@ mod tests {
             allowed: vec!["GET".into()],
         };
         assert_eq!(problem(&error).headers()[header::ALLOW], "GET");
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_retry() {
+        let error = ApiError::TooManyRequests {
+            what: "failed logins",
+            retry_after: 42,
+        };
+        let response = problem(&error);
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+        assert_eq!(
+            body(&response)["type"],
+            "https://cartwheel.dev/problems/too-many-requests"
+        );
     }
 }

@@ -207,3 +207,11 @@ pub fn connection_owner(connection_id: &str) -> (String, String) {
         "CONNECTION".into(),
     )
 }
+
+/// A limit's counter for one subject in one window (`scope` names the limit: `login-account`).
+pub fn limit_window(scope: &str, subject: &str, window_start: i64) -> (String, String) {
+    (
+        format!("LIMIT#{scope}#{subject}"),
+        format!("WINDOW#{window_start}"),
+    )
+}

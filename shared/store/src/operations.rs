@@ -1,14 +1,14 @@
 //! One narrow trait per store operation, so that a handler states exactly what it touches.
 
 use crate::{
-    Added, AlertChange, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Credentials,
-    Favourite, IdempotentRequest, Mailing, NewAuditRecord, NotificationPage, OrderPage, Payment,
-    Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome, ReviewPage, SaleChange,
-    SalesFigure, Shipment, StockAlert, StoreError,
+    Added, AlertChange, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Counter,
+    Credentials, Favourite, IdempotentRequest, Mailing, NewAuditRecord, NotificationPage,
+    OrderPage, Payment, Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome,
+    ReviewPage, SaleChange, SalesFigure, Shipment, StockAlert, StoreError,
 };
 use cartwheel_domain::{
     CartLine, Day, Email, Notification, NotificationId, Order, OrderId, OrderStatus, Product,
-    ProductId, ReviewId, StockChange, Timestamp, User, UserId,
+    ProductId, RateLimit, ReviewId, StockChange, Timestamp, User, UserId,
 };
 use std::{future::Future, time::Duration};
 
@@ -444,4 +444,25 @@ pub trait ListConnections {
         &self,
         user: UserId,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+pub trait TakeSlot {
+    /// Counts one more against `limit` for `counter` in the window holding `now`; `false` (and
+    /// nothing counted) when the window's slots are all taken.
+    fn take_slot(
+        &self,
+        counter: &Counter,
+        limit: RateLimit,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+pub trait GiveBackSlot {
+    /// Returns a slot taken at `taken_at` (an attempt that turned out not to count).
+    fn give_back_slot(
+        &self,
+        counter: &Counter,
+        limit: RateLimit,
+        taken_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

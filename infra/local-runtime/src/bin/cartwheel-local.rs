@@ -12,7 +12,7 @@ use cartwheel_local::{
 use cartwheel_store::Store;
 use cartwheel_template::Template;
 use std::io::IsTerminal;
-use std::{collections::HashMap, env, error::Error, net::SocketAddr, path::Path, sync::Arc};
+use std::{env, error::Error, net::SocketAddr, path::Path, sync::Arc};
 use tokio::net::TcpListener;
 
 #[global_allocator]
@@ -43,7 +43,7 @@ async fn start_stack(
     tokio::spawn(serve_edge(listener, Arc::clone(&edge)));
     let settings = StackSettings {
         name,
-        parameters: offline_parameters(),
+        parameters: cartwheel_local::parameters::offline(|name| env::var(name).ok()),
         template_dir: template_path.parent().unwrap_or(Path::new(".")).to_owned(),
         moto_url,
         event_sources: EventSourceSettings {
@@ -61,14 +61,6 @@ async fn start_stack(
         stack.bus.as_deref().unwrap_or("(none)")
     );
     Ok(stack)
-}
-
-/// Deploy-time parameters, offline: their defaults unless `ACCESS_TOKEN_TTL_SECONDS` is set. The signing key is no parameter: the stack generates it into moto's Secrets Manager.
-fn offline_parameters() -> HashMap<String, String> {
-    [("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS")]
-        .into_iter()
-        .filter_map(|(parameter, variable)| Some((parameter.to_owned(), env::var(variable).ok()?)))
-        .collect()
 }
 
 /// At least two workers, even when the runtime has one CPU (`split_cpus` in scripts/lib/offline.sh

@@ -139,6 +139,8 @@ pub struct StackOptions {
     pub schedule_every: Option<Duration>,
     /// Text replacements applied to template.yaml first, to deploy a variant of it.
     pub template_edits: Vec<(String, String)>,
+    /// Parameter values besides the offline stack's own.
+    pub parameters: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -148,6 +150,7 @@ impl Default for StackOptions {
             play_pipes: true,
             schedule_every: None,
             template_edits: Vec::new(),
+            parameters: Vec::new(),
         }
     }
 }
@@ -161,10 +164,35 @@ impl StackOptions {
         }
     }
 
+    pub fn parameter(mut self, name: &str, value: &str) -> Self {
+        self.parameters.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     pub fn edit(mut self, from: &str, to: &str) -> Self {
         self.template_edits.push((from.to_owned(), to.to_owned()));
         self
     }
+}
+
+/// The offline stack's parameters (as `scripts/start` has them, with tokens valid for 10 minutes),
+/// then the test's own.
+fn parameters(extra: &[(String, String)]) -> HashMap<String, String> {
+    let mut parameters = cartwheel_local::parameters::offline(|_| None);
+    parameters.insert("AccessTokenTtlSeconds".to_owned(), "600".to_owned());
+    parameters.extend(extra.iter().cloned());
+    parameters
+}
+
+/// Sleeps until a fixed window of `seconds` (a limit's) begins, so that what a test does next
+/// falls in one window.
+pub async fn next_window(seconds: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let into = now.as_millis() % (u128::from(seconds) * 1000);
+    let left = u64::try_from(u128::from(seconds) * 1000 - into).unwrap();
+    tokio::time::sleep(Duration::from_millis(left + 50)).await;
 }
 
 /// template.yaml with `edits` applied; an edit that changes nothing is a broken test.
@@ -222,7 +250,7 @@ impl TestApp {
         let name = fresh_name();
         let settings = StackSettings {
             name: name.clone(),
-            parameters: HashMap::from([("AccessTokenTtlSeconds".to_owned(), "600".to_owned())]),
+            parameters: parameters(&options.parameters),
             template_dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
             moto_url: std::env::var("AWS_ENDPOINT_URL").unwrap(),
             event_sources: EventSourceSettings {

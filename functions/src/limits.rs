@@ -1,0 +1,86 @@
+//! Abuse limits, each a `RateLimit` setting with a production default (template.yaml's
+//! parameters; the offline stack raises the per-caller ones so one address can run a burst).
+//! A limit is checked by taking a slot before the work, so concurrent requests cannot overrun it.
+
+use cartwheel_domain::{RateLimit, Timestamp};
+use cartwheel_http::ApiError;
+use cartwheel_store::{Counter, GiveBackSlot, TakeSlot};
+
+/// Failed logins, per account (the e-mail as typed, whether or not it has an account, so the
+/// answer reveals nothing) and per client address.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    pub per_account: RateLimit,
+    pub per_address: RateLimit,
+}
+
+/// Sign-ups per client address.
+#[derive(Debug, Clone, Copy)]
+pub struct SignUpLimit(pub RateLimit);
+
+/// Orders placed per customer.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderLimit(pub RateLimit);
+
+/// One limit as it applies to one request: what it counts, for whom, and how many.
+pub struct Slot {
+    pub counter: Counter,
+    pub limit: RateLimit,
+    pub what: &'static str,
+}
+
+impl Slot {
+    /// Takes the slot, or answers 429 with the seconds until the window ends.
+    #[tracing::instrument(skip_all, fields(scope = self.counter.scope))]
+    pub async fn take(&self, store: &impl TakeSlot, now: Timestamp) -> Result<(), ApiError> {
+        let taken = store
+            .take_slot(&self.counter, self.limit, now)
+            .await
+            .map_err(ApiError::internal)?;
+        if taken {
+            return Ok(());
+        }
+        tracing::warn!(scope = self.counter.scope, "limit reached");
+        Err(ApiError::TooManyRequests {
+            what: self.what,
+            retry_after: self.limit.retry_after(now),
+        })
+    }
+
+    pub async fn give_back(
+        &self,
+        store: &impl GiveBackSlot,
+        taken_at: Timestamp,
+    ) -> Result<(), ApiError> {
+        store
+            .give_back_slot(&self.counter, self.limit, taken_at)
+            .await
+            .map_err(ApiError::internal)
+    }
+}
+
+/// Takes every slot, in order; if one is refused, gives back those already taken.
+pub async fn take_all(
+    store: &(impl TakeSlot + GiveBackSlot),
+    slots: &[Slot],
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    for (taken, slot) in slots.iter().enumerate() {
+        if let Err(refused) = slot.take(store, now).await {
+            give_back_all(store, &slots[..taken], now).await?;
+            return Err(refused);
+        }
+    }
+    Ok(())
+}
+
+pub async fn give_back_all(
+    store: &impl GiveBackSlot,
+    slots: &[Slot],
+    taken_at: Timestamp,
+) -> Result<(), ApiError> {
+    for slot in slots {
+        slot.give_back(store, taken_at).await?;
+    }
+    Ok(())
+}
