@@ -2,7 +2,7 @@
 //! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 
-use crate::{cors::Cors, metrics, stack::Functions};
+use crate::{cors::Cors, metrics, response_log::ResponseLog, stack::Functions};
 use aws_sdk_cloudwatch::types::StandardUnit;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
@@ -78,6 +78,7 @@ pub struct Gateway {
     auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
     cors: Option<Cors>,
     access_log: bool,
+    response_log: Option<ResponseLog>,
     /// The `ApiId` dimension of the `AWS/ApiGateway` metrics: what `!Ref` of the HttpApi gives.
     api_id: String,
 }
@@ -142,6 +143,7 @@ impl Gateway {
             auth_cache: Mutex::default(),
             cors: template.cors().map(Cors::new),
             access_log: false,
+            response_log: None,
             api_id: api_id(template, &deployed),
             functions: deployed,
         })
@@ -151,6 +153,12 @@ impl Gateway {
     /// log would record it.
     pub fn with_access_log(mut self) -> Self {
         self.access_log = true;
+        self
+    }
+
+    /// Records every answer in `log` (the test command's contract check).
+    pub fn with_response_log(mut self, log: ResponseLog) -> Self {
+        self.response_log = Some(log);
         self
     }
 
@@ -165,6 +173,13 @@ impl Gateway {
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let integration = response.extensions().get::<Integration>();
         self.observe(response.status(), latency_ms, integration);
+        if let Some(log) = &self.response_log {
+            let route = match self.routes.resolve(method.as_str(), &path) {
+                RouteMatch::Route { route_key, .. } => route_key,
+                RouteMatch::Default { .. } => "$default".to_owned(),
+            };
+            log.record(method.as_str(), &route, &response).await;
+        }
         if self.access_log {
             println!(
                 "{method} {path} {} {latency_ms:.1} ms {}",

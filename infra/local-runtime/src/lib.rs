@@ -17,6 +17,7 @@ pub mod provision;
 pub mod queue_policy;
 pub mod queues;
 pub mod resources;
+pub mod response_log;
 pub mod sandbox;
 pub mod seed;
 pub mod stack;

@@ -255,7 +255,7 @@ async fn catalog_reads_revalidate_with_their_etag() {
     // A change in the table gives the product a new tag, so the old one gets the full body.
     let full = app.get(&path).await;
     let tag = header(&full, "etag");
-    let stock = serde_json::json!({"quantity": 3}).to_string();
+    let stock = serde_json::json!({"delta": -7}).to_string();
     let set = app
         .send(
             reqwest::Method::PUT,

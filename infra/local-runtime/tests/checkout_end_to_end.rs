@@ -56,7 +56,7 @@ async fn two_hundred_concurrent_orders_for_five_units_confirm_exactly_five() {
             Method::PUT,
             &format!("/products/{lamp}/stock"),
             Some(&admin),
-            Some(r#"{"quantity": 5}"#),
+            Some(r#"{"quantity": 5, "version": 1}"#),
         )
         .await;
     assert_eq!(set.status(), StatusCode::OK);

@@ -283,3 +283,38 @@ async fn the_argon2_routes_keep_their_reserved_concurrency_offline() {
         );
     }
 }
+
+/// api/openapi.yaml documents exactly the HTTP API's routes, each as the operation named after
+/// its function (`GET /products/{productId}` → `GetProduct`); `$default` is outside the contract.
+#[test]
+fn the_openapi_contract_has_exactly_the_template_routes() {
+    let contract: serde_yaml::Value =
+        serde_yaml::from_str(include_str!("../../../api/openapi.yaml")).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in contract["paths"].as_mapping().unwrap() {
+        for (method, operation) in item.as_mapping().unwrap() {
+            let method = method.as_str().unwrap();
+            if ["get", "put", "post", "delete", "patch"].contains(&method) {
+                documented.insert((
+                    method.to_ascii_uppercase(),
+                    path.as_str().unwrap().to_owned(),
+                    operation["operationId"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    let mut deployed = BTreeSet::new();
+    for function in template().functions().unwrap() {
+        for route in &function.routes {
+            let (Some(method), Some(path)) = (&route.method, &route.path) else {
+                continue;
+            };
+            if path.starts_with('/') {
+                let operation = function.logical_id.trim_end_matches("Function").to_owned();
+                deployed.insert((method.clone(), path.clone(), operation));
+            }
+        }
+    }
+    assert!(deployed.len() > 30, "the template's routes are read");
+    assert_eq!(documented, deployed);
+}

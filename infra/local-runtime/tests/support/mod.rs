@@ -15,6 +15,7 @@ use cartwheel_identity::TokenService;
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     provision,
+    response_log::ResponseLog,
     sandbox::Deployed,
     serve,
     stack::{EventSourceSettings, OfflineStack, StackError, StackSettings},
@@ -260,10 +261,14 @@ impl TestApp {
             },
         };
         let stack = OfflineStack::start(&template, &sdk, &edge(), settings).await?;
-        let gateway = Arc::new(
-            Gateway::new(&template, Arc::clone(&stack.functions))
-                .expect("every function is deployed"),
-        );
+        let mut gateway = Gateway::new(&template, Arc::clone(&stack.functions))
+            .expect("every function is deployed");
+        // The test command checks every answer recorded here against api/openapi.yaml.
+        if let Some(path) = std::env::var_os("CARTWHEEL_RESPONSE_LOG") {
+            let log = ResponseLog::open(path.as_ref()).expect("the response log opens");
+            gateway = gateway.with_response_log(log);
+        }
+        let gateway = Arc::new(gateway);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(serve(listener, gateway));
