@@ -27,7 +27,7 @@ pub enum StepError {
     PaymentProcessingError(OrderId),
     #[error("order {0} does not exist")]
     OrderNotFound(OrderId),
-    #[error("order {0} was cancelled before its checkout began")]
+    #[error("order {0} was cancelled by its owner during its checkout")]
     OrderCancelled(OrderId),
     #[error("order {0} is not in a state this step can act on")]
     UnexpectedStatus(OrderId),
@@ -114,6 +114,20 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
     }
 }
 
+/// A forward step's refusal: an order its owner cancelled meanwhile fails the step with
+/// `OrderCancelled`, which the state machine ends in `Cancelled` (after compensating), not in an
+/// error. Cancelling refunds and releases on its own; the saga's compensation repeats both
+/// harmlessly, which covers a step that committed just before the cancel.
+async fn cancelled_or(store: &impl GetOrder, input: SagaInput, error: StepError) -> StepError {
+    if !matches!(error, StepError::UnexpectedStatus(_)) {
+        return error;
+    }
+    match order(store, input).await {
+        Ok(order) if order.status == OrderStatus::Cancelled => StepError::OrderCancelled(order.id),
+        _ => error,
+    }
+}
+
 /// Records how long the checkout took, once per order: each caller has just moved the order to
 /// its final status, with a conditional write that succeeds once.
 fn checkout_finished(order: OrderId, status: OrderStatus) {
@@ -128,14 +142,14 @@ pub async fn authorize_payment(
     input: SagaInput,
 ) -> StepResult {
     let order = order(store, input).await?;
+    if order.status == OrderStatus::Cancelled {
+        return Err(StepError::OrderCancelled(order.id));
+    }
     match decide_payment(&order.payment_token) {
-        PaymentDecision::Approved => {
-            store
-                .record_authorization(&order, Timestamp::now())
-                .await
-                .map_err(StepError::store(order.id))?;
-            count(Metric::PaymentsAuthorized, 1);
-            Ok(input)
+        PaymentDecision::Approved => approve(store, input, &order).await,
+        PaymentDecision::SlowApproval => {
+            tokio::time::sleep(SLOW_PROCESSOR).await;
+            approve(store, input, &order).await
         }
         PaymentDecision::Declined(_) => {
             count(Metric::PaymentsDeclined, 1);
@@ -147,13 +161,41 @@ pub async fn authorize_payment(
     }
 }
 
+/// How long the simulated processor takes over `tok_slowApproval` (well inside the step's
+/// 10-second Timeout): long enough for a test to cancel the order meanwhile.
+pub const SLOW_PROCESSOR: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Records the authorization with the order's move to `PAID`, unless the order moved meanwhile.
+async fn approve(
+    store: &(impl GetOrder + AuthorizePayment),
+    input: SagaInput,
+    order: &Order,
+) -> StepResult {
+    if let Err(error) = store
+        .record_authorization(order, Timestamp::now())
+        .await
+        .map_err(StepError::store(order.id))
+    {
+        return Err(cancelled_or(store, input, error).await);
+    }
+    count(Metric::PaymentsAuthorized, 1);
+    Ok(input)
+}
+
 #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
-pub async fn confirm_order(store: &impl CapturePayment, input: SagaInput) -> StepResult {
+pub async fn confirm_order(
+    store: &(impl CapturePayment + GetOrder),
+    input: SagaInput,
+) -> StepResult {
     let id = input.order_id;
-    let captured_now = store
+    let captured = store
         .capture_payment(id, Timestamp::now())
         .await
-        .map_err(StepError::store(id))?;
+        .map_err(StepError::store(id));
+    let captured_now = match captured {
+        Ok(captured_now) => captured_now,
+        Err(error) => return Err(cancelled_or(store, input, error).await),
+    };
     if captured_now {
         count(Metric::SagasCompleted, 1);
         checkout_finished(id, OrderStatus::Confirmed);
@@ -162,13 +204,19 @@ pub async fn confirm_order(store: &impl CapturePayment, input: SagaInput) -> Ste
 }
 
 #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
-pub async fn create_shipment(store: &impl CreateShipment, input: SagaInput) -> StepResult {
+pub async fn create_shipment(
+    store: &(impl CreateShipment + GetOrder),
+    input: SagaInput,
+) -> StepResult {
     let id = input.order_id;
-    store
+    match store
         .create_shipment(id, Timestamp::now())
         .await
-        .map_err(StepError::store(id))?;
-    Ok(input)
+        .map_err(StepError::store(id))
+    {
+        Ok(_) => Ok(input),
+        Err(error) => Err(cancelled_or(store, input, error).await),
+    }
 }
 
 /// Compensation of AuthorizePayment and ConfirmOrder; harmless if there is nothing to refund.

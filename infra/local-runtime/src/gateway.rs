@@ -2,7 +2,7 @@
 //! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 
-use crate::{cors::Cors, metrics, response_log::ResponseLog, stack::Functions};
+use crate::{cors::Cors, docs::Docs, metrics, response_log::ResponseLog, stack::Functions};
 use aws_sdk_cloudwatch::types::StandardUnit;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
@@ -79,6 +79,7 @@ pub struct Gateway {
     cors: Option<Cors>,
     access_log: bool,
     response_log: Option<ResponseLog>,
+    docs: Option<Docs>,
     /// The `ApiId` dimension of the `AWS/ApiGateway` metrics: what `!Ref` of the HttpApi gives.
     api_id: String,
 }
@@ -144,6 +145,7 @@ impl Gateway {
             cors: template.cors().map(Cors::new),
             access_log: false,
             response_log: None,
+            docs: None,
             api_id: api_id(template, &deployed),
             functions: deployed,
         })
@@ -153,6 +155,12 @@ impl Gateway {
     /// log would record it.
     pub fn with_access_log(mut self) -> Self {
         self.access_log = true;
+        self
+    }
+
+    /// Serves the contract and its viewer before any route (the offline stack's `/docs`).
+    pub fn with_docs(mut self, docs: Docs) -> Self {
+        self.docs = Some(docs);
         self
     }
 
@@ -169,6 +177,13 @@ impl Gateway {
     ) -> Response<Full<Bytes>> {
         let started = Instant::now();
         let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        if let Some(page) = self
+            .docs
+            .as_ref()
+            .and_then(|d| d.answer(method.as_str(), &path))
+        {
+            return page;
+        }
         let response = self.answer(request, peer).await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let integration = response.extensions().get::<Integration>();

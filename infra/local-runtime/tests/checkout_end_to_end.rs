@@ -4,6 +4,7 @@
 
 mod support;
 
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use cartwheel_domain::{OrderId, OrderStatus, Role};
 use cartwheel_store::{GetOrder, GetPayment, ListAudit, PaymentState};
 use futures::future::join_all;
@@ -254,27 +255,84 @@ async fn a_step_past_its_timeout_is_stopped_and_the_saga_compensates() {
         "the reserved unit is back"
     );
     assert!(app.store.get_payment(order).await.unwrap().is_none());
-    let history = app.stack.state_machines["CheckoutStateMachine"].clone();
-    let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
-    let execution = format!(
-        "{}:{order}",
-        history.replacen(":stateMachine:", ":execution:", 1)
-    );
-    let events = sfn
-        .get_execution_history()
-        .execution_arn(execution)
-        .send()
-        .await
-        .unwrap();
-    let timed_out = events.events.iter().any(|e| {
+    let events = execution_history(&app, order).await;
+    let timed_out = events.iter().any(|e| {
         e.lambda_function_failed_event_details()
             .and_then(|d| d.error())
             .or_else(|| e.task_failed_event_details().and_then(|d| d.error()))
             == Some("Sandbox.Timedout")
     });
+    assert!(timed_out, "Step Functions saw Lambda's timeout: {events:?}");
+}
+
+/// The history of the execution named after `order`, once it has ended.
+async fn execution_history(app: &TestApp, order: OrderId) -> Vec<HistoryEvent> {
+    let machine = &app.stack.state_machines["CheckoutStateMachine"];
+    let execution = format!(
+        "{}:{order}",
+        machine.replacen(":stateMachine:", ":execution:", 1)
+    );
+    let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
+    for _ in 0..300 {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await
+            .unwrap();
+        if described.status != ExecutionStatus::Running {
+            assert_eq!(described.status, ExecutionStatus::Succeeded);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let history = sfn.get_execution_history().execution_arn(execution);
+    history.send().await.unwrap().events
+}
+
+#[tokio::test]
+async fn a_cancel_during_the_saga_ends_its_execution_cancelled_with_everything_given_back() {
+    let (app, _, radio, customer) =
+        stack_with_product(StackOptions::default(), "RADIO", 4500).await;
+    // The simulated processor takes 3 s over this token: the cancel lands while it thinks.
+    let order = place(&app, &customer, &radio, "tok_slowApproval", "slow").await;
+    for _ in 0..100 {
+        let status = app.store.get_order(order).await.unwrap().unwrap().status;
+        if status != OrderStatus::Pending {
+            assert_eq!(status, OrderStatus::Reserved);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let path = format!("/orders/{order}/cancel");
+    let cancel = app.send(Method::POST, &path, Some(&customer), None).await;
+    assert_eq!(cancel.status(), StatusCode::ACCEPTED);
+
+    let entered: Vec<String> = execution_history(&app, order)
+        .await
+        .iter()
+        .filter_map(|e| e.state_entered_event_details())
+        .map(|d| d.name().to_owned())
+        .collect();
+    assert_eq!(
+        entered,
+        [
+            "ReserveStock",
+            "AuthorizePayment",
+            "RefundCancelled",
+            "ReleaseCancelled",
+            "Cancelled"
+        ]
+    );
+    let stored = app.store.get_order(order).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Cancelled);
     assert!(
-        timed_out,
-        "Step Functions saw Lambda's timeout: {:?}",
-        events.events
+        app.store.get_payment(order).await.unwrap().is_none(),
+        "never charged"
+    );
+    assert_eq!(
+        stock(&app, &radio).await,
+        10,
+        "the reserved unit is back, once"
     );
 }

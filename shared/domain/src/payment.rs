@@ -14,6 +14,8 @@ pub enum DeclineReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentDecision {
     Approved,
+    /// Approved, after the processor took its time (a test cancels the order meanwhile).
+    SlowApproval,
     Declined(DeclineReason),
     /// The processor failed this time; the saga retries with backoff, then gives up.
     TransientFailure,
@@ -26,6 +28,7 @@ pub fn decide(token: &PaymentToken) -> PaymentDecision {
         "tok_visa" | "tok_mastercard" | "tok_amex" => PaymentDecision::Approved,
         "tok_chargeDeclined" => PaymentDecision::Declined(DeclineReason::CardDeclined),
         "tok_insufficientFunds" => PaymentDecision::Declined(DeclineReason::InsufficientFunds),
+        "tok_slowApproval" => PaymentDecision::SlowApproval,
         "tok_processingError" => PaymentDecision::TransientFailure,
         "tok_processorUnresponsive" => PaymentDecision::NoAnswer,
         _ => PaymentDecision::Declined(DeclineReason::UnknownToken),

@@ -4,6 +4,7 @@
 use cartwheel_functions::{deps::Dependencies, Env};
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
+    docs::Docs,
     metrics, seed, serve,
     stack::{EventSourceSettings, OfflineStack, StackSettings},
     websocket::WebSocketApi,
@@ -113,7 +114,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
         }
     }
 
-    let mut gateway = Gateway::new(&template, Arc::clone(&stack.functions))?;
+    let root = Path::new(&template_path).parent().unwrap_or(Path::new("."));
+    let docs = Docs::load(
+        &root.join("api/openapi.yaml"),
+        &root.join("infra/offline/node_modules/swagger-ui-dist"),
+    )?;
+    let mut gateway = Gateway::new(&template, Arc::clone(&stack.functions))?.with_docs(docs);
     // A person at a terminal reads the access log; a benchmark's log file would only pay for it
     // (a locked, unbuffered write per request: 2-3 % of the runtime's CPU at 2,000 requests/s).
     if std::io::stdout().is_terminal() {
@@ -130,7 +136,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         format!("cannot listen on {address}: {e} (is Cartwheel already running? set CARTWHEEL_PORT to use another port)")
     })?;
     println!(
-        "Cartwheel API listening on http://{address} (table {})",
+        "Cartwheel API listening on http://{address} (table {}; the contract at http://{address}/docs)",
         stack.name
     );
     if let Some(api) = WebSocketApi::from_template(&template, Arc::clone(&stack.functions))? {
