@@ -125,9 +125,10 @@ pub(crate) fn referenced_id(value: &Value) -> Option<String> {
 
 /// The offline stack cannot evaluate `Conditions`, so only resources it does not build may have one:
 /// it never builds what AWS would leave out, nor leaves out what AWS would build.
-const MAY_BE_CONDITIONAL: [&str; 6] = [
+const MAY_BE_CONDITIONAL: [&str; 7] = [
     "AWS::CloudFront::CachePolicy",
     "AWS::CloudFront::Distribution",
+    "AWS::WAFv2::WebACL",
     "AWS::SNS::Subscription",
     "AWS::SNS::Topic",
     "AWS::CloudWatch::Alarm",
