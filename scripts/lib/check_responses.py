@@ -82,10 +82,13 @@ def main(spec_path, log_path):
     with open(spec_path) as spec:
         doc = yaml.safe_load(spec)
     validators, found = {}, collections.OrderedDict()
-    checked, routes = 0, set()
+    checked, routes, statuses = 0, set(), collections.Counter()
     with open(log_path) as log:
         for line in log:
             answer = json.loads(line)
+            statuses[answer["status"]] += 1
+            if answer["status"] >= 500:
+                found.setdefault(f"{answer['route']} answered {answer['status']}", answer["body"][:300])
             if answer["route"] == "$default":
                 continue
             checked += 1
@@ -93,8 +96,10 @@ def main(spec_path, log_path):
             problem = violation(doc, validators, answer)
             if problem:
                 found.setdefault(f"{answer['route']} {problem}", answer["body"][:300])
+    by_status = ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items()))
+    print(f"requests answered: {sum(statuses.values())} ({by_status})")
     print(f"contract: {checked} answers of {len(routes)} routes checked against {spec_path}: "
-          f"{len(found)} kinds of violation")
+          f"{len(found)} kinds of violation (a 5xx is one)")
     for problem, body in list(found.items())[:30]:
         print(f"  {problem}\n    body: {body}")
     return 1 if found or checked == 0 else 0

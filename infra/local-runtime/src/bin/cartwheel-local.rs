@@ -5,7 +5,9 @@ use cartwheel_functions::{deps::Dependencies, Env};
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     docs::Docs,
-    metrics, seed, serve,
+    metrics,
+    response_log::ResponseLog,
+    seed, serve,
     stack::{EventSourceSettings, OfflineStack, StackSettings},
     websocket::WebSocketApi,
     Gateway,
@@ -120,6 +122,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
         &root.join("infra/offline/node_modules/swagger-ui-dist"),
     )?;
     let mut gateway = Gateway::new(&template, Arc::clone(&stack.functions))?.with_docs(docs);
+    // scripts/fuzz counts (and checks against the contract) every answer the fuzzer received.
+    if let Ok(path) = env::var("CARTWHEEL_RESPONSE_LOG") {
+        gateway = gateway.with_response_log(ResponseLog::open(Path::new(&path))?);
+    }
     // A person at a terminal reads the access log; a benchmark's log file would only pay for it
     // (a locked, unbuffered write per request: 2-3 % of the runtime's CPU at 2,000 requests/s).
     if std::io::stdout().is_terminal() {
