@@ -140,6 +140,17 @@ fn already_exists(code: Option<&str>) -> bool {
     code == Some("ResourceAlreadyExistsException")
 }
 
+/// The value AWS stores: the password, or the template's JSON object with the password added
+/// under `GenerateStringKey`.
+fn secret_value(secret: &SecretSpec, password: &str) -> Result<String, serde_json::Error> {
+    let Some((template, key)) = &secret.template else {
+        return Ok(password.to_owned());
+    };
+    let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(template)?;
+    object.insert(key.clone(), password.into());
+    serde_json::to_string(&object)
+}
+
 /// Creates the secret `name` with a value generated as AWS would (moto's `GetRandomPassword`), or
 /// keeps the one a previous start created, so tokens it signed stay valid. Returns its ARN.
 pub async fn create_secret(
@@ -155,10 +166,11 @@ pub async fn create_secret(
         .send()
         .await
         .map_err(|e| failed(what(), e))?;
+    let password = value.random_password().unwrap_or_default();
     let created = client
         .create_secret()
         .name(name)
-        .secret_string(value.random_password().unwrap_or_default())
+        .secret_string(secret_value(secret, password).map_err(|e| failed(what(), e))?)
         .send()
         .await;
     let arn = match created {

@@ -2,6 +2,7 @@
 
 mod support;
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -37,6 +38,13 @@ async fn a_customer_signs_up_logs_in_and_reads_their_profile() {
     assert_eq!(token["tokenType"], "Bearer");
     assert_eq!(token["expiresIn"], 600);
     let access = token["accessToken"].as_str().unwrap();
+    // Signed by the key the stack's keyset names (GenerateSecretString's GenerateStringKey).
+    let header = access.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(
+        (header["alg"].as_str(), header["kid"].as_str()),
+        (Some("HS256"), Some("k1"))
+    );
 
     let me = app.send(Method::GET, "/users/me", Some(access), None).await;
     assert_eq!(me.status(), StatusCode::OK);

@@ -1,6 +1,7 @@
 use cartwheel_domain::{Role, UserId};
 use jsonwebtoken::{
-    decode, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+    decode, decode_header, encode, errors::ErrorKind, Algorithm, DecodingKey, EncodingKey, Header,
+    Validation,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -8,31 +9,63 @@ use time::OffsetDateTime;
 
 const ISSUER: &str = "cartwheel";
 
-/// The HMAC key that signs access tokens. It only comes from configuration, and is at least
-/// 32 bytes so that it cannot be guessed.
+/// The HMAC keys of access tokens, by key id (`kid`): every key verifies the tokens that name it,
+/// and one of them signs. So a key is rotated with no downtime: add the new key (both verify),
+/// then let it sign, then, once the old key's tokens have expired, remove the old key. The keys
+/// only come from configuration, and each is at least 32 bytes so that it cannot be guessed.
+///
+/// The secret's value is `{"signing": "<kid>", "<kid>": "<key>", ...}`, as CloudFormation's
+/// `GenerateSecretString` makes it from `SecretStringTemplate` and `GenerateStringKey`; a plain
+/// string is one key, with the id `default`.
 #[derive(Clone)]
-pub struct JwtSecret(Vec<u8>);
+pub struct JwtSecret {
+    signing: String,
+    keys: Vec<(String, Vec<u8>)>,
+}
+
+const PLAIN_KEY_ID: &str = "default";
 
 impl JwtSecret {
     pub fn parse(raw: &str) -> Result<Self, TokenError> {
-        if raw.len() >= 32 {
-            Ok(Self(raw.as_bytes().to_vec()))
+        let (signing, keys) = if raw.trim_start().starts_with('{') {
+            Self::parse_keyset(raw)?
         } else {
-            Err(TokenError::WeakSecret)
+            (
+                PLAIN_KEY_ID.to_owned(),
+                vec![(PLAIN_KEY_ID.to_owned(), raw.as_bytes().to_vec())],
+            )
+        };
+        if keys.iter().any(|(_, key)| key.len() < 32) {
+            return Err(TokenError::WeakSecret);
         }
+        if !keys.iter().any(|(kid, _)| *kid == signing) {
+            return Err(TokenError::NoSigningKey(signing));
+        }
+        Ok(Self { signing, keys })
     }
-}
 
-impl fmt::Debug for JwtSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JwtSecret(<redacted>)")
+    fn parse_keyset(raw: &str) -> Result<(String, Vec<(String, Vec<u8>)>), TokenError> {
+        let mut members: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(raw).map_err(|_| TokenError::MalformedKeyset)?;
+        let signing = members
+            .remove("signing")
+            .ok_or(TokenError::MalformedKeyset)?;
+        let keys = members
+            .into_iter()
+            .map(|(kid, key)| (kid, key.into_bytes()))
+            .collect();
+        Ok((signing, keys))
     }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
-    #[error("the JWT secret must be at least 32 characters")]
+    #[error("every JWT signing key must be at least 32 characters")]
     WeakSecret,
+    #[error("the JWT keyset must be a JSON object of strings with a \"signing\" key id")]
+    MalformedKeyset,
+    #[error("the JWT keyset's signing key {0:?} is not one of its keys")]
+    NoSigningKey(String),
     #[error("the access token has expired")]
     Expired,
     #[error("the access token is not valid")]
@@ -66,8 +99,8 @@ pub struct AccessToken {
 
 #[derive(Clone)]
 pub struct TokenService {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    signing: (String, EncodingKey),
+    verifying: Vec<(String, DecodingKey)>,
     validation: Validation,
     ttl_seconds: u64,
 }
@@ -78,9 +111,18 @@ impl TokenService {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 0;
+        let key = |kid: &str| secret.keys.iter().find(|(id, _)| id == kid).map(|(_, k)| k);
+        let signing_key = key(&secret.signing).expect("JwtSecret::parse checked it");
         Self {
-            encoding: EncodingKey::from_secret(&secret.0),
-            decoding: DecodingKey::from_secret(&secret.0),
+            signing: (
+                secret.signing.clone(),
+                EncodingKey::from_secret(signing_key),
+            ),
+            verifying: secret
+                .keys
+                .iter()
+                .map(|(kid, key)| (kid.clone(), DecodingKey::from_secret(key)))
+                .collect(),
             validation,
             ttl_seconds,
         }
@@ -105,8 +147,9 @@ impl TokenService {
             iat: issued_at,
             exp: issued_at + ttl,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| TokenError::Signing)?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.signing.0.clone());
+        let token = encode(&header, &claims, &self.signing.1).map_err(|_| TokenError::Signing)?;
         Ok(AccessToken {
             access_token: token,
             token_type: "Bearer",
@@ -114,8 +157,17 @@ impl TokenService {
         })
     }
 
+    /// Verifies with the key the token's `kid` names (a token without one, from before key ids,
+    /// with the signing key); a `kid` this service does not hold is refused.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = decode_header(token).map_err(|_| TokenError::Invalid)?;
+        let kid = header.kid.as_deref().unwrap_or(&self.signing.0);
+        let (_, key) = self
+            .verifying
+            .iter()
+            .find(|(id, _)| id == kid)
+            .ok_or(TokenError::Invalid)?;
+        decode::<Claims>(token, key, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -166,6 +218,70 @@ mod tests {
         assert_eq!(
             JwtSecret::parse("short").err(),
             Some(TokenError::WeakSecret)
+        );
+    }
+
+    const OLD: &str = "an-old-key-that-is-long-enough-to-sign";
+    const NEW: &str = "a-new-key-that-is-long-enough-to-sign!";
+
+    fn keyset(signing: &str, keys: &[(&str, &str)]) -> TokenService {
+        let mut members: serde_json::Map<String, serde_json::Value> = keys
+            .iter()
+            .map(|(kid, key)| ((*kid).to_owned(), (*key).into()))
+            .collect();
+        members.insert("signing".into(), signing.into());
+        let raw = serde_json::Value::Object(members).to_string();
+        TokenService::new(&JwtSecret::parse(&raw).unwrap(), 60)
+    }
+
+    fn kid(token: &AccessToken) -> Option<String> {
+        decode_header(&token.access_token).unwrap().kid
+    }
+
+    #[test]
+    fn a_key_is_rotated_with_two_verifying_and_one_signing() {
+        let user = UserId::generate();
+        let before = keyset("k1", &[("k1", OLD)]);
+        let adding = keyset("k1", &[("k1", OLD), ("k2", NEW)]);
+        let switched = keyset("k2", &[("k1", OLD), ("k2", NEW)]);
+        let after = keyset("k2", &[("k2", NEW)]);
+
+        let old_token = before.issue(user, Role::Customer).unwrap();
+        assert_eq!(kid(&old_token).as_deref(), Some("k1"));
+        // Every stage verifies what the stage before it signed.
+        assert!(adding.verify(&old_token.access_token).is_ok());
+        assert!(switched.verify(&old_token.access_token).is_ok());
+        let new_token = switched.issue(user, Role::Customer).unwrap();
+        assert_eq!(kid(&new_token).as_deref(), Some("k2"));
+        assert!(adding.verify(&new_token.access_token).is_ok());
+        assert!(after.verify(&new_token.access_token).is_ok());
+        // The old key, once removed, verifies nothing more.
+        assert_eq!(
+            after.verify(&old_token.access_token),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_keyset_names_its_signing_key_and_every_key_is_strong() {
+        assert_eq!(
+            JwtSecret::parse(r#"{"k1": "an-old-key-that-is-long-enough-to-sign"}"#).err(),
+            Some(TokenError::MalformedKeyset)
+        );
+        assert_eq!(
+            JwtSecret::parse(&format!(r#"{{"signing": "k2", "k1": "{OLD}"}}"#)).err(),
+            Some(TokenError::NoSigningKey("k2".into()))
+        );
+        assert_eq!(
+            JwtSecret::parse(&format!(
+                r#"{{"signing": "k1", "k1": "{OLD}", "k2": "short"}}"#
+            ))
+            .err(),
+            Some(TokenError::WeakSecret)
+        );
+        assert_eq!(
+            JwtSecret::parse(r#"{"signing": 1}"#).err(),
+            Some(TokenError::MalformedKeyset)
         );
     }
 }

@@ -83,6 +83,9 @@ pub struct SecretSpec {
     pub logical_id: String,
     pub length: u32,
     pub exclude_punctuation: bool,
+    /// `SecretStringTemplate` and `GenerateStringKey`: the value is that JSON object with the
+    /// generated password added under that key.
+    pub template: Option<(String, String)>,
 }
 
 /// An `AWS::Serverless::StateMachine` and the functions its definition's `${...}` names.
@@ -382,6 +385,8 @@ impl Template {
                     exclude_punctuation: get(generate, "ExcludePunctuation")
                         .and_then(Value::as_bool)
                         .unwrap_or(false),
+                    template: text(generate, "SecretStringTemplate")
+                        .zip(text(generate, "GenerateStringKey")),
                 })
             })
             .collect()
