@@ -22,7 +22,7 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 18] = [
+pub const SETTINGS: [&str; 20] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
@@ -38,6 +38,8 @@ pub const SETTINGS: [&str; 18] = [
     "LOGIN_LIMIT_PER_ADDRESS",
     "SIGN_UP_LIMIT_PER_ADDRESS",
     "ORDER_LIMIT_PER_CUSTOMER",
+    "PAYMENT_BREAKER_THRESHOLD",
+    "PAYMENT_BREAKER_OPEN_SECONDS",
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
     // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).

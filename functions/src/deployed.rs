@@ -26,6 +26,7 @@ use aws_lambda_events::{
     sqs::{SqsBatchResponse, SqsEvent},
     streams::DynamoDbEventResponse,
 };
+use cartwheel_domain::BreakerPolicy;
 use cartwheel_events::Publisher;
 use cartwheel_http::ApiResult;
 use cartwheel_identity::TokenService;
@@ -158,9 +159,11 @@ pub static RESERVE_STOCK: StepFunction<Store> = Function {
     handle: |store, input| Box::pin(async move { saga::reserve_stock(&*store, input).await }),
 };
 
-pub static AUTHORIZE_PAYMENT: StepFunction<Store> = Function {
+pub static AUTHORIZE_PAYMENT: StepFunction<(Store, BreakerPolicy)> = Function {
     name: "AuthorizePaymentFunction",
-    handle: |store, input| Box::pin(async move { saga::authorize_payment(&*store, input).await }),
+    handle: |deps, input| {
+        Box::pin(async move { saga::authorize_payment(&deps.0, deps.1, input).await })
+    },
 };
 
 pub static CONFIRM_ORDER: StepFunction<Store> = Function {

@@ -10,7 +10,7 @@ use crate::{
     push::Connections,
 };
 use aws_config::SdkConfig;
-use cartwheel_domain::{Email, RateLimit};
+use cartwheel_domain::{BreakerPolicy, Email, RateLimit};
 use cartwheel_events::Publisher;
 use cartwheel_identity::{JwtSecret, TokenService};
 use cartwheel_store::Store;
@@ -200,5 +200,28 @@ impl Dependencies for OrderLimit {
             DEFAULT_ORDER_LIMIT_PER_CUSTOMER,
         )?;
         Ok(Self(limit))
+    }
+}
+
+pub const DEFAULT_BREAKER_THRESHOLD: u64 = 5;
+pub const DEFAULT_BREAKER_OPEN_SECONDS: u64 = 30;
+
+/// The card processor's circuit breaker: failures in a row that open it, and for how long.
+impl Dependencies for BreakerPolicy {
+    async fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
+        const THRESHOLD: &str = "PAYMENT_BREAKER_THRESHOLD";
+        let threshold = env.seconds(THRESHOLD, DEFAULT_BREAKER_THRESHOLD)?;
+        let threshold = u32::try_from(threshold)
+            .ok()
+            .filter(|t| *t > 0)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: THRESHOLD,
+                reason: format!("{threshold} is not a number of failures from 1"),
+            })?;
+        let open = env.seconds("PAYMENT_BREAKER_OPEN_SECONDS", DEFAULT_BREAKER_OPEN_SECONDS)?;
+        Ok(Self {
+            threshold,
+            open_for: Duration::from_secs(open),
+        })
     }
 }

@@ -2,10 +2,11 @@
 //! same object on; a failure's `errorType` is the name the state machine's Retry and Catch match.
 //! Every step is idempotent: a retried step changes nothing twice.
 
-use cartwheel_domain::{decide_payment, Order, OrderId, OrderStatus, PaymentDecision, Timestamp};
+use crate::processor::{self, Charge};
+use cartwheel_domain::{BreakerPolicy, Order, OrderId, OrderStatus, PaymentDecision, Timestamp};
 use cartwheel_store::{
-    AuthorizePayment, CapturePayment, CreateShipment, GetOrder, RefundPayment, ReleaseStock,
-    ReserveOutcome, ReserveStock, StoreError, TransitionOrder,
+    AuthorizePayment, BreakerStore, CapturePayment, CreateShipment, GetOrder, ProcessorSwitch,
+    RefundPayment, ReleaseStock, ReserveOutcome, ReserveStock, StoreError, TransitionOrder,
 };
 use cartwheel_telemetry::{count, record, Metric};
 use lambda_runtime::Diagnostic;
@@ -25,6 +26,8 @@ pub enum StepError {
     PaymentDeclined(OrderId),
     #[error("the card processor failed for order {0}; try again")]
     PaymentProcessingError(OrderId),
+    #[error("the card processor is unavailable (its circuit breaker is open) for order {0}")]
+    PaymentUnavailable(OrderId),
     #[error("order {0} does not exist")]
     OrderNotFound(OrderId),
     #[error("order {0} was cancelled by its owner during its checkout")]
@@ -37,10 +40,11 @@ pub enum StepError {
 
 impl StepError {
     /// Every name `error_type` gives; the state machine must handle each of them.
-    pub const TYPES: [&'static str; 7] = [
+    pub const TYPES: [&'static str; 8] = [
         "OutOfStock",
         "PaymentDeclined",
         "PaymentProcessingError",
+        "PaymentUnavailable",
         "OrderNotFound",
         "OrderCancelled",
         "UnexpectedStatus",
@@ -53,6 +57,7 @@ impl StepError {
             Self::OutOfStock(_) => "OutOfStock",
             Self::PaymentDeclined(_) => "PaymentDeclined",
             Self::PaymentProcessingError(_) => "PaymentProcessingError",
+            Self::PaymentUnavailable(_) => "PaymentUnavailable",
             Self::OrderNotFound(_) => "OrderNotFound",
             Self::OrderCancelled(_) => "OrderCancelled",
             Self::UnexpectedStatus(_) => "UnexpectedStatus",
@@ -138,32 +143,31 @@ fn checkout_finished(order: OrderId, status: OrderStatus) {
 
 #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn authorize_payment(
-    store: &(impl GetOrder + AuthorizePayment),
+    store: &(impl GetOrder + AuthorizePayment + BreakerStore + ProcessorSwitch),
+    breaker: BreakerPolicy,
     input: SagaInput,
 ) -> StepResult {
     let order = order(store, input).await?;
     if order.status == OrderStatus::Cancelled {
         return Err(StepError::OrderCancelled(order.id));
     }
-    match decide_payment(&order.payment_token) {
-        PaymentDecision::Approved => approve(store, input, &order).await,
-        PaymentDecision::SlowApproval => {
-            tokio::time::sleep(SLOW_PROCESSOR).await;
-            approve(store, input, &order).await
-        }
-        PaymentDecision::Declined(_) => {
+    let charge = processor::charge(store, breaker, &order.payment_token, Timestamp::now())
+        .await
+        .map_err(StepError::store(order.id))?;
+    match charge {
+        Charge::Unavailable => Err(StepError::PaymentUnavailable(order.id)),
+        Charge::Decided(PaymentDecision::Declined(_)) => {
             count(Metric::PaymentsDeclined, 1);
             Err(StepError::PaymentDeclined(order.id))
         }
-        PaymentDecision::TransientFailure => Err(StepError::PaymentProcessingError(order.id)),
-        // A hung processor: Lambda stops the step at its Timeout and the saga compensates.
-        PaymentDecision::NoAnswer => std::future::pending().await,
+        Charge::Decided(PaymentDecision::Approved | PaymentDecision::SlowApproval) => {
+            approve(store, input, &order).await
+        }
+        Charge::Decided(PaymentDecision::TransientFailure | PaymentDecision::NoAnswer) => {
+            Err(StepError::PaymentProcessingError(order.id))
+        }
     }
 }
-
-/// How long the simulated processor takes over `tok_slowApproval` (well inside the step's
-/// 10-second Timeout): long enough for a test to cancel the order meanwhile.
-pub const SLOW_PROCESSOR: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Records the authorization with the order's move to `PAID`, unless the order moved meanwhile.
 async fn approve(
@@ -286,6 +290,7 @@ mod tests {
             StepError::OutOfStock(order),
             StepError::PaymentDeclined(order),
             StepError::PaymentProcessingError(order),
+            StepError::PaymentUnavailable(order),
             StepError::OrderNotFound(order),
             StepError::OrderCancelled(order),
             StepError::UnexpectedStatus(order),

@@ -5,8 +5,11 @@
 mod support;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-use cartwheel_domain::{OrderId, OrderStatus, Role};
-use cartwheel_store::{GetOrder, GetPayment, ListAudit, PaymentState};
+use cartwheel_domain::{BreakerState, OrderId, OrderStatus, Role};
+use cartwheel_functions::processor::BREAKER;
+use cartwheel_store::{
+    BreakerStore, GetOrder, GetPayment, ListAudit, PaymentState, ProcessorSwitch,
+};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -334,5 +337,51 @@ async fn a_cancel_during_the_saga_ends_its_execution_cancelled_with_everything_g
         stock(&app, &radio).await,
         10,
         "the reserved unit is back, once"
+    );
+}
+
+#[tokio::test]
+async fn a_processor_outage_opens_the_breaker_and_every_order_ends_with_its_stock_back() {
+    let options = StackOptions::default()
+        .parameter("PaymentBreakerThreshold", "3")
+        .parameter("PaymentBreakerOpenSeconds", "4");
+    let (app, _, lamp, customer) = stack_with_product(options, "OUTAGE", 2000).await;
+    app.store.set_processor_down(true).await.unwrap();
+    let orders = join_all((0..6).map(|i| {
+        let (app, customer, lamp) = (&app, &customer, &lamp);
+        async move { place(app, customer, lamp, "tok_visa", &format!("outage-{i}")).await }
+    }))
+    .await;
+    let outcomes = wait_for_outcomes(&app, &orders, Duration::from_secs(120)).await;
+    for order in &orders {
+        assert_eq!(outcomes[order], OrderStatus::PaymentFailed);
+        assert!(
+            app.store.get_payment(*order).await.unwrap().is_none(),
+            "never charged"
+        );
+    }
+    assert_eq!(stock(&app, &lamp).await, 10, "every reserved unit is back");
+    // Without the breaker each order would reach the processor three times (the step retries
+    // PaymentProcessingError twice): 18 calls. Open, it fails fast instead.
+    let calls = app.store.refused_charges().await.unwrap();
+    assert!(
+        (3..18).contains(&calls),
+        "the processor was called {calls} times"
+    );
+    let open = app.store.breaker_state(BREAKER).await.unwrap();
+    assert!(open.open_until.is_some(), "{open:?}");
+
+    // The processor recovers; once the breaker's open time is over, one trial closes it.
+    app.store.set_processor_down(false).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let after = place(&app, &customer, &lamp, "tok_visa", "after-the-outage").await;
+    let outcome = wait_for_outcomes(&app, &[after], Duration::from_secs(60)).await;
+    assert_eq!(outcome[&after], OrderStatus::Confirmed);
+    let payment = app.store.get_payment(after).await.unwrap().unwrap();
+    assert_eq!(payment.state, PaymentState::Captured);
+    assert_eq!(stock(&app, &lamp).await, 9);
+    assert_eq!(
+        app.store.breaker_state(BREAKER).await.unwrap(),
+        BreakerState::default()
     );
 }

@@ -1,6 +1,7 @@
 //! Cartwheel's domain types. Each one is parsed once at the edge and cannot hold an invalid value
 //! afterwards, so handlers and the store never re-check them.
 
+mod breaker;
 mod cart;
 mod catalog;
 mod day;
@@ -17,6 +18,7 @@ mod text;
 mod time;
 mod user;
 
+pub use breaker::{Admission, BreakerPolicy, BreakerState};
 pub use cart::{CartLine, Quantity};
 pub use catalog::{
     Category, Description, NewProduct, Product, ProductName, ProductUpdate, Sku, Stock,

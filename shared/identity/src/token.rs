@@ -25,6 +25,17 @@ pub struct JwtSecret {
 
 const PLAIN_KEY_ID: &str = "default";
 
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "JwtSecret(signing {:?}, {} keys, <redacted>)",
+            self.signing,
+            self.keys.len()
+        )
+    }
+}
+
 impl JwtSecret {
     pub fn parse(raw: &str) -> Result<Self, TokenError> {
         let (signing, keys) = if raw.trim_start().starts_with('{') {

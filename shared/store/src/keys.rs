@@ -215,3 +215,13 @@ pub fn limit_window(scope: &str, subject: &str, window_start: i64) -> (String, S
         format!("WINDOW#{window_start}"),
     )
 }
+
+/// The circuit breaker in front of a dependency (`payments`): one item all instances share.
+pub fn breaker(name: &str) -> (String, String) {
+    (format!("BREAKER#{name}"), "STATE".to_owned())
+}
+
+/// The simulated card processor's outage switch, which only the simulator and the tests know.
+pub fn processor_outage() -> (String, String) {
+    ("SIMULATOR#card-processor".to_owned(), "OUTAGE".to_owned())
+}

@@ -2,6 +2,7 @@
 //! and uniqueness (SKU, e-mail) is guarded by a second item in the same transaction.
 
 mod audit;
+mod breaker;
 mod cart;
 mod connections;
 mod cursor;

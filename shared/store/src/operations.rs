@@ -7,8 +7,9 @@ use crate::{
     ReviewPage, SaleChange, SalesFigure, Shipment, StockAlert, StoreError,
 };
 use cartwheel_domain::{
-    CartLine, Day, Email, Notification, NotificationId, Order, OrderId, OrderStatus, Product,
-    ProductId, RateLimit, ReviewId, StockChange, Timestamp, User, UserId,
+    BreakerPolicy, BreakerState, CartLine, Day, Email, Notification, NotificationId, Order,
+    OrderId, OrderStatus, Product, ProductId, RateLimit, ReviewId, StockChange, Timestamp, User,
+    UserId,
 };
 use std::{future::Future, time::Duration};
 
@@ -465,4 +466,42 @@ pub trait GiveBackSlot {
         limit: RateLimit,
         taken_at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The shared state of a circuit breaker (`BreakerState`).
+pub trait BreakerStore {
+    fn breaker_state(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<BreakerState, StoreError>> + Send;
+
+    /// Claims the one trial of a half-open breaker for `for_at_most`; `false` if another caller
+    /// holds it, or the breaker is not (or no longer) due for one.
+    fn claim_trial(
+        &self,
+        name: &str,
+        now: Timestamp,
+        for_at_most: Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Counts a failure in a row; `true` if it opened the breaker (for `policy.open_for`).
+    fn record_failure(
+        &self,
+        name: &str,
+        policy: BreakerPolicy,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Closes the breaker and forgets its failures.
+    fn record_success(&self, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The simulated card processor's outage switch: only the simulator and the tests use it.
+pub trait ProcessorSwitch {
+    fn processor_down(&self) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Counts a charge the processor failed while down (the tests read it).
+    fn count_refused_charge(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_processor_down(&self, down: bool)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn refused_charges(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
