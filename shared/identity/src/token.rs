@@ -20,8 +20,11 @@ const ISSUER: &str = "cartwheel";
 #[derive(Clone)]
 pub struct JwtSecret {
     signing: String,
-    keys: Vec<(String, Vec<u8>)>,
+    keys: Keys,
 }
+
+/// Key ids and their keys.
+type Keys = Vec<(String, Vec<u8>)>;
 
 const PLAIN_KEY_ID: &str = "default";
 
@@ -55,7 +58,7 @@ impl JwtSecret {
         Ok(Self { signing, keys })
     }
 
-    fn parse_keyset(raw: &str) -> Result<(String, Vec<(String, Vec<u8>)>), TokenError> {
+    fn parse_keyset(raw: &str) -> Result<(String, Keys), TokenError> {
         let mut members: std::collections::BTreeMap<String, String> =
             serde_json::from_str(raw).map_err(|_| TokenError::MalformedKeyset)?;
         let signing = members
