@@ -4,10 +4,10 @@
 
 use crate::{
     keys,
-    transaction::{key, n},
+    transaction::{key, n, updated},
     BreakerStore, ProcessorSwitch, Store, StoreError,
 };
-use aws_sdk_dynamodb::{operation::update_item::UpdateItemError, types::ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use cartwheel_domain::{BreakerPolicy, BreakerState, Timestamp};
 use std::time::Duration;
 
@@ -17,15 +17,10 @@ fn number(item: &crate::transaction::Item, name: &str) -> Option<u64> {
 
 impl BreakerStore for Store {
     async fn breaker_state(&self, name: &str) -> Result<BreakerState, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::breaker(name))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        let item = output.item.unwrap_or_default();
+        let item = self
+            .item(keys::breaker(name), true)
+            .await?
+            .unwrap_or_default();
         Ok(BreakerState {
             failures: number(&item, "failures").map_or(0, |f| u32::try_from(f).unwrap_or(u32::MAX)),
             open_until: number(&item, "openUntil").map(Timestamp::from_unix_millis),
@@ -51,7 +46,7 @@ impl BreakerStore for Store {
             .expression_attribute_values(":until", n(now.plus(for_at_most).unix_millis()))
             .send()
             .await;
-        conditional(claimed.map(|_| ()))
+        updated(claimed)
     }
 
     async fn record_failure(
@@ -102,32 +97,9 @@ impl BreakerStore for Store {
     }
 }
 
-/// `true` if the write happened, `false` if its condition refused it.
-fn conditional<R>(
-    result: Result<(), aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>>,
-) -> Result<bool, StoreError>
-where
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(()) => Ok(true),
-        Err(error) => match error.as_service_error() {
-            Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-            _ => Err(error.into()),
-        },
-    }
-}
-
 impl ProcessorSwitch for Store {
     async fn processor_down(&self) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::processor_outage())))
-            .send()
-            .await?;
-        Ok(output.item.is_some())
+        Ok(self.item(keys::processor_outage(), false).await?.is_some())
     }
 
     async fn count_refused_charge(&self) -> Result<(), StoreError> {
@@ -142,7 +114,7 @@ impl ProcessorSwitch for Store {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        conditional(counted.map(|_| ())).map(|_| ())
+        updated(counted).map(|_| ())
     }
 
     async fn set_processor_down(&self, down: bool) -> Result<(), StoreError> {

@@ -4,10 +4,9 @@
 
 use crate::{
     keys,
-    transaction::{key, n},
+    transaction::{key, n, updated},
     GiveBackSlot, Store, StoreError, TakeSlot,
 };
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use cartwheel_domain::{RateLimit, Timestamp};
 
 /// What a limit counts, for whom: `Counter::new("login-account", "ann@example.com")`.
@@ -54,13 +53,7 @@ impl TakeSlot for Store {
             .expression_attribute_values(":forget", n(limit.forget_after(now)))
             .send()
             .await;
-        match taken {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(error.into()),
-            },
-        }
+        updated(taken)
     }
 }
 
@@ -84,12 +77,6 @@ impl GiveBackSlot for Store {
             .expression_attribute_values(":zero", n(0))
             .send()
             .await;
-        match given {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
-                _ => Err(error.into()),
-            },
-        }
+        updated(given).map(|_| ())
     }
 }

@@ -1,6 +1,7 @@
 use crate::StoreError;
 use aws_sdk_dynamodb::{
-    operation::transact_write_items::TransactWriteItemsError,
+    error::SdkError,
+    operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
     types::{AttributeValue, Put, TransactWriteItem},
 };
 use std::collections::HashMap;
@@ -31,6 +32,19 @@ pub fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError>
         .build()
         .map_err(|e| StoreError::Dynamo(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Whether a conditional UpdateItem wrote: `false` if its condition refused it.
+pub(crate) fn updated<O, R: std::fmt::Debug>(
+    result: Result<O, SdkError<UpdateItemError, R>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) => match error.as_service_error() {
+            Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
+            _ => Err(error.into()),
+        },
+    }
 }
 
 /// The code DynamoDB gives an item whose condition failed.
