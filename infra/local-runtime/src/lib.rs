@@ -12,6 +12,7 @@ pub mod iam;
 pub mod metrics;
 pub mod observers;
 pub mod on_failure;
+pub mod ops;
 pub mod parameters;
 pub mod pattern;
 pub mod provision;

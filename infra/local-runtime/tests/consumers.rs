@@ -370,3 +370,526 @@ async fn after_a_day_of_orders_and_cancellations_the_report_equals_the_table() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// How many messages `queue` holds, visible or being received.
+async fn depth(sqs: &aws_sdk_sqs::Client, queue: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as Name;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(Name::ApproximateNumberOfMessages)
+        .attribute_names(Name::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let count = |name: Name| -> usize { attributes.attributes().unwrap()[&name].parse().unwrap() };
+    count(Name::ApproximateNumberOfMessages) + count(Name::ApproximateNumberOfMessagesNotVisible)
+}
+
+/// Receives (and deletes) every message of `queue` until a receive finds none.
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut all = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_attribute_names("All")
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId,
+            )
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in &messages {
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        all.extend(messages);
+    }
+}
+
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    let mut create = sqs.create_queue().queue_name(name);
+    if name.ends_with(".fifo") {
+        create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    create.send().await.unwrap().queue_url.unwrap()
+}
+
+#[tokio::test]
+async fn a_redrive_moves_the_dead_letters_back_and_the_consumer_applies_them_once() {
+    let app = TestApp::start_stack(impatient_audit_queue()).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let dead_letters = &app.stack.queues["AuditDeadLetterQueue"].url;
+    let (_, event) = fixture_event("audit");
+    let orders = [
+        "01HZX3N5Q8V2K7M4R9T6W1Y0B1",
+        "01HZX3N5Q8V2K7M4R9T6W1Y0B2",
+        "01HZX3N5Q8V2K7M4R9T6W1Y0B3",
+    ];
+    // What a broken consumer left behind: three good events and one that never will be.
+    let mut bodies: Vec<String> = orders
+        .iter()
+        .enumerate()
+        .map(|(i, order)| {
+            variant(
+                &event,
+                &format!("redrive-{i}#OrderConfirmed"),
+                json!({"orderId": order}),
+            )
+        })
+        .collect();
+    bodies.push("not an event".into());
+    for body in &bodies {
+        sqs.send_message()
+            .queue_url(dead_letters)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // By name, as an operator types it; the source is found from the redrive policies.
+    let name = format!("{}-AuditDeadLetterQueue", app.stack.name);
+    let mut batches = Vec::new();
+    let redriven = cartwheel_local::ops::redrive(&sqs, &name, None, |batch, total| {
+        batches.push((batch, total))
+    })
+    .await
+    .unwrap();
+    assert_eq!(redriven.source, app.stack.queues["AuditQueue"].url);
+    assert_eq!(redriven.moved, 4);
+    assert_eq!(batches, [(4, 4)]);
+    assert_eq!(
+        depth(&sqs, dead_letters).await,
+        0,
+        "the dead-letter queue is empty"
+    );
+
+    // The good events are applied, once each...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    for (i, order) in orders.iter().enumerate() {
+        loop {
+            let trail = app.store.list_audit(order, 10, None).await.unwrap();
+            if !trail.items.is_empty() {
+                let ids: Vec<&str> = trail.items.iter().map(|r| r.event_id.as_str()).collect();
+                assert_eq!(ids, [format!("redrive-{i}#OrderConfirmed")]);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{order} was never audited"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // ...and the poison fails its receives again and is back, alone.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let back = loop {
+        let messages = drain(&sqs, dead_letters).await;
+        if !messages.is_empty() {
+            break messages;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the poison never came back"
+        );
+    };
+    let back: Vec<&str> = back.iter().filter_map(|m| m.body()).collect();
+    assert_eq!(back, ["not an event"]);
+    for order in orders {
+        let trail = app.store.list_audit(order, 10, None).await.unwrap();
+        assert_eq!(trail.items.len(), 1, "{order} audited once");
+    }
+}
+
+#[tokio::test]
+async fn a_redrive_keeps_bodies_attributes_and_fifo_groups_and_needs_one_source() {
+    use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let prefix = format!("ops-{}", ulid::Ulid::new()).to_lowercase();
+    let dead_letters = create_queue(&sqs, &format!("{prefix}-dlq")).await;
+    let target = create_queue(&sqs, &format!("{prefix}-target")).await;
+    for i in 0..12 {
+        let kind = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(format!("kind-{i}"))
+            .build()
+            .unwrap();
+        sqs.send_message()
+            .queue_url(&dead_letters)
+            .message_body(format!("message {i}"))
+            .message_attributes("kind", kind)
+            .send()
+            .await
+            .unwrap();
+    }
+    // No queue names this one as its dead-letter queue: the operator must say where to.
+    let refused = cartwheel_local::ops::redrive(&sqs, &dead_letters, None, |_, _| {}).await;
+    assert!(
+        matches!(
+            refused,
+            Err(cartwheel_local::ops::RedriveError::NoSource { .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(depth(&sqs, &dead_letters).await, 12, "nothing moved");
+
+    let mut batches = Vec::new();
+    let redriven = cartwheel_local::ops::redrive(&sqs, &dead_letters, Some(&target), |b, t| {
+        batches.push((b, t))
+    })
+    .await
+    .unwrap();
+    assert_eq!(redriven.moved, 12);
+    assert_eq!(batches, [(10, 10), (2, 12)]);
+    assert_eq!(depth(&sqs, &dead_letters).await, 0);
+    let mut moved: Vec<(String, String)> = drain(&sqs, &target)
+        .await
+        .iter()
+        .map(|m| {
+            let kind = m.message_attributes().unwrap()["kind"].string_value();
+            (m.body().unwrap().to_owned(), kind.unwrap().to_owned())
+        })
+        .collect();
+    moved.sort();
+    let mut sent: Vec<(String, String)> = (0..12)
+        .map(|i| (format!("message {i}"), format!("kind-{i}")))
+        .collect();
+    sent.sort();
+    assert_eq!(moved, sent, "the same bodies and attributes, each once");
+
+    // FIFO: each message back in its group, in order, however often it has been moved.
+    let fifo_dead_letters = create_queue(&sqs, &format!("{prefix}-dlq.fifo")).await;
+    let fifo_target = create_queue(&sqs, &format!("{prefix}-target.fifo")).await;
+    let sent = [("a", "a1"), ("b", "b1"), ("a", "a2")];
+    for (group, body) in sent {
+        sqs.send_message()
+            .queue_url(&fifo_dead_letters)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let redriven =
+        cartwheel_local::ops::redrive(&sqs, &fifo_dead_letters, Some(&fifo_target), |_, _| {})
+            .await
+            .unwrap();
+    assert_eq!(redriven.moved, 3);
+    let moved: Vec<(String, String)> = drain(&sqs, &fifo_target)
+        .await
+        .iter()
+        .map(|m| {
+            let group = &m.attributes().unwrap()[&MessageSystemAttributeName::MessageGroupId];
+            (group.clone(), m.body().unwrap().to_owned())
+        })
+        .collect();
+    let in_group = |wanted: &str| -> Vec<String> {
+        moved
+            .iter()
+            .filter(|(g, _)| g == wanted)
+            .map(|(_, b)| b.clone())
+            .collect()
+    };
+    assert_eq!(in_group("a"), ["a1", "a2"]);
+    assert_eq!(in_group("b"), ["b1"]);
+}
+
+/// The consumers' queues: empty once every delivered event has been handled.
+const CONSUMER_QUEUES: [&str; 5] = [
+    "AuditQueue",
+    "SalesAnalyticsQueue",
+    "OrderNotificationsQueue",
+    "StockAlertsQueue",
+    "OrderUpdatesQueue",
+];
+
+/// The stack's bus and how many events its archive holds.
+async fn archived(app: &TestApp, events: &aws_sdk_eventbridge::Client) -> (String, i64) {
+    let bus = app.stack.bus.clone().unwrap();
+    let arn = events
+        .describe_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let listed = events
+        .list_archives()
+        .event_source_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    (bus, listed.archives()[0].event_count())
+}
+
+/// Waits until the archive holds more than `more_than` events and nothing moves: for two seconds
+/// the archive's count stays the same and every consumer's queue is empty. Answers the count.
+async fn settle(
+    app: &TestApp,
+    sqs: &aws_sdk_sqs::Client,
+    events: &aws_sdk_eventbridge::Client,
+    more_than: i64,
+) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (mut last, mut still) = (-1, 0);
+    loop {
+        let (_, count) = archived(app, events).await;
+        let mut busy = 0;
+        for queue in CONSUMER_QUEUES {
+            busy += depth(sqs, &app.stack.queues[queue].url).await;
+        }
+        still = if busy == 0 && count == last {
+            still + 1
+        } else {
+            0
+        };
+        if still == 2 && count > more_than {
+            return count;
+        }
+        last = count;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stack never settled"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// A rule of the test's own on the stack's bus, taking every domain event to a queue of its own:
+/// what a replay delivers to the bus's rules, made visible. Answers the rule's ARN and the queue.
+async fn probe(
+    app: &TestApp,
+    sqs: &aws_sdk_sqs::Client,
+    events: &aws_sdk_eventbridge::Client,
+    name: &str,
+) -> (String, String) {
+    let queue = create_queue(sqs, &format!("{}-{name}", app.stack.name)).await;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let bus = app.stack.bus.clone().unwrap();
+    let rule = format!("{}-{name}", app.stack.name);
+    let pattern = json!({"source": ["cartwheel.orders", "cartwheel.payments", "cartwheel.shipping", "cartwheel.catalog"]});
+    let rule_arn = events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap()
+        .rule_arn
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id(name)
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (rule_arn, queue)
+}
+
+/// The events `queue` received, as JSON.
+async fn delivered(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+    drain(sqs, queue)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect()
+}
+
+fn rfc3339(time: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(time)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+fn window(from: std::time::SystemTime, to: std::time::SystemTime) -> cartwheel_local::ops::Window {
+    cartwheel_local::ops::Window::parse(&rfc3339(from), &rfc3339(to)).unwrap()
+}
+
+/// What the consumers made of the events: the audit trails, the customer's notifications and
+/// unread count, the sales report.
+async fn consumers_state(
+    app: &TestApp,
+    admin: &str,
+    customer: &str,
+    entities: &[String],
+) -> (Vec<Vec<String>>, Value, Value) {
+    let mut trails = Vec::new();
+    for entity in entities {
+        let trail = app.store.list_audit(entity, 100, None).await.unwrap();
+        trails.push(trail.items.into_iter().map(|r| r.event_id).collect());
+    }
+    let notifications: Value = app
+        .send(
+            Method::GET,
+            "/notifications?limit=100",
+            Some(customer),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let now = cartwheel_domain::Timestamp::now();
+    let from = now.minus(Duration::from_secs(86_400)).utc_day().to_string();
+    let report = sales(app, admin, &from, &now.utc_day().to_string()).await;
+    (trails, notifications, report)
+}
+
+#[tokio::test]
+async fn a_replay_redelivers_every_event_and_the_consumers_do_nothing_twice() {
+    let began = std::time::SystemTime::now() - Duration::from_secs(1);
+    let (app, admin, mug, customer) =
+        support::checkout::stack_with_product(StackOptions::default(), "REPLAY-MUG", 1250).await;
+    let sdk = sdk_config().await;
+    let (sqs, events) = (
+        aws_sdk_sqs::Client::new(&sdk),
+        aws_sdk_eventbridge::Client::new(&sdk),
+    );
+    let mut orders = Vec::new();
+    for _ in 0..2 {
+        let key = ulid::Ulid::new().to_string();
+        orders.push(place_lines(&app, &customer, &[(&mug, 1)], "tok_visa", &key).await);
+    }
+    let outcomes = wait_for_outcomes(&app, &orders, Duration::from_secs(30)).await;
+    assert!(outcomes
+        .values()
+        .all(|s| *s == cartwheel_domain::OrderStatus::Confirmed));
+    let archived_events = settle(&app, &sqs, &events, 0).await;
+    let mut entities: Vec<String> = orders.iter().map(ToString::to_string).collect();
+    entities.push(mug.clone());
+    let before = consumers_state(&app, &admin, &customer, &entities).await;
+    assert!(before.0.iter().all(|trail| !trail.is_empty()), "{before:?}");
+    assert!(!before.1["items"].as_array().unwrap().is_empty());
+    // Made now, so it sees only what the replay delivers.
+    let (_, probe_queue) = probe(&app, &sqs, &events, "ReplayProbe").await;
+
+    let request = cartwheel_local::ops::Replay {
+        bus: app.stack.bus.clone().unwrap(),
+        archive: None,
+        window: window(began, std::time::SystemTime::now()),
+        rules: Vec::new(),
+    };
+    let replayed = cartwheel_local::ops::replay(&events, &request)
+        .await
+        .unwrap();
+    assert_eq!(replayed.state, "COMPLETED");
+
+    // Every archived event went to the bus's rules again, marked as this replay's...
+    let redelivered = delivered(&sqs, &probe_queue).await;
+    assert_eq!(
+        i64::try_from(redelivered.len()).unwrap(),
+        archived_events,
+        "{redelivered:?}"
+    );
+    assert!(redelivered
+        .iter()
+        .all(|e| e["replay-name"] == replayed.name.as_str()));
+    let ids: Vec<&str> = redelivered
+        .iter()
+        .filter_map(|e| e["detail"]["eventId"].as_str())
+        .collect();
+    for trail in &before.0 {
+        for id in trail {
+            assert!(ids.contains(&id.as_str()), "{id} was not replayed");
+        }
+    }
+    // ...and, once the consumers have handled their copies, nothing changed.
+    assert_eq!(
+        settle(&app, &sqs, &events, 0).await,
+        archived_events,
+        "a replay is not archived"
+    );
+    let after = consumers_state(&app, &admin, &customer, &entities).await;
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn a_replay_delivers_only_its_window_and_only_to_the_rules_named() {
+    let began = std::time::SystemTime::now() - Duration::from_secs(1);
+    let app = TestApp::start_stack(StackOptions::default()).await;
+    let admin = app.admin_token().await;
+    let sdk = sdk_config().await;
+    let (sqs, events) = (
+        aws_sdk_sqs::Client::new(&sdk),
+        aws_sdk_eventbridge::Client::new(&sdk),
+    );
+    let first = app
+        .create_product(&admin, "WINDOW-1", "First", "kitchen", 100)
+        .await;
+    let in_window = settle(&app, &sqs, &events, 0).await;
+    let middle = std::time::SystemTime::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.create_product(&admin, "WINDOW-2", "Second", "kitchen", 200)
+        .await;
+    settle(&app, &sqs, &events, in_window).await;
+    let (_, named_queue) = probe(&app, &sqs, &events, "NamedProbe").await;
+    let (_, other_queue) = probe(&app, &sqs, &events, "OtherProbe").await;
+    let bus = app.stack.bus.clone().unwrap();
+
+    // An hour before anything happened: nothing.
+    let hour = Duration::from_secs(3600);
+    let request = cartwheel_local::ops::Replay {
+        bus: bus.clone(),
+        archive: None,
+        window: window(began - 2 * hour, began - hour),
+        rules: Vec::new(),
+    };
+    let replayed = cartwheel_local::ops::replay(&events, &request)
+        .await
+        .unwrap();
+    assert_eq!(replayed.state, "COMPLETED");
+    assert_eq!(delivered(&sqs, &named_queue).await, Vec::<Value>::new());
+    assert_eq!(delivered(&sqs, &other_queue).await, Vec::<Value>::new());
+
+    // Up to the middle, to one rule (by name): the first product's events, to it alone.
+    let request = cartwheel_local::ops::Replay {
+        bus,
+        archive: None,
+        window: window(began, middle),
+        rules: vec![format!("{}-NamedProbe", app.stack.name)],
+    };
+    cartwheel_local::ops::replay(&events, &request)
+        .await
+        .unwrap();
+    let redelivered = delivered(&sqs, &named_queue).await;
+    assert_eq!(i64::try_from(redelivered.len()).unwrap(), in_window);
+    assert!(
+        redelivered
+            .iter()
+            .all(|e| e["detail"]["productId"] == first["id"]),
+        "{redelivered:?}"
+    );
+    assert_eq!(delivered(&sqs, &other_queue).await, Vec::<Value>::new());
+}
