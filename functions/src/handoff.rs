@@ -1,14 +1,15 @@
 //! The order's way from the table into the checkout saga. A pipe puts every new PENDING order on
 //! the order queue; `start_checkout` drains it (bounded concurrency) and starts one execution per
 //! order, named after the order so that a repeated start is harmless; `sweep_pending_orders`
-//! re-queues any order still PENDING after the grace period, whatever went wrong on the way.
+//! re-queues any order in checkout that has not moved for the grace period, whatever went wrong on
+//! the way (a lost hand-off, an execution that died).
 
 use crate::{deps::PendingSweep, saga::SagaInput};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use cartwheel_domain::{OrderId, OrderStatus, Timestamp};
-use cartwheel_store::{FindStalePendingOrders, GetOrder, StoreError};
+use cartwheel_domain::{OrderId, Timestamp};
+use cartwheel_store::{FindStalledOrders, GetOrder, StoreError};
 use cartwheel_telemetry::{count, Metric};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -43,10 +44,12 @@ impl From<HandoffError> for Diagnostic {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     Started,
-    /// An execution for the order exists and is running or has finished the order's checkout.
+    /// An execution for the order is running or has finished, or the order is out of checkout.
     AlreadyStarted,
     /// The earlier execution ended without moving the order on; a new one was started.
     Restarted,
+    /// Every attempt ended with the order still in checkout; none is started (see `ATTEMPTS`).
+    GaveUp,
 }
 
 pub struct SagaStarter {
@@ -103,32 +106,60 @@ impl SagaStarter {
             .map_err(|e| HandoffError::StepFunctions(DisplayErrorContext(&e).to_string()))
     }
 
-    /// Starts the order's checkout unless it is already under way.
+    /// Starts the order's checkout unless it is already under way. An order whose execution died
+    /// (failed, timed out, was stopped) while the order was still in checkout gets a new attempt,
+    /// which resumes it: every step skips what is already done. Attempts are numbered, and a new
+    /// one starts only when every earlier one has ended, so a sweep never runs two at once.
     #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
     pub async fn start(
         &self,
         store: &impl GetOrder,
         input: SagaInput,
     ) -> Result<Start, HandoffError> {
-        let name = input.order_id.to_string();
-        if self.start_named(&name, input).await? {
-            return Ok(Start::Started);
-        }
-        let status = self.status(&name).await?;
-        if matches!(
-            status,
-            ExecutionStatus::Running | ExecutionStatus::Succeeded
-        ) {
-            return Ok(Start::AlreadyStarted);
-        }
+        // Only an order in checkout gets a saga. A hand-off can come again after the order's
+        // execution is gone (offline, a restarted moto forgets every execution, and the stream
+        // is read again from its start; in AWS, a name is kept 90 days): a saga started on a
+        // finished order would compensate it. (An order not found may not be visible to this
+        // read yet; its saga's first step decides.)
         let order = store.get_order(input.order_id).await?;
-        if order.is_none_or(|order| order.status != OrderStatus::Pending) {
+        if order.is_some_and(|order| !order.status.in_checkout()) {
             return Ok(Start::AlreadyStarted);
         }
-        // Execution names are unique for 90 days; a second attempt needs a name of its own.
-        let retry = format!("{name}-{}", Timestamp::now().unix_seconds());
-        self.start_named(&retry, input).await?;
-        Ok(Start::Restarted)
+        for attempt in 1..=ATTEMPTS {
+            let name = attempt_name(input.order_id, attempt);
+            if self.start_named(&name, input).await? {
+                return Ok(if attempt == 1 {
+                    Start::Started
+                } else {
+                    Start::Restarted
+                });
+            }
+            let status = self.status(&name).await?;
+            if matches!(
+                status,
+                ExecutionStatus::Running | ExecutionStatus::Succeeded
+            ) {
+                return Ok(Start::AlreadyStarted);
+            }
+        }
+        tracing::error!(
+            attempts = ATTEMPTS,
+            "every execution of this order died with the order in checkout: left for an operator"
+        );
+        Ok(Start::GaveUp)
+    }
+}
+
+/// How many executions one order's checkout gets before the starter leaves it to an operator.
+const ATTEMPTS: u32 = 3;
+
+/// Execution names are unique for 90 days, so each attempt has its own: the order id, then
+/// `<order id>-2`, `<order id>-3`.
+fn attempt_name(order: OrderId, attempt: u32) -> String {
+    if attempt == 1 {
+        order.to_string()
+    } else {
+        format!("{order}-{attempt}")
     }
 }
 
@@ -218,7 +249,7 @@ pub async fn start_checkout(
     for (message, outcome) in event.records.iter().zip(outcomes) {
         match outcome {
             Ok(Start::Started | Start::Restarted) => started += 1,
-            Ok(Start::AlreadyStarted) => {}
+            Ok(Start::AlreadyStarted | Start::GaveUp) => {}
             Err(error) => {
                 tracing::error!(message = ?message.message_id, %error, "could not start a checkout");
                 let mut failure = BatchItemFailure::default();
@@ -240,19 +271,20 @@ pub struct SweepReport {
     pub requeued: usize,
 }
 
-/// Runs on a schedule: every order still PENDING after the grace period goes back on the queue.
+/// Runs on a schedule: every order still in checkout whose last move is older than the grace
+/// period goes back on the queue (a lost hand-off, or a dead execution: the starter decides).
 #[tracing::instrument(skip_all)]
 pub async fn sweep_pending_orders(
-    store: &impl FindStalePendingOrders,
+    store: &impl FindStalledOrders,
     sweep: &PendingSweep,
 ) -> Result<SweepReport, HandoffError> {
     let cutoff = Timestamp::now().minus(sweep.grace);
-    let stale = store.stale_pending_orders(cutoff, SWEEP_LIMIT).await?;
+    let stale = store.stalled_orders(cutoff, SWEEP_LIMIT).await?;
     if !stale.is_empty() {
         sweep.queue.send(&stale).await?;
         tracing::warn!(
             orders = stale.len(),
-            "re-queued orders whose hand-off did not arrive"
+            "re-queued orders whose checkout stalled"
         );
         count(Metric::OrdersRequeued, stale.len());
     }

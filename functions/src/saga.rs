@@ -151,6 +151,10 @@ pub async fn authorize_payment(
     if order.status == OrderStatus::Cancelled {
         return Err(StepError::OrderCancelled(order.id));
     }
+    // A second attempt of a saga whose first died after this step: charge nothing twice.
+    if order.status.is_paid() {
+        return Ok(input);
+    }
     let charge = processor::charge(store, breaker, &order.payment_token, Timestamp::now())
         .await
         .map_err(StepError::store(order.id))?;

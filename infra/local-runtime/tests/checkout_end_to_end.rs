@@ -8,7 +8,7 @@ use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use cartwheel_domain::{BreakerState, OrderId, OrderStatus, Role};
 use cartwheel_functions::processor::BREAKER;
 use cartwheel_store::{
-    BreakerStore, GetOrder, GetPayment, ListAudit, PaymentState, ProcessorSwitch,
+    BreakerStore, GetOrder, GetOrderDetails, GetPayment, ListAudit, PaymentState, ProcessorSwitch,
 };
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
@@ -237,6 +237,85 @@ async fn an_order_whose_hand_off_never_arrived_is_swept_into_the_saga() {
     assert_eq!(outcomes[&order], OrderStatus::Confirmed);
 }
 
+/// Waits until the order has left PENDING, and answers its status then.
+async fn wait_until_moved(app: &TestApp, order: OrderId) -> OrderStatus {
+    for _ in 0..200 {
+        let status = app.store.get_order(order).await.unwrap().unwrap().status;
+        if status != OrderStatus::Pending {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("order {order} never left PENDING");
+}
+
+/// The executions of the checkout state machine for `order` (every attempt), with their status.
+async fn executions_of(app: &TestApp, order: OrderId) -> Vec<(String, ExecutionStatus)> {
+    let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(&app.stack.state_machines["CheckoutStateMachine"])
+        .send()
+        .await
+        .unwrap();
+    let mut executions: Vec<_> = listed
+        .executions
+        .into_iter()
+        .filter(|e| e.name.starts_with(&order.to_string()))
+        .map(|e| (e.name, e.status))
+        .collect();
+    executions.sort();
+    executions
+}
+
+#[tokio::test]
+async fn an_order_left_reserved_by_a_dead_execution_is_swept_and_finished_once() {
+    let options = StackOptions {
+        schedule_every: Some(Duration::from_secs(1)),
+        ..StackOptions::default()
+    }
+    .edit(
+        r#"PENDING_GRACE_SECONDS: "120""#,
+        r#"PENDING_GRACE_SECONDS: "1""#,
+    );
+    let (app, _, kettle, customer) = stack_with_product(options, "KETTLE", 3900).await;
+    // The simulated processor thinks for 3 s over this token: the execution dies meanwhile.
+    let order = place(&app, &customer, &kettle, "tok_slowApproval", "dies").await;
+    assert_eq!(wait_until_moved(&app, order).await, OrderStatus::Reserved);
+    let machine = &app.stack.state_machines["CheckoutStateMachine"];
+    let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
+    sfn.stop_execution()
+        .execution_arn(format!(
+            "{}:{order}",
+            machine.replacen(":stateMachine:", ":execution:", 1)
+        ))
+        .error("Test.Killed")
+        .send()
+        .await
+        .unwrap();
+
+    let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
+    assert_eq!(outcomes[&order], OrderStatus::Confirmed);
+    let details = app.store.get_order_details(order).await.unwrap().unwrap();
+    let payment = details.payment.expect("the resumed saga charged it");
+    assert_eq!(
+        payment.state,
+        PaymentState::Captured,
+        "charged once, captured"
+    );
+    assert!(details.shipment.is_some(), "the resumed saga shipped it");
+    assert_eq!(stock(&app, &kettle).await, 9, "one unit reserved, once");
+    // Sweeps kept coming every second: none started a third attempt, or a second beside the first.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        executions_of(&app, order).await,
+        [
+            (order.to_string(), ExecutionStatus::Aborted),
+            (format!("{order}-2"), ExecutionStatus::Succeeded),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_step_past_its_timeout_is_stopped_and_the_saga_compensates() {
     let options = StackOptions::default().edit(
@@ -299,14 +378,7 @@ async fn a_cancel_during_the_saga_ends_its_execution_cancelled_with_everything_g
         stack_with_product(StackOptions::default(), "RADIO", 4500).await;
     // The simulated processor takes 3 s over this token: the cancel lands while it thinks.
     let order = place(&app, &customer, &radio, "tok_slowApproval", "slow").await;
-    for _ in 0..100 {
-        let status = app.store.get_order(order).await.unwrap().unwrap().status;
-        if status != OrderStatus::Pending {
-            assert_eq!(status, OrderStatus::Reserved);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert_eq!(wait_until_moved(&app, order).await, OrderStatus::Reserved);
     let path = format!("/orders/{order}/cancel");
     let cancel = app.send(Method::POST, &path, Some(&customer), None).await;
     assert_eq!(cancel.status(), StatusCode::ACCEPTED);

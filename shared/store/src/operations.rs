@@ -162,12 +162,13 @@ pub trait ListOrders {
     ) -> impl Future<Output = Result<OrderPage, StoreError>> + Send;
 }
 
-pub trait FindStalePendingOrders {
-    /// Orders still PENDING that were placed at or before `placed_before`: their hand-off to the
-    /// saga was lost or failed. At most `limit` from each shard of the pending index.
-    fn stale_pending_orders(
+pub trait FindStalledOrders {
+    /// Orders still in checkout (PENDING, RESERVED, PAID) whose last move was at or before
+    /// `moved_before`: their hand-off to the saga was lost, or their execution died. At most
+    /// `limit` from each shard of the in-checkout index.
+    fn stalled_orders(
         &self,
-        placed_before: Timestamp,
+        moved_before: Timestamp,
         limit: u16,
     ) -> impl Future<Output = Result<Vec<OrderId>, StoreError>> + Send;
 }

@@ -1,7 +1,7 @@
 use crate::{
     keys,
     transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
-    FindStalePendingOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
+    FindStalledOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
 use aws_sdk_dynamodb::{
     operation::put_item::PutItemError,
@@ -49,7 +49,7 @@ struct OrderRecord {
     gsi1pk: String,
     #[serde(rename = "GSI1SK")]
     gsi1sk: String,
-    /// Only while the order is PENDING; see [`keys::PENDING_SHARDS`].
+    /// Only while the order is in checkout (placed PENDING); see [`keys::PENDING_SHARDS`].
     #[serde(
         rename = "pendingShard",
         skip_serializing_if = "Option::is_none",
@@ -260,11 +260,11 @@ impl ListOrders for Store {
     }
 }
 
-impl FindStalePendingOrders for Store {
+impl FindStalledOrders for Store {
     #[tracing::instrument(skip_all)]
-    async fn stale_pending_orders(
+    async fn stalled_orders(
         &self,
-        placed_before: Timestamp,
+        moved_before: Timestamp,
         limit: u16,
     ) -> Result<Vec<OrderId>, StoreError> {
         let mut stale = Vec::new();
@@ -278,7 +278,7 @@ impl FindStalePendingOrders for Store {
                 .expression_attribute_names("#shard", keys::PENDING_SHARD)
                 .expression_attribute_names("#since", keys::PENDING_SINCE)
                 .expression_attribute_values(":shard", s(keys::pending_shard_named(shard)))
-                .expression_attribute_values(":cutoff", n(placed_before.unix_seconds()))
+                .expression_attribute_values(":cutoff", n(moved_before.unix_seconds()))
                 .limit(i32::from(limit))
                 .send()
                 .await?;

@@ -63,19 +63,30 @@ pub(crate) fn transition_update(
         at: now,
     }])
     .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+    let set = "SET #status = :to, updatedAt = :now, history = list_append(history, :change)";
+    // The sparse index holds the orders still in checkout, keyed by the time of their last move
+    // (what the sweeper looks for); a move out of checkout leaves it.
+    let in_checkout = to.in_checkout();
+    let expression = if in_checkout {
+        format!("{set}, #shard = :shard, #since = :since")
+    } else {
+        format!("{set} REMOVE #shard, #since")
+    };
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(key(keys::order(order))))
-        // Leaving PENDING (every transition does) also leaves the sparse pending index.
-        .update_expression(format!(
-            "SET #status = :to, updatedAt = :now, history = list_append(history, :change) REMOVE {}, {}",
-            keys::PENDING_SHARD,
-            keys::PENDING_SINCE
-        ))
+        .update_expression(expression)
+        .expression_attribute_names("#shard", keys::PENDING_SHARD)
+        .expression_attribute_names("#since", keys::PENDING_SINCE)
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":to", status_value(to)?)
         .expression_attribute_values(":now", s(now.to_string()))
         .expression_attribute_values(":change", change);
+    if in_checkout {
+        update = update
+            .expression_attribute_values(":shard", s(keys::pending_shard(order)))
+            .expression_attribute_values(":since", n(now.unix_seconds()));
+    }
     let mut allowed = Vec::new();
     for (i, status) in from.iter().enumerate() {
         allowed.push(format!(":from{i}"));

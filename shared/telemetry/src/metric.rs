@@ -89,7 +89,7 @@ metrics! {
     EventsConsumed: Count, 1;
     /// Domain events a consumer had applied before (a redelivery, a replay): nothing changed.
     EventsDuplicate: Count, 1;
-    /// Orders the sweeper put back on the queue because their hand-off never arrived.
+    /// Orders the sweeper put back on the queue because their checkout stalled (a lost hand-off or a dead execution).
     OrdersRequeued: Count, 60;
     /// Invocations that were a function's first after its cold start.
     ColdStart: Count, 60;
