@@ -14,8 +14,8 @@ class Api:
     def __init__(self, base: str):
         self.base = base.rstrip("/")
 
-    def call(self, method: str, path: str, body=None, token=None):
-        request = urllib.request.Request(self.base + path, method=method)
+    def call(self, method: str, path: str, body=None, token=None, headers=None):
+        request = urllib.request.Request(self.base + path, method=method, headers=headers or {})
         request.add_header("content-type", "application/json")
         if token:
             request.add_header("authorization", f"Bearer {token}")

