@@ -51,6 +51,16 @@ impl StepError {
         "StoreUnavailable",
     ];
 
+    /// The answers a retry cannot change: every Task lists them first with `MaxAttempts: 0`, so
+    /// that its last retrier (`States.TaskFailed`: a crash, a timeout) does not retry them.
+    pub const FINAL: [&'static str; 5] = [
+        "OutOfStock",
+        "PaymentDeclined",
+        "OrderNotFound",
+        "OrderCancelled",
+        "UnexpectedStatus",
+    ];
+
     /// The name the state machine matches in `ErrorEquals`.
     pub fn error_type(&self) -> &'static str {
         match self {

@@ -7,7 +7,7 @@ use crate::{
     mail::{send_once, SendMail},
 };
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use cartwheel_domain::{Notification, NotificationKind, OrderId, Timestamp, UserId};
+use cartwheel_domain::{Notification, NotificationKind, OrderId, OrderStatus, Timestamp, UserId};
 use cartwheel_store::{Applied, ClaimEmail, GetUser, Mailing, RecordNotification};
 
 /// The consumer's name in its dedup records.
@@ -18,7 +18,8 @@ async fn notify(
     mailer: &impl SendMail,
     event: &Delivered,
 ) -> Result<Applied, ConsumeError> {
-    let Some(kind) = NotificationKind::of_event(&event.detail_type) else {
+    let previous: Option<OrderStatus> = event.field("previousStatus")?;
+    let Some(kind) = NotificationKind::of_event(&event.detail_type, previous) else {
         // The rule delivers only the kinds above; anything else is not for a customer.
         return Ok(Applied::Now);
     };

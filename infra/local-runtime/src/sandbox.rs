@@ -42,8 +42,10 @@ pub enum Failure {
     /// The cold start failed: the function exits before it takes an event.
     #[error("Runtime exited with error: {0}")]
     Init(String),
-    #[error("Runtime exited with error: the handler panicked")]
-    Crashed,
+    /// The handler panicked. lambda_runtime catches the panic and reports it as an error of the
+    /// invocation (the process lives on), named after the panic payload's type.
+    #[error("Lambda panicked: {0}")]
+    Panicked(String),
 }
 
 impl Failure {
@@ -52,8 +54,19 @@ impl Failure {
         match self {
             Self::TimedOut { .. } => "Sandbox.Timedout",
             Self::Throttled => "TooManyRequestsException",
-            Self::Init(_) | Self::Crashed => "Runtime.ExitError",
+            Self::Init(_) => "Runtime.ExitError",
+            // lambda_runtime 1.x: `std::any::type_name_of_val` of the `Box<dyn Any + Send>`.
+            Self::Panicked(_) => "alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
         }
+    }
+
+    fn panicked(payload: Box<dyn std::any::Any + Send>) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|m| (*m).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Self::Panicked(message)
     }
 }
 
@@ -94,6 +107,8 @@ pub struct Deployed {
     limit: Option<Semaphore>,
     /// Invocations running now: Lambda's `ConcurrentExecutions`.
     running: AtomicUsize,
+    /// Invocations still to fail by an injected fault (`inject_panics`).
+    faults: AtomicUsize,
 }
 
 impl Deployed {
@@ -123,7 +138,22 @@ impl Deployed {
             instance,
             limit,
             running: AtomicUsize::new(0),
+            faults: AtomicUsize::new(0),
         }
+    }
+
+    /// Makes the function's next `count` invocations panic in their handler, as AWS Fault
+    /// Injection Service's `aws:lambda:invocation-error` makes invocations fail; the tests use it
+    /// to crash a saga step.
+    pub fn inject_panics(&self, count: usize) {
+        self.faults.store(count, Ordering::SeqCst);
+    }
+
+    /// Whether this invocation is one an injected fault fails (and uses it up).
+    fn take_fault(&self) -> bool {
+        self.faults
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Why the cold start failed, with its cause chain; `None` if it succeeded.
@@ -161,7 +191,12 @@ impl Deployed {
         let running = self.running.fetch_add(1, Ordering::Relaxed) + 1;
         self.observe("ConcurrentExecutions", StandardUnit::Count, running as f64);
         let started = Instant::now();
-        let outcome = self.run(invoke(event)).await;
+        let handled = if self.take_fault() {
+            Box::pin(async { panic!("injected fault: the handler crashed") })
+        } else {
+            invoke(event)
+        };
+        let outcome = self.run(handled).await;
         self.running.fetch_sub(1, Ordering::Relaxed);
         let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         self.observe("Invocations", StandardUnit::Count, 1.0);
@@ -188,9 +223,13 @@ impl Deployed {
         let mut task = tokio::spawn(handled.instrument(span));
         match tokio::time::timeout(self.sandbox.timeout, &mut task).await {
             Ok(Ok(output)) => Ok(output),
-            Ok(Err(_)) => {
-                tracing::error!(function = %self.sandbox.function, "the handler panicked");
-                Err(Failure::Crashed)
+            Ok(Err(crashed)) => {
+                let failure = crashed.try_into_panic().map_or_else(
+                    |_| Failure::Panicked("the invocation was cancelled".to_owned()),
+                    Failure::panicked,
+                );
+                tracing::error!(function = %self.sandbox.function, "{failure}");
+                Err(failure)
             }
             Err(_) => {
                 task.abort();

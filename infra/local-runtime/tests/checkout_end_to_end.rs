@@ -16,7 +16,7 @@ use serde_json::Value;
 use std::time::Duration;
 use support::{
     checkout::{place, stack_with_product, wait_for_outcomes},
-    StackOptions, TestApp,
+    recent_sales, sales_applied, StackOptions, TestApp,
 };
 
 async fn stock(app: &TestApp, product: &str) -> i64 {
@@ -237,16 +237,24 @@ async fn an_order_whose_hand_off_never_arrived_is_swept_into_the_saga() {
     assert_eq!(outcomes[&order], OrderStatus::Confirmed);
 }
 
-/// Waits until the order has left PENDING, and answers its status then.
-async fn wait_until_moved(app: &TestApp, order: OrderId) -> OrderStatus {
+/// The order has no payment (the processor never charged it) and no shipment.
+async fn assert_never_charged_or_shipped(app: &TestApp, order: OrderId) {
+    let details = app.store.get_order_details(order).await.unwrap().unwrap();
+    assert!(details.payment.is_none(), "never charged: {details:?}");
+    assert!(details.shipment.is_none(), "never shipped: {details:?}");
+}
+
+/// Waits until the order is in `wanted`.
+async fn wait_for_status(app: &TestApp, order: OrderId, wanted: OrderStatus) {
+    let mut status = OrderStatus::Pending;
     for _ in 0..200 {
-        let status = app.store.get_order(order).await.unwrap().unwrap().status;
-        if status != OrderStatus::Pending {
-            return status;
+        status = app.store.get_order(order).await.unwrap().unwrap().status;
+        if status == wanted {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("order {order} never left PENDING");
+    panic!("order {order} is {status:?}, never {wanted:?}");
 }
 
 /// The executions of the checkout state machine for `order` (every attempt), with their status.
@@ -268,8 +276,8 @@ async fn executions_of(app: &TestApp, order: OrderId) -> Vec<(String, ExecutionS
     executions
 }
 
-#[tokio::test]
-async fn an_order_left_reserved_by_a_dead_execution_is_swept_and_finished_once() {
+/// A stack whose sweeper runs every second with a grace period of 1 s.
+async fn stack_with_a_quick_sweeper() -> (TestApp, String, String) {
     let options = StackOptions {
         schedule_every: Some(Duration::from_secs(1)),
         ..StackOptions::default()
@@ -279,9 +287,11 @@ async fn an_order_left_reserved_by_a_dead_execution_is_swept_and_finished_once()
         r#"PENDING_GRACE_SECONDS: "1""#,
     );
     let (app, _, kettle, customer) = stack_with_product(options, "KETTLE", 3900).await;
-    // The simulated processor thinks for 3 s over this token: the execution dies meanwhile.
-    let order = place(&app, &customer, &kettle, "tok_slowApproval", "dies").await;
-    assert_eq!(wait_until_moved(&app, order).await, OrderStatus::Reserved);
+    (app, kettle, customer)
+}
+
+/// Stops the order's first execution, as if it died.
+async fn kill_first_execution(app: &TestApp, order: OrderId) {
     let machine = &app.stack.state_machines["CheckoutStateMachine"];
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
     sfn.stop_execution()
@@ -293,8 +303,12 @@ async fn an_order_left_reserved_by_a_dead_execution_is_swept_and_finished_once()
         .send()
         .await
         .unwrap();
+}
 
-    let outcomes = wait_for_outcomes(&app, &[order], Duration::from_secs(60)).await;
+/// Checks the sweeper finished the order of a dead execution once: CONFIRMED, charged once,
+/// shipped, one unit taken, by exactly one more attempt.
+async fn check_swept_once(app: &TestApp, order: OrderId, kettle: &str) {
+    let outcomes = wait_for_outcomes(app, &[order], Duration::from_secs(60)).await;
     assert_eq!(outcomes[&order], OrderStatus::Confirmed);
     let details = app.store.get_order_details(order).await.unwrap().unwrap();
     let payment = details.payment.expect("the resumed saga charged it");
@@ -304,16 +318,40 @@ async fn an_order_left_reserved_by_a_dead_execution_is_swept_and_finished_once()
         "charged once, captured"
     );
     assert!(details.shipment.is_some(), "the resumed saga shipped it");
-    assert_eq!(stock(&app, &kettle).await, 9, "one unit reserved, once");
+    assert_eq!(stock(app, kettle).await, 9, "one unit reserved, once");
     // Sweeps kept coming every second: none started a third attempt, or a second beside the first.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
-        executions_of(&app, order).await,
+        executions_of(app, order).await,
         [
             (order.to_string(), ExecutionStatus::Aborted),
             (format!("{order}-2"), ExecutionStatus::Succeeded),
         ]
     );
+}
+
+#[tokio::test]
+async fn an_order_left_reserved_by_a_dead_execution_is_swept_and_finished_once() {
+    let (app, kettle, customer) = stack_with_a_quick_sweeper().await;
+    // The simulated processor thinks for 3 s over this token: the execution dies meanwhile.
+    let order = place(&app, &customer, &kettle, "tok_slowApproval", "dies").await;
+    wait_for_status(&app, order, OrderStatus::Reserved).await;
+    kill_first_execution(&app, order).await;
+    check_swept_once(&app, order, &kettle).await;
+}
+
+#[tokio::test]
+async fn an_order_left_paid_by_a_dead_execution_is_swept_and_not_charged_again() {
+    let (app, kettle, customer) = stack_with_a_quick_sweeper().await;
+    // ConfirmOrder crashes, so the execution sits in its retries with the order PAID; it dies
+    // there, and the step works again for the attempt the sweeper starts.
+    let confirm = app.stack.functions.get("ConfirmOrderFunction").unwrap();
+    confirm.inject_panics(usize::MAX);
+    let order = place(&app, &customer, &kettle, "tok_visa", "dies-paid").await;
+    wait_for_status(&app, order, OrderStatus::Paid).await;
+    kill_first_execution(&app, order).await;
+    confirm.inject_panics(0);
+    check_swept_once(&app, order, &kettle).await;
 }
 
 #[tokio::test]
@@ -336,15 +374,102 @@ async fn a_step_past_its_timeout_is_stopped_and_the_saga_compensates() {
         before,
         "the reserved unit is back"
     );
-    assert!(app.store.get_payment(order).await.unwrap().is_none());
+    assert_never_charged_or_shipped(&app, order).await;
     let events = execution_history(&app, order).await;
-    let timed_out = events.iter().any(|e| {
-        e.lambda_function_failed_event_details()
-            .and_then(|d| d.error())
-            .or_else(|| e.task_failed_event_details().and_then(|d| d.error()))
-            == Some("Sandbox.Timedout")
-    });
-    assert!(timed_out, "Step Functions saw Lambda's timeout: {events:?}");
+    assert_eq!(
+        failures(&events, "Sandbox.Timedout"),
+        3,
+        "Step Functions saw Lambda's timeout, and retried it twice: {events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_that_crashes_is_retried_and_past_its_retries_compensated() {
+    let (app, _, kettle, customer) =
+        stack_with_product(StackOptions::default(), "KETTLE", 3900).await;
+    let shipping = app.stack.functions.get("CreateShipmentFunction").unwrap();
+
+    // Two crashes: the third attempt ships it.
+    shipping.inject_panics(2);
+    let order = place(&app, &customer, &kettle, "tok_visa", "crashes-twice").await;
+    // The order is CONFIRMED before it ships: wait for the execution's end.
+    assert_eq!(panics(&execution_history(&app, order).await), 2);
+    let details = app.store.get_order_details(order).await.unwrap().unwrap();
+    assert_eq!(details.order.status, OrderStatus::Confirmed);
+    assert_eq!(details.payment.unwrap().state, PaymentState::Captured);
+    assert!(details.shipment.is_some(), "the retry shipped it");
+    assert_eq!(stock(&app, &kettle).await, 9);
+
+    // A step that always crashes: after its retries, the payment is refunded and the unit is back.
+    shipping.inject_panics(usize::MAX);
+    let order = place(&app, &customer, &kettle, "tok_visa", "always-crashes").await;
+    assert_eq!(
+        panics(&execution_history(&app, order).await),
+        3,
+        "1 + 2 retries"
+    );
+    let details = app.store.get_order_details(order).await.unwrap().unwrap();
+    assert_eq!(details.order.status, OrderStatus::PaymentFailed);
+    assert_eq!(details.payment.unwrap().state, PaymentState::Refunded);
+    assert!(details.shipment.is_none());
+    assert_eq!(
+        stock(&app, &kettle).await,
+        9,
+        "only the first order's unit is taken"
+    );
+
+    // It was confirmed, so it counted as a sale; its refund takes the sale back.
+    for waited in 0.. {
+        if sales_applied(&app, "PaymentDeclined").await == 1 {
+            break;
+        }
+        assert!(
+            waited < 150,
+            "the sales figures never took the refunded sale back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let report = recent_sales(&app, &app.admin_token().await).await;
+    assert_eq!(report["totals"]["EUR"]["orders"], 1, "{report}");
+    assert_eq!(report["totals"]["EUR"]["revenue"], 3900, "{report}");
+
+    // Its customer is told of a refund, not of a declined card that was "never charged".
+    for waited in 0.. {
+        let mine = app.send(Method::GET, "/notifications", Some(&customer), None);
+        let mine: Value = mine.await.json().await.unwrap();
+        let told = mine["items"].as_array().unwrap().iter().find(|n| {
+            n["orderId"] == order.to_string()
+                && n["kind"] != "OrderPlaced"
+                && n["kind"] != "OrderConfirmed"
+        });
+        if let Some(told) = told {
+            assert_eq!(told["kind"], "OrderRefunded", "{mine}");
+            break;
+        }
+        assert!(waited < 150, "never told of the refund: {mine}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// How many of an execution's Lambda calls failed with a panic, as lambda_runtime reports one.
+fn panics(history: &[HistoryEvent]) -> usize {
+    failures(
+        history,
+        "alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
+    )
+}
+
+/// How many of an execution's Lambda calls failed with `error`.
+fn failures(history: &[HistoryEvent], error: &str) -> usize {
+    history
+        .iter()
+        .filter_map(|e| {
+            e.lambda_function_failed_event_details()
+                .and_then(|d| d.error())
+                .or_else(|| e.task_failed_event_details().and_then(|d| d.error()))
+        })
+        .filter(|&failed| failed == error)
+        .count()
 }
 
 /// The history of the execution named after `order`, once it has ended.
@@ -356,15 +481,16 @@ async fn execution_history(app: &TestApp, order: OrderId) -> Vec<HistoryEvent> {
     );
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
     for _ in 0..300 {
-        let described = sfn
-            .describe_execution()
-            .execution_arn(&execution)
-            .send()
-            .await
-            .unwrap();
-        if described.status != ExecutionStatus::Running {
-            assert_eq!(described.status, ExecutionStatus::Succeeded);
-            break;
+        let described = sfn.describe_execution().execution_arn(&execution).send();
+        // The starter starts the execution once the order's stream record reaches it.
+        match described.await.map_err(|e| e.into_service_error()) {
+            Err(e) if e.is_execution_does_not_exist() => {}
+            Err(e) => panic!("DescribeExecution: {e:?}"),
+            Ok(described) if described.status != ExecutionStatus::Running => {
+                assert_eq!(described.status, ExecutionStatus::Succeeded);
+                break;
+            }
+            Ok(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -378,7 +504,7 @@ async fn a_cancel_during_the_saga_ends_its_execution_cancelled_with_everything_g
         stack_with_product(StackOptions::default(), "RADIO", 4500).await;
     // The simulated processor takes 3 s over this token: the cancel lands while it thinks.
     let order = place(&app, &customer, &radio, "tok_slowApproval", "slow").await;
-    assert_eq!(wait_until_moved(&app, order).await, OrderStatus::Reserved);
+    wait_for_status(&app, order, OrderStatus::Reserved).await;
     let path = format!("/orders/{order}/cancel");
     let cancel = app.send(Method::POST, &path, Some(&customer), None).await;
     assert_eq!(cancel.status(), StatusCode::ACCEPTED);
@@ -401,10 +527,7 @@ async fn a_cancel_during_the_saga_ends_its_execution_cancelled_with_everything_g
     );
     let stored = app.store.get_order(order).await.unwrap().unwrap();
     assert_eq!(stored.status, OrderStatus::Cancelled);
-    assert!(
-        app.store.get_payment(order).await.unwrap().is_none(),
-        "never charged"
-    );
+    assert_never_charged_or_shipped(&app, order).await;
     assert_eq!(
         stock(&app, &radio).await,
         10,
@@ -427,10 +550,7 @@ async fn a_processor_outage_opens_the_breaker_and_every_order_ends_with_its_stoc
     let outcomes = wait_for_outcomes(&app, &orders, Duration::from_secs(120)).await;
     for order in &orders {
         assert_eq!(outcomes[order], OrderStatus::PaymentFailed);
-        assert!(
-            app.store.get_payment(*order).await.unwrap().is_none(),
-            "never charged"
-        );
+        assert_never_charged_or_shipped(&app, *order).await;
     }
     assert_eq!(stock(&app, &lamp).await, 10, "every reserved unit is back");
     // Without the breaker each order would reach the processor three times (the step retries

@@ -158,7 +158,9 @@ async fn failed_logins_lock_the_account_for_its_window_whether_or_not_it_exists(
             assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED, "{email}");
         }
     }
-    // The fourth attempt is refused, with the right password or an unknown e-mail alike.
+    // The fourth attempt is refused, a wrong password, the right one or an unknown e-mail alike.
+    let fourth = login(&app, "lin@example.com", "not the password").await;
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
     let locked = login(&app, "lin@example.com", PASSWORD).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait = retry_after(&locked);
@@ -205,6 +207,30 @@ async fn concurrent_guesses_get_no_more_tries_than_the_limit() {
             count(StatusCode::TOO_MANY_REQUESTS)
         ),
         (3, 7)
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_are_limited_per_address_across_accounts() {
+    let options = StackOptions::api_only().parameter("LoginLimitPerAddress", "4/10");
+    let app = TestApp::start_stack(options).await;
+    assert_eq!(
+        sign_up(&app, "ana@example.com").await.status(),
+        StatusCode::CREATED
+    );
+    next_window(10).await;
+    // One wrong guess at each of four accounts: no account reaches its own limit of 5.
+    for i in 0..4 {
+        let wrong = login(&app, &format!("guess{i}@example.com"), "not the password").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = login(&app, "ana@example.com", PASSWORD).await;
+    let wait = retry_after(&refused);
+    assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "from this address").await;
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(
+        login(&app, "ana@example.com", PASSWORD).await.status(),
+        StatusCode::OK
     );
 }
 

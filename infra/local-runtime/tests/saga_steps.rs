@@ -11,7 +11,7 @@ use cartwheel_functions::{
 use cartwheel_store::{
     CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState, TransitionOrder,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use support::{pending_order, product, template, TestApp};
 
@@ -263,6 +263,17 @@ async fn pending_order_with_token(
     support::pending_order_paid_with(&app.store, &[(product, 1)], token).await
 }
 
+/// The checkout state machine's definition (its ASL file, before substitution).
+fn state_machine() -> Value {
+    let machine = &template().state_machines()[0];
+    let path = format!(
+        "{}/../../{}",
+        env!("CARGO_MANIFEST_DIR"),
+        machine.definition_uri
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// What a Task state's `Retry` and `Catch` match.
 fn handled(state: &Value) -> Vec<String> {
     ["Retry", "Catch"]
@@ -276,13 +287,7 @@ fn handled(state: &Value) -> Vec<String> {
 #[test]
 fn every_error_name_in_the_state_machine_is_one_a_step_or_lambda_returns_and_every_step_error_is_handled(
 ) {
-    let machine = &template().state_machines()[0];
-    let path = format!(
-        "{}/../../{}",
-        env!("CARGO_MANIFEST_DIR"),
-        machine.definition_uri
-    );
-    let asl: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let asl = state_machine();
     let lambda_errors = [
         "Lambda.ServiceException",
         "Lambda.TooManyRequestsException",
@@ -308,5 +313,21 @@ fn every_error_name_in_the_state_machine_is_one_a_step_or_lambda_returns_and_eve
                 "{name} does not handle {error}"
             );
         }
+    }
+}
+
+#[test]
+fn every_task_retries_a_crash_or_a_timeout_and_never_a_final_answer() {
+    let asl = state_machine();
+    for (name, state) in asl["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        let retry = state["Retry"].as_array().unwrap();
+        let (first, last) = (&retry[0], &retry[retry.len() - 1]);
+        assert_eq!(first["ErrorEquals"], json!(StepError::FINAL), "{name}");
+        assert_eq!(first["MaxAttempts"], 0, "{name} retries a final answer");
+        assert_eq!(last["ErrorEquals"], json!(["States.TaskFailed"]), "{name}");
+        assert!(last["MaxAttempts"].as_u64() >= Some(1), "{name}");
     }
 }

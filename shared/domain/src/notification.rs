@@ -1,7 +1,7 @@
 //! What a customer is told about their order: one notification per domain event that concerns
 //! them, kept for them to read and sent to them by e-mail.
 
-use crate::{NotificationId, OrderId, Timestamp};
+use crate::{NotificationId, OrderId, OrderStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// One kind per domain event a customer is told of.
@@ -13,14 +13,20 @@ pub enum NotificationKind {
     OrderRejected,
     OrderShipped,
     OrderCancelled,
+    /// A payment declined after the order was a sale: the saga refunded a confirmed order whose
+    /// shipment failed past its retries.
+    OrderRefunded,
 }
 
 impl NotificationKind {
-    /// The kind an event's detail-type gives; `None` for events no customer is told of.
-    pub fn of_event(detail_type: &str) -> Option<Self> {
+    /// The kind an event's detail-type and the order's status before it give; `None` for events
+    /// no customer is told of.
+    pub fn of_event(detail_type: &str, previous: Option<OrderStatus>) -> Option<Self> {
         Some(match detail_type {
             "OrderPlaced" => Self::OrderPlaced,
             "OrderConfirmed" => Self::OrderConfirmed,
+            // Its payment had been taken: "nothing was charged" would not be true.
+            "PaymentDeclined" if previous.is_some_and(OrderStatus::is_sale) => Self::OrderRefunded,
             "PaymentDeclined" => Self::PaymentDeclined,
             "OrderRejected" => Self::OrderRejected,
             "OrderShipped" => Self::OrderShipped,
@@ -38,6 +44,7 @@ impl NotificationKind {
             Self::OrderRejected => "not accepted: an item is out of stock",
             Self::OrderShipped => "on its way",
             Self::OrderCancelled => "cancelled",
+            Self::OrderRefunded => "refunded: we could not ship it",
         };
         format!("Your order {order} is {what}")
     }
@@ -54,6 +61,9 @@ impl NotificationKind {
             }
             Self::OrderShipped => "Your parcel has left our warehouse.",
             Self::OrderCancelled => "Any payment is refunded, and the items went back on sale.",
+            Self::OrderRefunded => {
+                "Your payment is refunded in full. We are sorry: your order could not be shipped."
+            }
         }
     }
 }
@@ -92,12 +102,29 @@ mod tests {
 
     #[test]
     fn only_events_about_an_order_notify() {
+        let confirmed = Some(OrderStatus::Confirmed);
         assert_eq!(
-            NotificationKind::of_event("OrderShipped"),
+            NotificationKind::of_event("OrderShipped", confirmed),
             Some(NotificationKind::OrderShipped)
         );
-        assert_eq!(NotificationKind::of_event("StockReserved"), None);
-        assert_eq!(NotificationKind::of_event("StockLow"), None);
+        assert_eq!(NotificationKind::of_event("StockReserved", None), None);
+        assert_eq!(NotificationKind::of_event("StockLow", None), None);
+    }
+
+    #[test]
+    fn a_payment_declined_after_confirmation_is_a_refund() {
+        let kind = |previous| NotificationKind::of_event("PaymentDeclined", Some(previous));
+        assert_eq!(
+            kind(OrderStatus::Reserved),
+            Some(NotificationKind::PaymentDeclined)
+        );
+        assert_eq!(
+            kind(OrderStatus::Confirmed),
+            Some(NotificationKind::OrderRefunded)
+        );
+        assert!(NotificationKind::OrderRefunded
+            .body()
+            .contains("refunded in full"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod checkout;
 pub mod fixtures;
 
+use aws_sdk_dynamodb::types::AttributeValue::S;
 use cartwheel_domain::{
     Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, OrderStatus, Password,
     PaymentToken, PersonName, Product, ProductId, Quantity, Role, ShippingAddress, Timestamp,
@@ -517,4 +518,42 @@ pub async fn stored_order(
     };
     store.place_order(&order, &key, &[]).await.unwrap();
     order
+}
+
+/// How many events of `event_type` the sales consumer has applied, counted by its dedup records
+/// (`DEDUP#sales#<eventId>`, with `<eventId>` ending in the type; keys::dedup in the store): a
+/// test waits on them, not on a report that passes through the figures it expects.
+pub async fn sales_applied(app: &TestApp, event_type: &str) -> i32 {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let scan = dynamodb
+        .scan()
+        .table_name(&app.stack.name)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .filter_expression("begins_with(PK, :consumer) AND contains(PK, :type)")
+        .expression_attribute_values(":consumer", S("DEDUP#sales#".into()))
+        .expression_attribute_values(":type", S(format!("#{event_type}")));
+    let pages: Vec<_> = scan.into_paginator().send().collect().await;
+    pages.into_iter().map(|page| page.unwrap().count).sum()
+}
+
+/// `GET /admin/reports/sales?from&to`, as an admin.
+pub async fn sales(app: &TestApp, admin: &str, from: &str, to: &str) -> Value {
+    let path = format!("/admin/reports/sales?from={from}&to={to}");
+    let response = app.send(Method::GET, &path, Some(admin), None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// The sales report of yesterday and today: a run just after midnight UTC has its confirmations
+/// on the day before.
+pub async fn recent_sales(app: &TestApp, admin: &str) -> Value {
+    let now = Timestamp::now();
+    let yesterday = now.minus(Duration::from_secs(86_400)).utc_day();
+    sales(
+        app,
+        admin,
+        &yesterday.to_string(),
+        &now.utc_day().to_string(),
+    )
+    .await
 }
