@@ -1,6 +1,7 @@
 //! The sales figures' consumer: an order's confirmation adds it to its day's figures per product
-//! and currency, and a cancellation of a confirmed order takes it back (`OrderStatus::sale_sign`,
-//! the one rule for both). The day is the event's, in UTC.
+//! and currency, and a cancellation of a confirmed order, or its refund when it could not be
+//! shipped (PaymentDeclined after CONFIRMED), takes it back (`OrderStatus::sale_sign`, the one
+//! rule for all). The day is the event's, in UTC.
 
 use crate::consume::{each_event, ConsumeError, Delivered};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};

@@ -39,12 +39,14 @@ pub enum Failure {
     TimedOut { seconds: u64 },
     #[error("Rate Exceeded.")]
     Throttled,
-    /// The cold start failed: the function exits before it takes an event.
+    /// The runtime process exits: its cold start failed before it took an event, or the
+    /// invocation was cancelled under it.
     #[error("Runtime exited with error: {0}")]
     Init(String),
     /// The handler panicked. lambda_runtime catches the panic and reports it as an error of the
-    /// invocation (the process lives on), named after the panic payload's type.
-    #[error("Lambda panicked: {0}")]
+    /// invocation (the process lives on), named after the panic payload's type; the message is
+    /// lambda_runtime's own ("Lambda panicked: <payload>").
+    #[error("{0}")]
     Panicked(String),
 }
 
@@ -55,8 +57,9 @@ impl Failure {
             Self::TimedOut { .. } => "Sandbox.Timedout",
             Self::Throttled => "TooManyRequestsException",
             Self::Init(_) => "Runtime.ExitError",
-            // lambda_runtime 1.x: `std::any::type_name_of_val` of the `Box<dyn Any + Send>`.
-            Self::Panicked(_) => "alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
+            // lambda_runtime 1.5 (layers/panic.rs): the type name of the `&Box<dyn Any + Send>`
+            // its panic layer holds.
+            Self::Panicked(_) => "&alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
         }
     }
 
@@ -64,9 +67,11 @@ impl Failure {
         let message = payload
             .downcast_ref::<&str>()
             .map(|m| (*m).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Self::Panicked(message)
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        Self::Panicked(match message {
+            Some(message) => format!("Lambda panicked: {message}"),
+            None => "Lambda panicked".to_owned(),
+        })
     }
 }
 
@@ -225,7 +230,7 @@ impl Deployed {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(crashed)) => {
                 let failure = crashed.try_into_panic().map_or_else(
-                    |_| Failure::Panicked("the invocation was cancelled".to_owned()),
+                    |_| Failure::Init("the invocation was cancelled".to_owned()),
                     Failure::panicked,
                 );
                 tracing::error!(function = %self.sandbox.function, "{failure}");

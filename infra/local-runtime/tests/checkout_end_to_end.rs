@@ -290,19 +290,22 @@ async fn stack_with_a_quick_sweeper() -> (TestApp, String, String) {
     (app, kettle, customer)
 }
 
-/// Stops the order's first execution, as if it died.
+/// Stops the order's first execution, still running, as if it died.
 async fn kill_first_execution(app: &TestApp, order: OrderId) {
     let machine = &app.stack.state_machines["CheckoutStateMachine"];
+    let execution = format!(
+        "{}:{order}",
+        machine.replacen(":stateMachine:", ":execution:", 1)
+    );
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
-    sfn.stop_execution()
-        .execution_arn(format!(
-            "{}:{order}",
-            machine.replacen(":stateMachine:", ":execution:", 1)
-        ))
-        .error("Test.Killed")
-        .send()
-        .await
-        .unwrap();
+    let described = sfn.describe_execution().execution_arn(&execution).send();
+    let status = described.await.unwrap().status;
+    assert_eq!(status, ExecutionStatus::Running, "it ended before the kill");
+    let stopped = sfn
+        .stop_execution()
+        .execution_arn(execution)
+        .error("Test.Killed");
+    stopped.send().await.unwrap();
 }
 
 /// Checks the sweeper finished the order of a dead execution once: CONFIRMED, charged once,
@@ -350,6 +353,20 @@ async fn an_order_left_paid_by_a_dead_execution_is_swept_and_not_charged_again()
     let order = place(&app, &customer, &kettle, "tok_visa", "dies-paid").await;
     wait_for_status(&app, order, OrderStatus::Paid).await;
     kill_first_execution(&app, order).await;
+    // A call the dead execution made just before it was stopped must not confirm the order
+    // behind the sweeper's back: the step keeps crashing until the next attempt has started.
+    let next = format!("{order}-2");
+    for waited in 0.. {
+        if executions_of(&app, order)
+            .await
+            .iter()
+            .any(|(name, _)| *name == next)
+        {
+            break;
+        }
+        assert!(waited < 300, "the sweeper never started {next}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     confirm.inject_panics(0);
     check_swept_once(&app, order, &kettle).await;
 }
@@ -420,7 +437,11 @@ async fn a_step_that_crashes_is_retried_and_past_its_retries_compensated() {
 
     // It was confirmed, so it counted as a sale; its refund takes the sale back.
     for waited in 0.. {
-        if sales_applied(&app, "PaymentDeclined").await == 1 {
+        let applied = (
+            sales_applied(&app, "OrderConfirmed").await,
+            sales_applied(&app, "PaymentDeclined").await,
+        );
+        if applied == (2, 1) {
             break;
         }
         assert!(
@@ -455,7 +476,7 @@ async fn a_step_that_crashes_is_retried_and_past_its_retries_compensated() {
 fn panics(history: &[HistoryEvent]) -> usize {
     failures(
         history,
-        "alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
+        "&alloc::boxed::Box<dyn core::any::Any + core::marker::Send>",
     )
 }
 
@@ -480,7 +501,7 @@ async fn execution_history(app: &TestApp, order: OrderId) -> Vec<HistoryEvent> {
         machine.replacen(":stateMachine:", ":execution:", 1)
     );
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
-    for _ in 0..300 {
+    for waited in 0.. {
         let described = sfn.describe_execution().execution_arn(&execution).send();
         // The starter starts the execution once the order's stream record reaches it.
         match described.await.map_err(|e| e.into_service_error()) {
@@ -492,6 +513,10 @@ async fn execution_history(app: &TestApp, order: OrderId) -> Vec<HistoryEvent> {
             }
             Ok(_) => {}
         }
+        assert!(
+            waited < 300,
+            "execution {execution} still running after 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let history = sfn.get_execution_history().execution_arn(execution);

@@ -319,6 +319,9 @@ fn every_error_name_in_the_state_machine_is_one_a_step_or_lambda_returns_and_eve
 #[test]
 fn every_task_retries_a_crash_or_a_timeout_and_never_a_final_answer() {
     let asl = state_machine();
+    // Every answer a step gives has its own retrier somewhere (final or retried on its own
+    // terms): a new one that had none would fall through to the crash retrier unnoticed.
+    let mut decided = std::collections::BTreeSet::new();
     for (name, state) in asl["States"].as_object().unwrap() {
         if state["Type"] != "Task" {
             continue;
@@ -328,6 +331,14 @@ fn every_task_retries_a_crash_or_a_timeout_and_never_a_final_answer() {
         assert_eq!(first["ErrorEquals"], json!(StepError::FINAL), "{name}");
         assert_eq!(first["MaxAttempts"], 0, "{name} retries a final answer");
         assert_eq!(last["ErrorEquals"], json!(["States.TaskFailed"]), "{name}");
-        assert!(last["MaxAttempts"].as_u64() >= Some(1), "{name}");
+        // ASL's default is 3 attempts.
+        assert!(last["MaxAttempts"].as_u64().unwrap_or(3) >= 1, "{name}");
+        for retrier in &retry[..retry.len() - 1] {
+            let names = retrier["ErrorEquals"].as_array().unwrap();
+            decided.extend(names.iter().map(|n| n.as_str().unwrap().to_owned()));
+        }
+    }
+    for error in StepError::TYPES {
+        assert!(decided.contains(error), "no retrier decides {error}");
     }
 }

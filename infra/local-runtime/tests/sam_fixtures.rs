@@ -3,9 +3,14 @@
 
 mod support;
 
-use cartwheel_domain::Role;
-use cartwheel_functions::registry::{self, Handler};
-use cartwheel_store::{GetProduct, ListProducts, ProductQuery};
+use cartwheel_domain::{OrderStatus, Role};
+use cartwheel_functions::{
+    registry::{self, Handler},
+    saga::SagaInput,
+};
+use cartwheel_store::{
+    GetOrder, GetOrderDetails, GetProduct, ListProducts, PaymentState, ProductQuery,
+};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 use support::{
@@ -154,4 +159,62 @@ async fn the_authorizer_fixture_is_admitted_with_a_real_token_only() {
     let answer = authorizer.authorizer(with_token).await.unwrap();
     assert!(answer.is_authorized);
     assert_eq!(answer.context, json!({"sub": CUSTOMER, "role": "customer"}));
+}
+
+/// Every saga step, each with the order's status after it: the forward steps, then the
+/// compensations. One run through all of them ends as no saga would (shipped, then refunded); it
+/// shows each fixture is what its handler takes, with what its policy allows.
+const SAGA: [(&str, OrderStatus); 7] = [
+    ("reserve-stock", OrderStatus::Reserved),
+    ("authorize-payment", OrderStatus::Paid),
+    ("confirm-order", OrderStatus::Confirmed),
+    ("create-shipment", OrderStatus::Confirmed),
+    ("refund-payment", OrderStatus::Confirmed),
+    ("release-stock", OrderStatus::Confirmed),
+    ("mark-payment-failed", OrderStatus::PaymentFailed),
+];
+
+#[tokio::test]
+async fn every_saga_step_takes_its_fixture() {
+    let steps: Vec<_> = template()
+        .functions()
+        .unwrap()
+        .into_iter()
+        .filter(|f| matches!(registry::handler(&f.logical_id), Some(Handler::Step(_))))
+        .collect();
+    let mut binaries: Vec<&str> = steps.iter().map(|f| f.binary.as_str()).collect();
+    binaries.sort_unstable();
+    let mut covered: Vec<&str> = SAGA.iter().map(|(binary, _)| *binary).collect();
+    covered.sort_unstable();
+    assert_eq!(binaries, covered, "every step function is in SAGA");
+
+    let app = app_with_fixture_data(StackOptions::api_only()).await;
+    for (binary, status) in SAGA {
+        let function = steps.iter().find(|f| f.binary == binary).unwrap();
+        let input: SagaInput = serde_json::from_str(&fixture(binary)).expect("a saga input");
+        let deployed = app.function(&function.logical_id);
+        let output = deployed
+            .step(input)
+            .await
+            .expect("the step answers in time");
+        let output = output.unwrap_or_else(|e| panic!("{binary}: {e}"));
+        assert_eq!(output.order_id.to_string(), ORDER, "{binary}");
+        assert_eq!(deployed.sandbox.principal.denials(), vec![], "{binary}");
+        let order = app.store.get_order(ORDER.parse().unwrap()).await.unwrap();
+        assert_eq!(order.unwrap().status, status, "after {binary}");
+    }
+    let details = app.store.get_order_details(ORDER.parse().unwrap()).await;
+    let details = details.unwrap().unwrap();
+    assert_eq!(details.payment.unwrap().state, PaymentState::Refunded);
+    assert!(details.shipment.is_some(), "create-shipment shipped it");
+}
+
+#[tokio::test]
+async fn the_order_updates_fixture_is_taken_with_no_connection_to_push_to() {
+    let app = app_with_fixture_data(StackOptions::api_only()).await;
+    let batch = serde_json::from_str(&fixture("order-updates")).expect("an SQS event");
+    let deployed = app.function("OrderUpdatesFunction");
+    let response = deployed.queue(batch).await.expect("it answers in time");
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(deployed.sandbox.principal.denials(), vec![]);
 }

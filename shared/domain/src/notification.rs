@@ -40,7 +40,9 @@ impl NotificationKind {
         let what = match self {
             Self::OrderPlaced => "received",
             Self::OrderConfirmed => "confirmed",
-            Self::PaymentDeclined => "not paid: your payment was declined",
+            // Every checkout that ended PAYMENT_FAILED before it was a sale: a declined card, but
+            // also a processor that was down or a step that kept failing.
+            Self::PaymentDeclined => "not paid: the payment did not go through",
             Self::OrderRejected => "not accepted: an item is out of stock",
             Self::OrderShipped => "on its way",
             Self::OrderCancelled => "cancelled",
@@ -54,7 +56,7 @@ impl NotificationKind {
             Self::OrderPlaced => "We have your order and are checking stock and payment.",
             Self::OrderConfirmed => "Payment is taken and your items are reserved for you.",
             Self::PaymentDeclined => {
-                "Nothing was charged and the items went back on sale. You can order again with another card."
+                "Nothing was charged and the items went back on sale. You can order again (with another card if yours was declined)."
             }
             Self::OrderRejected => {
                 "Nothing was charged. Some of what you ordered sold out before we could reserve it."
