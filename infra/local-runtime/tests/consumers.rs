@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::{collections::BTreeMap, time::Duration};
 use support::{
     checkout::{place_lines, wait_for_outcomes},
-    fixtures::{fixture, ORDER},
+    fixtures::{fixture, store_fixture_data, ORDER},
     recent_sales, sales, sales_applied, sdk_config, StackOptions, TestApp,
 };
 
@@ -125,15 +125,21 @@ async fn a_redelivered_event_counts_once_and_a_cancellation_takes_it_back() {
     let app = TestApp::start().await;
     let admin = app.admin_token().await;
     let (message, event) = fixture_event("sales-analytics");
+    // The same batch twice, as SQS redelivers it after a partial failure: the poison fails alone
+    // both times, and the confirmation counts once.
+    let with_poison = batch(&message, &[event.to_string(), "not an event".into()]);
     for _ in 0..2 {
-        let failed = failed_ids(
-            &app,
-            "SalesAnalyticsFunction",
-            batch(&message, &[event.to_string()]),
-        )
-        .await;
-        assert!(failed.is_empty(), "{failed:?}");
+        let failed = failed_ids(&app, "SalesAnalyticsFunction", with_poison.clone()).await;
+        assert_eq!(failed, ["m1"]);
     }
+    // And the event alone once more, as a duplicate delivery.
+    let failed = failed_ids(
+        &app,
+        "SalesAnalyticsFunction",
+        batch(&message, &[event.to_string()]),
+    )
+    .await;
+    assert!(failed.is_empty(), "{failed:?}");
     let report = sales(&app, &admin, "2026-11-21", "2026-11-21").await;
     assert_eq!(report["items"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["items"][0]["orders"], 1);
@@ -253,6 +259,75 @@ async fn a_poison_message_ends_in_the_dead_letter_queue_and_its_batch_is_applied
         .await
         .unwrap();
     assert_eq!(trail.items.len(), 1, "the good message was applied once");
+}
+
+/// The other consumers, each with its queue, its fixture and its function's description line.
+const CONSUMERS: [(&str, &str, &str); 3] = [
+    (
+        "SalesAnalytics",
+        "sales-analytics",
+        "Adds confirmed orders to their day's sales figures",
+    ),
+    (
+        "OrderNotifications",
+        "notify",
+        "Tells customers about their orders, stored once",
+    ),
+    (
+        "StockAlerts",
+        "stock-alerts",
+        "Opens a product's stock alert when its stock runs low",
+    ),
+];
+
+/// Each of CONSUMERS' queues retries a failed message every 3 s and gives up after two receives.
+fn impatient_consumer_queues() -> StackOptions {
+    let mut options = StackOptions::default();
+    for (queue, _, description) in CONSUMERS {
+        let redrive = |visibility: u32, receives: u32| {
+            format!("      VisibilityTimeout: {visibility}\n      MessageRetentionPeriod: 345600\n      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt {queue}DeadLetterQueue.Arn\n        maxReceiveCount: {receives}")
+        };
+        let described = format!("      Description: {description}");
+        options = options
+            .edit(&redrive(90, 5), &redrive(3, 2))
+            .edit(&described, &format!("      Timeout: 3\n{described}"));
+    }
+    options
+}
+
+#[tokio::test]
+async fn every_consumer_sends_poison_to_its_dead_letter_queue_and_applies_the_rest() {
+    let app = TestApp::start_stack(impatient_consumer_queues()).await;
+    store_fixture_data(&app.store).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    for (queue, fixture, _) in CONSUMERS {
+        let (_, good) = fixture_event(fixture);
+        let url = &app.stack.queues[&format!("{queue}Queue")].url;
+        for body in ["not an event".to_owned(), good.to_string()] {
+            let sent = sqs.send_message().queue_url(url).message_body(body);
+            sent.send().await.unwrap();
+        }
+    }
+    for (queue, _, _) in CONSUMERS {
+        let source = &app.stack.queues[&format!("{queue}Queue")].url;
+        let dead_letters = &app.stack.queues[&format!("{queue}DeadLetterQueue")].url;
+        // Every message has left the queue: deleted once applied, or moved after its receives.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while depth(&sqs, source).await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{queue} never emptied"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let dead = drain(&sqs, dead_letters).await;
+        let bodies: Vec<_> = dead.iter().map(|m| m.body().unwrap_or_default()).collect();
+        assert_eq!(
+            bodies,
+            ["not an event"],
+            "{queue}: the good message was applied"
+        );
+    }
 }
 
 type Figures = BTreeMap<(String, String), (i64, i64, i64)>;
