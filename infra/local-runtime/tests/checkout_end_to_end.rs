@@ -290,13 +290,16 @@ async fn stack_with_a_quick_sweeper() -> (TestApp, String, String) {
     (app, kettle, customer)
 }
 
+/// The ARN of the order's first execution, which the starter names after the order.
+fn first_execution_arn(app: &TestApp, order: OrderId) -> String {
+    let machine = &app.stack.state_machines["CheckoutStateMachine"];
+    let executions = machine.replacen(":stateMachine:", ":execution:", 1);
+    format!("{executions}:{order}")
+}
+
 /// Stops the order's first execution, still running, as if it died.
 async fn kill_first_execution(app: &TestApp, order: OrderId) {
-    let machine = &app.stack.state_machines["CheckoutStateMachine"];
-    let execution = format!(
-        "{}:{order}",
-        machine.replacen(":stateMachine:", ":execution:", 1)
-    );
+    let execution = first_execution_arn(app, order);
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
     let described = sfn.describe_execution().execution_arn(&execution).send();
     let status = described.await.unwrap().status;
@@ -495,11 +498,7 @@ fn failures(history: &[HistoryEvent], error: &str) -> usize {
 
 /// The history of the execution named after `order`, once it has ended.
 async fn execution_history(app: &TestApp, order: OrderId) -> Vec<HistoryEvent> {
-    let machine = &app.stack.state_machines["CheckoutStateMachine"];
-    let execution = format!(
-        "{}:{order}",
-        machine.replacen(":stateMachine:", ":execution:", 1)
-    );
+    let execution = first_execution_arn(app, order);
     let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
     for waited in 0.. {
         let described = sfn.describe_execution().execution_arn(&execution).send();
