@@ -8,8 +8,11 @@ use crate::{deps::PendingSweep, saga::SagaInput};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use cartwheel_domain::{OrderId, Timestamp};
-use cartwheel_store::{FindStalledOrders, GetOrder, StoreError};
+use cartwheel_domain::{
+    lifecycle::{self, Actor},
+    OrderId, OrderStatus, Timestamp,
+};
+use cartwheel_store::{FindStalledOrders, ReadOrderRecords, SettleOrder, StoreError};
 use cartwheel_telemetry::{count, Metric};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -48,7 +51,8 @@ pub enum Start {
     AlreadyStarted,
     /// The earlier execution ended without moving the order on; a new one was started.
     Restarted,
-    /// Every attempt ended with the order still in checkout; none is started (see `ATTEMPTS`).
+    /// Every attempt ended with the order still in checkout; none is started (see `ATTEMPTS`)
+    /// and the order is settled as a failed checkout (the lifecycle's `GiveUp` row).
     GaveUp,
 }
 
@@ -113,7 +117,7 @@ impl SagaStarter {
     #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
     pub async fn start(
         &self,
-        store: &impl GetOrder,
+        store: &(impl ReadOrderRecords + SettleOrder),
         input: SagaInput,
     ) -> Result<Start, HandoffError> {
         // Only an order in checkout gets a saga. A hand-off can come again after the order's
@@ -121,9 +125,13 @@ impl SagaStarter {
         // is read again from its start; in AWS, a name is kept 90 days): a saga started on a
         // finished order would compensate it. (An order not found may not be visible to this
         // read yet; its saga's first step decides.)
-        let order = store.get_order(input.order_id).await?;
-        if order.is_some_and(|order| !order.status.in_checkout()) {
-            return Ok(Start::AlreadyStarted);
+        // (A CONFIRMED order without its shipment is still in checkout: charged, not yet sent.)
+        let records = store.order_records(input.order_id).await?;
+        let found = records.order.is_some();
+        if let Some(order) = records.order {
+            if !order.status.in_checkout(records.shipment.is_some()) {
+                return Ok(Start::AlreadyStarted);
+            }
         }
         for attempt in 1..=ATTEMPTS {
             let name = attempt_name(input.order_id, attempt);
@@ -142,11 +150,35 @@ impl SagaStarter {
                 return Ok(Start::AlreadyStarted);
             }
         }
-        tracing::error!(
-            attempts = ATTEMPTS,
-            "every execution of this order died with the order in checkout: left for an operator"
-        );
+        if found {
+            give_up(store, input.order_id).await?;
+        }
         Ok(Start::GaveUp)
+    }
+}
+
+/// Every attempt died with the order unfinished: rather than leave it in checkout for good (held
+/// units, maybe a charge, swept again and again), the order is settled as a failed checkout in
+/// one transaction: refunded, released, its shipment voided, PAYMENT_FAILED.
+async fn give_up(store: &impl SettleOrder, order: OrderId) -> Result<(), HandoffError> {
+    let row = lifecycle::transition(Actor::GiveUp, OrderStatus::PaymentFailed);
+    match store
+        .settle_order(order, row.from, row.to, Timestamp::now())
+        .await
+    {
+        Ok(settled) => {
+            if settled.moved {
+                tracing::error!(
+                    attempts = ATTEMPTS,
+                    "every execution of this order died with the order in checkout: settled as failed"
+                );
+                count(Metric::SagasCompensated, 1);
+            }
+            Ok(())
+        }
+        // Cancelled, shipped or rejected meanwhile: nothing is owed any more.
+        Err(StoreError::VersionConflict) => Ok(()),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -218,7 +250,7 @@ impl OrderQueue {
 }
 
 async fn start_from_message(
-    store: &impl GetOrder,
+    store: &(impl ReadOrderRecords + SettleOrder),
     saga: &SagaStarter,
     message: &SqsMessage,
 ) -> Result<Start, HandoffError> {
@@ -235,7 +267,7 @@ async fn start_from_message(
 /// visibility timeout; after `maxReceiveCount` tries it goes to the dead-letter queue.
 #[tracing::instrument(skip_all)]
 pub async fn start_checkout(
-    store: &impl GetOrder,
+    store: &(impl ReadOrderRecords + SettleOrder),
     saga: &SagaStarter,
     event: SqsEvent,
 ) -> SqsBatchResponse {
@@ -262,8 +294,9 @@ pub async fn start_checkout(
     response
 }
 
-/// The most stale orders one sweep re-queues from each shard of the pending index.
-const SWEEP_LIMIT: u16 = 100;
+/// The most stale orders one sweep re-queues from each shard of the pending index (read in pages
+/// of 100).
+const SWEEP_LIMIT: u16 = 1000;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -3,10 +3,13 @@
 //! Every step is idempotent: a retried step changes nothing twice.
 
 use crate::processor::{self, Charge};
-use cartwheel_domain::{BreakerPolicy, Order, OrderId, OrderStatus, PaymentDecision, Timestamp};
+use cartwheel_domain::{
+    lifecycle::{self, Actor},
+    BreakerPolicy, Order, OrderId, OrderStatus, PaymentDecision, Timestamp,
+};
 use cartwheel_store::{
     AuthorizePayment, BreakerStore, CapturePayment, CreateShipment, GetOrder, ProcessorSwitch,
-    RefundPayment, ReleaseStock, ReserveOutcome, ReserveStock, StoreError, TransitionOrder,
+    RefundPayment, ReleaseStock, ReserveOutcome, ReserveStock, SettleOrder, StoreError,
 };
 use cartwheel_telemetry::{count, record, Metric};
 use lambda_runtime::Diagnostic;
@@ -120,10 +123,22 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
             Ok(input)
         }
         ReserveOutcome::AlreadyReserved => Ok(input),
-        ReserveOutcome::OutOfStock { short_lines } => {
-            count(Metric::OrdersRejected, 1);
-            count(Metric::ReservationConflicts, short_lines);
-            checkout_finished(order.id, OrderStatus::Rejected);
+        // Taken and put back by a compensation that did not finish (its execution died): the
+        // order holds nothing, so it must not go on to be charged. The compensation resumes.
+        ReserveOutcome::Released => {
+            let error = StepError::UnexpectedStatus(order.id);
+            Err(cancelled_or(store, input, error).await)
+        }
+        ReserveOutcome::OutOfStock {
+            short_lines,
+            rejected_now,
+        } => {
+            // Counted by the run that rejected it, never again by a retry.
+            if rejected_now {
+                count(Metric::OrdersRejected, 1);
+                count(Metric::ReservationConflicts, short_lines);
+                checkout_finished(order.id, OrderStatus::Rejected);
+            }
             Err(StepError::OutOfStock(order.id))
         }
     }
@@ -259,29 +274,28 @@ pub async fn release_stock(store: &impl ReleaseStock, input: SagaInput) -> StepR
     Ok(input)
 }
 
-/// The saga's last compensation: the order ends `PAYMENT_FAILED`, unless the customer cancelled
-/// it meanwhile (cancel refunds and releases on its own): then it stays `CANCELLED` and the
-/// execution ends cleanly instead of in an error.
+/// The saga's last compensation: the order ends `PAYMENT_FAILED`, and whatever the steps before
+/// it did not finish (a refund, a release, a shipment to void) is done in the same transaction,
+/// so a compensation is never left half done. If the customer cancelled meanwhile (a cancel
+/// settles the order on its own), it stays `CANCELLED` and the execution ends cleanly.
 #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
 pub async fn mark_payment_failed(
-    store: &(impl TransitionOrder + GetOrder),
+    store: &(impl SettleOrder + GetOrder),
     input: SagaInput,
 ) -> StepResult {
     let id = input.order_id;
-    let from = [
-        OrderStatus::Pending,
-        OrderStatus::Reserved,
-        OrderStatus::Paid,
-        OrderStatus::Confirmed,
-    ];
-    let marked = store
-        .transition_order(id, &from, OrderStatus::PaymentFailed, Timestamp::now())
+    let row = lifecycle::transition(Actor::MarkPaymentFailed, OrderStatus::PaymentFailed);
+    let settled = store
+        .settle_order(id, row.from, row.to, Timestamp::now())
         .await
         .map_err(StepError::store(id));
-    match marked {
-        Ok(()) => {
-            count(Metric::SagasCompensated, 1);
-            checkout_finished(id, OrderStatus::PaymentFailed);
+    match settled {
+        Ok(settled) => {
+            // Counted by the run that moved it, never again by a retry.
+            if settled.moved {
+                count(Metric::SagasCompensated, 1);
+                checkout_finished(id, OrderStatus::PaymentFailed);
+            }
             Ok(input)
         }
         Err(StepError::UnexpectedStatus(_))

@@ -4,6 +4,7 @@
 use super::{catalog::page_size, store_error};
 use crate::limits::{OrderLimit, Slot};
 use cartwheel_domain::{
+    lifecycle::{self, Actor},
     IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
     Quantity, Role, ShippingAddress, Timestamp, Total,
 };
@@ -12,8 +13,7 @@ use cartwheel_http::{
 };
 use cartwheel_store::{
     Counter, GetCart, GetOrder, GetOrderDetails, GetProducts, GiveBackSlot, IdempotentRequest,
-    ListOrders, PlaceOrder, Placement, RefundPayment, ReleaseStock, StoreError, TakeSlot,
-    TransitionOrder,
+    ListOrders, PlaceOrder, Placement, SettleOrder, ShipOrder, StoreError, TakeSlot,
 };
 use lambda_http::{
     http::{header, HeaderValue, StatusCode},
@@ -250,54 +250,38 @@ pub async fn list_orders(store: &impl ListOrders, request: Request) -> ApiResult
     json(StatusCode::OK, &page)
 }
 
-/// Statuses from which the owner may still cancel: anything before it leaves the warehouse.
-const CANCELLABLE: [OrderStatus; 5] = [
-    OrderStatus::Pending,
-    OrderStatus::Reserved,
-    OrderStatus::Paid,
-    OrderStatus::Confirmed,
-    OrderStatus::Cancelled,
-];
-
-/// The owner cancels: the status changes first (conditionally, so a shipped order cannot be
-/// cancelled), then the payment is refunded and the stock released. Both are idempotent, so
-/// cancelling again finishes a cancellation that was interrupted.
+/// The owner cancels anything that has not left the warehouse (the lifecycle's `Cancel` row):
+/// the status change, the refund, the stock put back and the shipment voided happen in one
+/// transaction, so a cancel is never half done. Cancelling again answers the same.
 #[tracing::instrument(skip_all, fields(orderId))]
-pub async fn cancel_order(
-    store: &(impl GetOrder + TransitionOrder + RefundPayment + ReleaseStock),
-    request: Request,
-) -> ApiResult {
+pub async fn cancel_order(store: &(impl GetOrder + SettleOrder), request: Request) -> ApiResult {
     let caller = Caller::of(&request)?;
     let id: OrderId = path_id(&request, "orderId")?;
     let order = match store.get_order(id).await.map_err(store_error)? {
         Some(order) if order.user_id == caller.user_id => order,
         _ => return Err(ApiError::NotFound(format!("order {id}"))),
     };
-    let now = Timestamp::now();
+    let row = lifecycle::transition(Actor::Cancel, OrderStatus::Cancelled);
     match store
-        .transition_order(id, &CANCELLABLE, OrderStatus::Cancelled, now)
+        .settle_order(id, row.from, row.to, Timestamp::now())
         .await
     {
-        Ok(()) => {}
-        Err(StoreError::VersionConflict) => {
-            return Err(ApiError::Conflict(format!(
-                "order {id} is {:?} and can no longer be cancelled",
-                order.status
-            )))
-        }
-        Err(error) => return Err(store_error(error)),
+        Ok(_) => json(
+            StatusCode::ACCEPTED,
+            &json!({ "orderId": id, "status": OrderStatus::Cancelled }),
+        ),
+        Err(StoreError::VersionConflict) => Err(ApiError::Conflict(format!(
+            "order {id} is {:?} and can no longer be cancelled",
+            order.status
+        ))),
+        Err(error) => Err(store_error(error)),
     }
-    store.refund_payment(id, now).await.map_err(store_error)?;
-    store.release_stock(id).await.map_err(store_error)?;
-    json(
-        StatusCode::ACCEPTED,
-        &json!({ "orderId": id, "status": OrderStatus::Cancelled }),
-    )
 }
 
-/// An admin marks a confirmed order as shipped.
+/// An admin marks a confirmed order as shipped, once its shipment exists; shipping again answers
+/// the same.
 #[tracing::instrument(skip_all, fields(orderId))]
-pub async fn ship_order(store: &(impl GetOrder + TransitionOrder), request: Request) -> ApiResult {
+pub async fn ship_order(store: &(impl GetOrder + ShipOrder), request: Request) -> ApiResult {
     Caller::admin(&request)?;
     let id: OrderId = path_id(&request, "orderId")?;
     let order = store
@@ -305,21 +289,13 @@ pub async fn ship_order(store: &(impl GetOrder + TransitionOrder), request: Requ
         .await
         .map_err(store_error)?
         .ok_or_else(|| ApiError::NotFound(format!("order {id}")))?;
-    match store
-        .transition_order(
-            id,
-            &[OrderStatus::Confirmed],
-            OrderStatus::Shipped,
-            Timestamp::now(),
-        )
-        .await
-    {
-        Ok(()) => json(
+    match store.ship_order(id, Timestamp::now()).await {
+        Ok(_) => json(
             StatusCode::OK,
             &json!({ "orderId": id, "status": OrderStatus::Shipped }),
         ),
         Err(StoreError::VersionConflict) => Err(ApiError::Conflict(format!(
-            "order {id} is {:?}; only a CONFIRMED order can be shipped",
+            "order {id} is {:?}; only a CONFIRMED order whose shipment was created can be shipped",
             order.status
         ))),
         Err(error) => Err(store_error(error)),

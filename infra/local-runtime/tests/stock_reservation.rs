@@ -66,7 +66,10 @@ async fn an_order_with_one_short_line_takes_nothing() {
     let order = pending_order(&store, &[(&plenty, 3), (&short, 2)]).await;
     assert_eq!(
         store.reserve_stock(&order).await.unwrap(),
-        ReserveOutcome::OutOfStock { short_lines: 1 }
+        ReserveOutcome::OutOfStock {
+            short_lines: 1,
+            rejected_now: true
+        }
     );
     assert_eq!(
         (
@@ -122,10 +125,11 @@ async fn reserving_twice_takes_stock_once_and_release_restores_it_exactly_once()
         (stock(&store, a.id).await, stock(&store, b.id).await),
         (10, 4)
     );
-    // A released reservation is not taken again by a late retry of the forward step.
+    // A released reservation is not taken again by a late retry of the forward step, and the
+    // step is told the units were put back: it must not go on as if they were held.
     assert_eq!(
         store.reserve_stock(&order).await.unwrap(),
-        ReserveOutcome::AlreadyReserved
+        ReserveOutcome::Released
     );
     assert_eq!(stock(&store, a.id).await, 10);
 }

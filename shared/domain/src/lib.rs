@@ -7,6 +7,7 @@ mod catalog;
 mod day;
 mod ids;
 mod invalid;
+pub mod lifecycle;
 mod money;
 mod notification;
 mod order;
@@ -26,6 +27,7 @@ pub use catalog::{
 pub use day::Day;
 pub use ids::{NotificationId, ProductId, ReviewId, UserId};
 pub use invalid::InvalidValue;
+pub use lifecycle::{Actor, Holdings, PaymentState, ReservationState, ShipmentState};
 pub use money::{Currency, Money, PriceAmount, Total};
 pub use notification::{Notification, NotificationKind};
 pub use order::{

@@ -149,13 +149,6 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    /// Whether the checkout saga is still moving an order in this status on. An order that stays
-    /// in one of these too long lost its saga (a lost hand-off, or an execution that died), and
-    /// the sweeper hands it to the saga again.
-    pub fn in_checkout(self) -> bool {
-        matches!(self, Self::Pending | Self::Reserved | Self::Paid)
-    }
-
     /// Whether the payment step is behind an order in this status (it was authorized).
     pub fn is_paid(self) -> bool {
         matches!(self, Self::Paid | Self::Confirmed | Self::Shipped)

@@ -75,7 +75,8 @@ impl AddFavourite for Store {
                 Some("attribute_not_exists(favourites) OR favourites < :max"),
             )?,
         ];
-        match transaction::attempt(&self.client, items).await? {
+        // One customer's changes all write their counter: concurrent ones conflict, and retry.
+        match transaction::settle(&self.client, items).await? {
             None => Ok(Added::Now),
             Some(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
             Some(cancelled) if cancelled.failed(1) => Ok(Added::Already),
@@ -98,7 +99,7 @@ impl RemoveFavourite for Store {
             TransactWriteItem::builder().delete(built(delete)?).build(),
             counter_by(&self.table, user, -1, None)?,
         ];
-        match transaction::attempt(&self.client, items).await? {
+        match transaction::settle(&self.client, items).await? {
             None => Ok(()),
             Some(cancelled) if cancelled.failed(0) => Ok(()),
             Some(cancelled) => Err(cancelled.unexpected()),

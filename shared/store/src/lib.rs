@@ -23,12 +23,14 @@ mod records;
 mod reservations;
 mod reviews;
 mod sales;
+mod settle;
 mod stock_alerts;
 mod stock_changes;
 mod transaction;
 mod users;
 
 pub use audit::{AuditPage, AuditRecord, NewAuditRecord};
+pub use cartwheel_domain::{PaymentState, ReservationState, ShipmentState};
 pub use emails::{Claim, Mailing};
 pub use error::StoreError;
 pub use favourites::{Added, Favourite, MAX_FAVOURITES};
@@ -39,10 +41,11 @@ pub use once::{Applied, DEDUP_DAYS};
 pub use operations::*;
 pub use order_details::OrderDetails;
 pub use orders::{IdempotentRequest, OrderPage, Placement};
-pub use payments::{Payment, PaymentState, Shipment};
+pub use payments::{Payment, Shipment};
 pub use reservations::{Reservation, ReserveOutcome};
 pub use reviews::{AuthoredReview, ReviewPage};
 pub use sales::{SaleChange, SaleLine, SalesFigure};
+pub use settle::{OrderRecords, Settled};
 pub use stock_alerts::{AlertChange, AlertStatus, StockAlert};
 pub use users::Credentials;
 

@@ -4,7 +4,7 @@ use crate::{
     Added, AlertChange, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Counter,
     Credentials, Favourite, IdempotentRequest, Mailing, NewAuditRecord, NotificationPage,
     OrderPage, Payment, Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome,
-    ReviewPage, SaleChange, SalesFigure, Shipment, StockAlert, StoreError,
+    ReviewPage, SaleChange, SalesFigure, Settled, Shipment, StockAlert, StoreError,
 };
 use cartwheel_domain::{
     BreakerPolicy, BreakerState, CartLine, Day, Email, Notification, NotificationId, Order,
@@ -163,9 +163,10 @@ pub trait ListOrders {
 }
 
 pub trait FindStalledOrders {
-    /// Orders still in checkout (PENDING, RESERVED, PAID) whose last move was at or before
-    /// `moved_before`: their hand-off to the saga was lost, or their execution died. At most
-    /// `limit` from each shard of the in-checkout index.
+    /// Orders still in checkout (PENDING, RESERVED, PAID, or CONFIRMED without a shipment) whose
+    /// last move was at or before `moved_before`: their hand-off to the saga was lost, or their
+    /// execution died. At most `limit` in all, the longest-stalled of each shard first, each
+    /// shard read page after page.
     fn stalled_orders(
         &self,
         moved_before: Timestamp,
@@ -201,15 +202,48 @@ pub trait GetReservation {
 
 pub trait TransitionOrder {
     /// Moves the order to `to` if its status is one of `from`, recording the change in its
-    /// history. Already being in `to` is success (a retried step); any other status is
-    /// `VersionConflict`.
+    /// history: `true`. Already being in `to` is `false` (a retried step: the caller counts
+    /// nothing again); any other status is `VersionConflict`.
     fn transition_order(
         &self,
         order: OrderId,
         from: &[OrderStatus],
         to: OrderStatus,
         now: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+pub trait SettleOrder {
+    /// Moves the order from one of `from` to `to` (CANCELLED, PAYMENT_FAILED) and, in the same
+    /// transaction, refunds its payment, puts its held units back (of the products that still
+    /// exist) and voids its shipment. Settling again finishes nothing twice; another status is
+    /// `VersionConflict`.
+    fn settle_order(
+        &self,
+        order: OrderId,
+        from: &[OrderStatus],
+        to: OrderStatus,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Settled, StoreError>> + Send;
+}
+
+pub trait ShipOrder {
+    /// CONFIRMED -> SHIPPED, only with a live shipment; the reservation's units are committed
+    /// (never put back after). `false` if it was shipped before; another status is
+    /// `VersionConflict`.
+    fn ship_order(
+        &self,
+        order: OrderId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+pub trait ReadOrderRecords {
+    /// The order with its reservation, payment and shipment, in one consistent read.
+    fn order_records(
+        &self,
+        order: OrderId,
+    ) -> impl Future<Output = Result<crate::OrderRecords, StoreError>> + Send;
 }
 
 pub trait AuthorizePayment {

@@ -269,30 +269,46 @@ impl FindStalledOrders for Store {
     ) -> Result<Vec<OrderId>, StoreError> {
         let mut stale = Vec::new();
         for shard in 0..keys::PENDING_SHARDS {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::PENDING_INDEX)
-                .key_condition_expression("#shard = :shard AND #since <= :cutoff")
-                .expression_attribute_names("#shard", keys::PENDING_SHARD)
-                .expression_attribute_names("#since", keys::PENDING_SINCE)
-                .expression_attribute_values(":shard", s(keys::pending_shard_named(shard)))
-                .expression_attribute_values(":cutoff", n(moved_before.unix_seconds()))
-                .limit(i32::from(limit))
-                .send()
-                .await?;
-            // The index projects the order's id: its key holds only the id's placement part.
-            for item in output.items.unwrap_or_default() {
-                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
-                let id = item.get("id").and_then(|v| v.as_s().ok()?.parse().ok());
-                stale.push(id.ok_or_else(|| {
-                    StoreError::corrupt(pk.cloned().unwrap_or_default(), "an order without its id")
-                })?);
+            // Page after page, oldest first: orders a sweep cannot move on (an execution still
+            // running) must not hide the newer ones behind them.
+            let mut start = None;
+            let mut found = 0;
+            loop {
+                let output = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(keys::PENDING_INDEX)
+                    .key_condition_expression("#shard = :shard AND #since <= :cutoff")
+                    .expression_attribute_names("#shard", keys::PENDING_SHARD)
+                    .expression_attribute_names("#since", keys::PENDING_SINCE)
+                    .expression_attribute_values(":shard", s(keys::pending_shard_named(shard)))
+                    .expression_attribute_values(":cutoff", n(moved_before.unix_seconds()))
+                    .limit(i32::from(limit.clamp(1, 100)))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await?;
+                for item in output.items.unwrap_or_default() {
+                    stale.push(stalled_id(&item)?);
+                    found += 1;
+                }
+                start = output.last_evaluated_key;
+                if start.is_none() || found >= usize::from(limit) {
+                    break;
+                }
             }
         }
         Ok(stale)
     }
+}
+
+/// The index projects the order's id: its key holds only the id's placement part.
+fn stalled_id(item: &Item) -> Result<OrderId, StoreError> {
+    let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
+    let id = item.get("id").and_then(|v| v.as_s().ok()?.parse().ok());
+    id.ok_or_else(|| {
+        StoreError::corrupt(pk.cloned().unwrap_or_default(), "an order without its id")
+    })
 }
 
 const CURSOR_KEYS: [&str; 4] = ["PK", "SK", "GSI1PK", "GSI1SK"];

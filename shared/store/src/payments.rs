@@ -9,16 +9,10 @@ use crate::{
     AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
-use cartwheel_domain::{Order, OrderId, OrderStatus, Timestamp, Total};
+use cartwheel_domain::{
+    Order, OrderId, OrderStatus, PaymentState, ShipmentState, Timestamp, Total,
+};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentState {
-    Authorized,
-    Captured,
-    Refunded,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,6 +30,9 @@ pub struct Shipment {
     pub order_id: OrderId,
     pub tracking_number: String,
     pub created_at: Timestamp,
+    /// CREATED until a cancel or a compensation voids it.
+    #[serde(default)]
+    pub state: ShipmentState,
 }
 
 impl Store {
@@ -45,25 +42,24 @@ impl Store {
         &self,
         at: (String, String),
         body: T,
-        with_order: TransactWriteItem,
+        with_order: Vec<TransactWriteItem>,
     ) -> Result<T, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(record_item(at.clone(), body.clone())?))
             .condition_expression("attribute_not_exists(PK)");
-        let items = vec![
-            TransactWriteItem::builder()
-                .put(build(put.build())?)
-                .build(),
-            with_order,
-        ];
-        match transaction::attempt(&self.client, items).await? {
+        let mut items = vec![TransactWriteItem::builder()
+            .put(build(put.build())?)
+            .build()];
+        items.extend(with_order);
+        // Concurrent steps and cancels write the same order: conflicts are retried.
+        match transaction::settle(&self.client, items).await? {
             None => Ok(body),
             Some(cancelled) if cancelled.failed(0) => self
                 .read_record(at)
                 .await?
                 .ok_or(StoreError::VersionConflict),
-            Some(cancelled) if cancelled.failed(1) => Err(StoreError::VersionConflict),
+            Some(cancelled) if cancelled.any(CONDITION_FAILED) => Err(StoreError::VersionConflict),
             Some(cancelled) => Err(cancelled.unexpected()),
         }
     }
@@ -97,7 +93,7 @@ impl Store {
             .update(build(update.build())?)
             .build()];
         items.extend(transition.map(|t| TransactWriteItem::builder().update(t).build()));
-        match transaction::attempt(&self.client, items).await? {
+        match transaction::settle(&self.client, items).await? {
             None => Ok(true),
             Some(cancelled) if cancelled.any(CONDITION_FAILED) => Ok(false),
             Some(cancelled) => Err(cancelled.unexpected()),
@@ -137,8 +133,21 @@ impl AuthorizePayment for Store {
             OrderStatus::Paid,
             now,
         )?;
-        let transition = TransactWriteItem::builder().update(transition).build();
-        self.create_for_order(keys::payment(order.id), payment, transition)
+        // Only an order that still holds its units is charged: a compensation may have put
+        // them back while the order is RESERVED (see `ReserveOutcome::Released`).
+        let held = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::reservation(order.id))))
+            .condition_expression("#state = :held")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":held", s("HELD"));
+        let with_order = vec![
+            TransactWriteItem::builder().update(transition).build(),
+            TransactWriteItem::builder()
+                .condition_check(build(held.build())?)
+                .build(),
+        ];
+        self.create_for_order(keys::payment(order.id), payment, with_order)
             .await
     }
 }
@@ -197,18 +206,24 @@ impl CreateShipment for Store {
             order_id: order,
             tracking_number,
             created_at: now,
+            state: ShipmentState::Created,
         };
-        // The order stays CONFIRMED until an admin ships it; only a confirmed order gets a shipment.
-        let confirmed = ConditionCheck::builder()
+        // The order stays CONFIRMED until an admin ships it; only a confirmed order gets a
+        // shipment, and with it the order leaves the sweeper's in-checkout index: its checkout
+        // is done.
+        let confirmed = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::order(order))))
+            .update_expression("REMOVE #shard, #since")
             .condition_expression("#status = :confirmed")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#shard", keys::PENDING_SHARD)
+            .expression_attribute_names("#since", keys::PENDING_SINCE)
             .expression_attribute_values(":confirmed", s("CONFIRMED"));
         let confirmed = TransactWriteItem::builder()
-            .condition_check(build(confirmed.build())?)
+            .update(build(confirmed.build())?)
             .build();
-        self.create_for_order(keys::shipment(order), shipment, confirmed)
+        self.create_for_order(keys::shipment(order), shipment, vec![confirmed])
             .await
     }
 }

@@ -5,18 +5,13 @@ use crate::{
     keys,
     records::record_item,
     transaction::{self, key, n, s},
-    GetReservation, ReleaseStock, ReserveStock, Store, StoreError, TransitionOrder,
+    GetReservation, ReserveStock, Store, StoreError, TransitionOrder,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use cartwheel_domain::{Order, OrderId, OrderStatus, ProductId, Quantity, StatusChange, Timestamp};
+use cartwheel_domain::{
+    Order, OrderId, OrderStatus, ProductId, Quantity, ReservationState, StatusChange, Timestamp,
+};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReservationState {
-    Held,
-    Released,
-}
 
 /// Exactly what an order took from stock, so that releasing it is exact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,12 +26,18 @@ pub struct Reservation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReserveOutcome {
     Reserved,
-    /// This step ran before and reserved the stock; nothing more was taken.
+    /// This step ran before and reserved the stock, which the order still holds; nothing more
+    /// was taken.
     AlreadyReserved,
+    /// The order's units were taken and then put back (a compensation ran): nothing is held,
+    /// and nothing is taken again under this order.
+    Released,
     /// `short_lines` lines were short (their stock condition failed); nothing was taken and the
-    /// order is REJECTED.
+    /// order is REJECTED: by this call when `rejected_now`, by an earlier run of the step
+    /// otherwise (then `short_lines` is 0: it was counted then).
     OutOfStock {
         short_lines: usize,
+        rejected_now: bool,
     },
 }
 
@@ -65,8 +66,9 @@ pub(crate) fn transition_update(
     .map_err(|e| StoreError::Dynamo(e.to_string()))?;
     let set = "SET #status = :to, updatedAt = :now, history = list_append(history, :change)";
     // The sparse index holds the orders still in checkout, keyed by the time of their last move
-    // (what the sweeper looks for); a move out of checkout leaves it.
-    let in_checkout = to.in_checkout();
+    // (what the sweeper looks for); a move out of checkout leaves it. A move to CONFIRMED has no
+    // shipment yet, so it stays until CreateShipment takes it out.
+    let in_checkout = to.in_checkout(false);
     let expression = if in_checkout {
         format!("{set}, #shard = :shard, #since = :since")
     } else {
@@ -130,7 +132,7 @@ impl TransitionOrder for Store {
         from: &[OrderStatus],
         to: OrderStatus,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let update = transition_update(&self.table, order, from, to, now)?;
         let result = self
             .client
@@ -144,14 +146,14 @@ impl TransitionOrder for Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 match self.order_status(order).await? {
-                    Some(current) if current == to => Ok(()),
+                    Some(current) if current == to => Ok(false),
                     Some(_) => Err(StoreError::VersionConflict),
                     None => Err(StoreError::NotFound),
                 }
@@ -218,20 +220,47 @@ impl ReserveStock for Store {
         // Concurrent reservations and reviews write the same products: conflicts are retried.
         match transaction::settle(&self.client, items).await? {
             None => Ok(ReserveOutcome::Reserved),
-            // The reservation exists already: this step ran before.
-            Some(cancelled) if cancelled.failed(lines) => Ok(ReserveOutcome::AlreadyReserved),
+            // The reservation exists already: this step ran before. Its state says whether the
+            // order still holds the units.
+            Some(cancelled) if cancelled.failed(lines) => self.earlier_reservation(order.id).await,
+            // Not PENDING and never reserved: rejected before (a retry), or cancelled.
+            Some(cancelled) if cancelled.failed(lines + 1) => {
+                match self.order_status(order.id).await? {
+                    Some(OrderStatus::Rejected) => Ok(ReserveOutcome::OutOfStock {
+                        short_lines: 0,
+                        rejected_now: false,
+                    }),
+                    Some(_) => Err(StoreError::VersionConflict),
+                    None => Err(StoreError::NotFound),
+                }
+            }
             Some(cancelled) if (0..lines).any(|i| cancelled.failed(i)) => {
                 let short_lines = (0..lines).filter(|&i| cancelled.failed(i)).count();
-                self.transition_order(
-                    order.id,
-                    &[OrderStatus::Pending],
-                    OrderStatus::Rejected,
-                    now,
-                )
-                .await?;
-                Ok(ReserveOutcome::OutOfStock { short_lines })
+                let rejected_now = self
+                    .transition_order(
+                        order.id,
+                        &[OrderStatus::Pending],
+                        OrderStatus::Rejected,
+                        now,
+                    )
+                    .await?;
+                Ok(ReserveOutcome::OutOfStock {
+                    short_lines,
+                    rejected_now,
+                })
             }
             Some(cancelled) => Err(cancelled.unexpected()),
+        }
+    }
+}
+
+impl Store {
+    async fn earlier_reservation(&self, order: OrderId) -> Result<ReserveOutcome, StoreError> {
+        match self.get_reservation(order).await? {
+            Some(r) if r.state == ReservationState::Released => Ok(ReserveOutcome::Released),
+            Some(_) => Ok(ReserveOutcome::AlreadyReserved),
+            // Its condition failed on a record that is gone: nothing deletes reservations.
+            None => Err(StoreError::VersionConflict),
         }
     }
 }
@@ -240,55 +269,5 @@ impl GetReservation for Store {
     #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn get_reservation(&self, order: OrderId) -> Result<Option<Reservation>, StoreError> {
         self.read_record(keys::reservation(order)).await
-    }
-}
-
-impl ReleaseStock for Store {
-    #[tracing::instrument(skip_all, fields(orderId = %order))]
-    async fn release_stock(&self, order: OrderId) -> Result<bool, StoreError> {
-        let Some(reservation) = self.get_reservation(order).await? else {
-            return Ok(false);
-        };
-        if reservation.state == ReservationState::Released {
-            return Ok(false);
-        }
-        let mut items = Vec::with_capacity(reservation.lines.len() + 1);
-        let mark = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::reservation(order))))
-            .update_expression("SET #state = :released")
-            .condition_expression("#state = :held")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":released", s("RELEASED"))
-            .expression_attribute_values(":held", s("HELD"));
-        items.push(
-            TransactWriteItem::builder()
-                .update(build(mark.build())?)
-                .build(),
-        );
-        for (product, quantity) in &reservation.lines {
-            // A product deleted since gets no stock back: there is nothing left to sell it from.
-            let restore = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::product(*product))))
-                .update_expression(
-                    "SET stock = stock + :q, version = version + :one, updatedAt = :now",
-                )
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":q", n(quantity.units()))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":now", s(Timestamp::now().to_string()));
-            items.push(
-                TransactWriteItem::builder()
-                    .update(build(restore.build())?)
-                    .build(),
-            );
-        }
-        match transaction::attempt(&self.client, items).await? {
-            None => Ok(true),
-            // Released meanwhile by a concurrent run of this step.
-            Some(cancelled) if cancelled.failed(0) => Ok(false),
-            Some(cancelled) => Err(cancelled.unexpected()),
-        }
     }
 }
