@@ -7,6 +7,7 @@ pub mod aws_edge;
 pub mod capacity;
 pub mod cors;
 pub mod docs;
+pub mod explore;
 pub mod gateway;
 pub mod iam;
 pub mod metrics;

@@ -289,8 +289,15 @@ impl FindStalledOrders for Store {
                     .send()
                     .await?;
                 for item in output.items.unwrap_or_default() {
-                    stale.push(stalled_id(&item)?);
                     found += 1;
+                    // An entry this code cannot read (another version's, an operator's) must not
+                    // stop the sweep of every order behind it.
+                    match stalled_id(&item) {
+                        Ok(id) => stale.push(id),
+                        Err(error) => {
+                            tracing::error!(%error, "skipped an unreadable entry of the in-checkout index")
+                        }
+                    }
                 }
                 start = output.last_evaluated_key;
                 if start.is_none() || found >= usize::from(limit) {
