@@ -22,13 +22,14 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 20] = [
+pub const SETTINGS: [&str; 21] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
     "ACCESS_TOKEN_TTL_SECONDS",
     "STATE_MACHINE_ARN",
     "EVENT_BUS_NAME",
+    "UNREADABLE_CHANGES_QUEUE_URL",
     "ORDER_QUEUE_URL",
     "PENDING_GRACE_SECONDS",
     "NOTIFICATION_SENDER",

@@ -20,6 +20,7 @@ use crate::{
     publish,
     push::Connections,
     saga::{self, SagaInput, StepResult},
+    unreadable::UnreadableChanges,
 };
 use aws_lambda_events::{
     dynamodb,
@@ -205,10 +206,10 @@ pub static SWEEP_PENDING_ORDERS: ScheduleFunction<(Store, PendingSweep)> = Funct
     },
 };
 
-pub static PUBLISH_EVENTS: StreamFunction<Publisher> = Function {
+pub static PUBLISH_EVENTS: StreamFunction<(Publisher, UnreadableChanges)> = Function {
     name: "PublishEventsFunction",
-    handle: |publisher, batch| {
-        Box::pin(async move { publish::publish_events(&publisher, batch).await })
+    handle: |deps, batch| {
+        Box::pin(async move { publish::publish_events(&deps.0, &deps.1, batch).await })
     },
 };
 

@@ -8,6 +8,7 @@ use crate::{
     limits::{LoginLimits, OrderLimit, SignUpLimit},
     mail::Mailer,
     push::Connections,
+    unreadable::UnreadableChanges,
 };
 use aws_config::SdkConfig;
 use cartwheel_domain::{BreakerPolicy, Email, RateLimit};
@@ -127,6 +128,13 @@ impl Dependencies for Publisher {
     async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let bus = env.require("EVENT_BUS_NAME")?;
         Ok(Publisher::new(aws_sdk_eventbridge::Client::new(sdk), bus))
+    }
+}
+
+impl Dependencies for UnreadableChanges {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let url = env.require("UNREADABLE_CHANGES_QUEUE_URL")?;
+        Ok(UnreadableChanges::new(aws_sdk_sqs::Client::new(sdk), url))
     }
 }
 

@@ -19,6 +19,7 @@ pub mod publish;
 pub mod push;
 pub mod registry;
 pub mod saga;
+pub mod unreadable;
 
 pub use config::{ConfigError, Env};
 pub use function::{Function, Instantiate, Invoke};

@@ -1,5 +1,6 @@
 //! The table stream's consumer: turns each committed change into its domain event and publishes it.
 
+use crate::unreadable::{dead_letter, UnreadableChanges};
 use aws_lambda_events::{
     dynamodb::Event,
     streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse},
@@ -23,12 +24,17 @@ fn failures(batch: &Event, positions: impl IntoIterator<Item = usize>) -> Dynamo
 
 /// Records whose events were not all published are reported by sequence number; Lambda retries the
 /// batch from the lowest one, so events are delivered at least once, in order, and carry ids that
-/// let consumers drop the repeats.
+/// let consumers drop the repeats. A record that does not decode would fail every retry and hold
+/// up everything behind it, so it is dead-lettered instead, and reported only if that fails.
 #[tracing::instrument(skip_all, fields(records = batch.records.len()))]
-pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEventResponse {
-    let mut failed = BTreeSet::new();
+pub async fn publish_events(
+    publisher: &Publisher,
+    unreadable: &UnreadableChanges,
+    batch: Event,
+) -> DynamoDbEventResponse {
     let mut events = Vec::new();
     let mut record_of_event = Vec::new();
+    let mut letters = Vec::new();
     for (position, record) in batch.records.iter().enumerate() {
         match events_of(record) {
             Ok(found) => {
@@ -36,13 +42,16 @@ pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEven
                 events.extend(found);
             }
             Err(error) => {
-                tracing::error!(%error, "a stream record could not be read");
-                failed.insert(position);
+                tracing::error!(%error, keys = ?record.change.keys, "a stream record could not be read: dead-lettered");
+                letters.push((position, dead_letter(record, &error.to_string())));
             }
         }
     }
+    // Neither depends on the other: the batch waits only for the slower.
+    let (refused, published) = tokio::join!(unreadable.send(&letters), publisher.publish(&events));
+    let mut failed: BTreeSet<usize> = refused.iter().copied().collect();
     let mut not_published = 0;
-    if let Err(unpublished) = publisher.publish(&events).await {
+    if let Err(unpublished) = published {
         tracing::error!(error = %unpublished, "events were not published");
         not_published = unpublished.failed.len();
         failed.extend(
@@ -54,5 +63,6 @@ pub async fn publish_events(publisher: &Publisher, batch: Event) -> DynamoDbEven
     }
     count(Metric::EventsPublished, events.len() - not_published);
     count(Metric::EventsFailed, not_published);
+    count(Metric::UnreadableRecords, letters.len() - refused.len());
     failures(&batch, failed)
 }

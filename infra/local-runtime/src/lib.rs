@@ -25,6 +25,7 @@ pub mod sandbox;
 pub mod seed;
 pub mod stack;
 pub mod stream;
+pub mod stream_retries;
 pub mod websocket;
 
 pub use gateway::{serve, Gateway, GatewayError};

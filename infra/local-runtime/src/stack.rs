@@ -15,6 +15,7 @@ use crate::{
     resources::Resources,
     sandbox::{Deployed, Sandbox},
     stream::{feed_function, play_pipe, StreamMapping, StreamReader},
+    stream_retries::RetryPolicy,
 };
 use aws_config::SdkConfig;
 use cartwheel_functions::{registry, Env};
@@ -353,6 +354,8 @@ impl OfflineStack {
             Trigger::TableStream {
                 batch_size,
                 max_retries,
+                bisect,
+                report_item_failures,
                 on_failure,
             } => {
                 self.check_stream_mapping(function, stream_arn, on_failure.as_deref())?;
@@ -366,7 +369,11 @@ impl OfflineStack {
                 };
                 let mapping = StreamMapping {
                     batch_size: *batch_size,
-                    max_retries: *max_retries,
+                    retries: RetryPolicy {
+                        max_retries: *max_retries,
+                        bisect: *bisect,
+                        report_item_failures: *report_item_failures,
+                    },
                     on_failure,
                 };
                 let reader = StreamReader::new(streams_client(function_sdk), stream_arn, &region);

@@ -6,6 +6,7 @@ use crate::{
     pattern,
     queues::QueueAddress,
     sandbox::Deployed,
+    stream_retries::{deliver, Outcome, RetryPolicy, StreamTarget},
 };
 use aws_sdk_dynamodbstreams::{
     types::{Record, ShardIteratorType},
@@ -279,15 +280,13 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> 
 /// An event source mapping from the stream, as the template sets it.
 pub struct StreamMapping {
     pub batch_size: u32,
-    /// `MaximumRetryAttempts`; `None` retries until the function takes the batch (in AWS, until
-    /// the records expire after 24 hours).
-    pub max_retries: Option<u32>,
+    pub retries: RetryPolicy,
     pub on_failure: Option<FailureDestination>,
 }
 
-/// Plays an event source mapping from the stream: a batch is retried from the lowest failed
-/// sequence number until the function takes it or the retries run out; then the on-failure
-/// destination is told which records were skipped.
+/// Plays an event source mapping from the stream: each batch goes to the function, and what it
+/// fails is retried, split and given up on as Lambda does (`stream_retries`); then the reader
+/// moves on to the records after it.
 pub fn feed_function(
     mut reader: StreamReader,
     function: Arc<Deployed>,
@@ -295,26 +294,65 @@ pub fn feed_function(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let mut batch = next_or_wait(&mut reader, mapping.batch_size).await;
-            observe_iterator_age(&function, &batch);
-            let mut retries = 0;
-            while !batch.is_empty() {
-                let Some(first_failed) = first_failure(&function, &batch).await else {
-                    break;
-                };
-                if mapping.max_retries.is_some_and(|max| retries >= max) {
-                    give_up(&reader, &function, &mapping, &batch, retries + 1).await;
-                    break;
-                }
-                retries += 1;
-                batch.retain(|r| {
-                    let seq = r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default();
-                    (seq.len(), seq) >= (first_failed.len(), first_failed.as_str())
-                });
-                tokio::time::sleep(Duration::from_millis(100 << retries.min(5))).await;
+            let batch = next_or_wait(&mut reader, mapping.batch_size).await;
+            if batch.is_empty() {
+                continue;
             }
+            observe_iterator_age(&function, &batch);
+            let target = MappedFunction {
+                reader: &reader,
+                function: &function,
+                mapping: &mapping,
+            };
+            deliver(&target, mapping.retries, batch).await;
         }
     })
+}
+
+/// The function behind a stream mapping, and the destination told of what it never took.
+struct MappedFunction<'a> {
+    reader: &'a StreamReader,
+    function: &'a Deployed,
+    mapping: &'a StreamMapping,
+}
+
+impl StreamTarget for MappedFunction<'_> {
+    async fn invoke(&self, records: &[Value]) -> Outcome {
+        let event = match serde_json::from_value(json!({ "Records": records })) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::error!(function = %self.function.sandbox.function, %error, "a stream batch does not parse");
+                return Outcome::Failed;
+            }
+        };
+        match self.function.stream(event).await {
+            Ok(response) => Outcome::Returned(
+                response
+                    .batch_item_failures
+                    .into_iter()
+                    .map(|f| f.item_identifier)
+                    .collect(),
+            ),
+            Err(_) => Outcome::Failed,
+        }
+    }
+
+    async fn give_up(&self, records: &[Value], invocations: u32) {
+        let name = &self.function.sandbox.function;
+        tracing::error!(function = %name, records = records.len(), invocations, "retries exhausted: skipping stream records");
+        let Some(destination) = &self.mapping.on_failure else {
+            return;
+        };
+        let failed = FailedBatch {
+            stream_arn: &self.reader.stream_arn,
+            shard_id: &self.reader.batch_shard,
+            records,
+            invocations,
+        };
+        if let Err(error) = destination.report(&failed).await {
+            tracing::error!(function = %name, %error, "the on-failure destination refused the batch's record");
+        }
+    }
 }
 
 /// Lambda's `IteratorAge` for a stream mapping: how old the batch's last record is when the
@@ -339,49 +377,4 @@ fn observe_iterator_age(function: &Deployed, batch: &[Value]) {
         age_ms,
         &dimensions,
     );
-}
-
-/// The lowest sequence number the function did not take, or `None` if it took the whole batch.
-async fn first_failure(function: &Deployed, batch: &[Value]) -> Option<String> {
-    let event = match serde_json::from_value(json!({ "Records": batch })) {
-        Ok(event) => event,
-        Err(error) => {
-            tracing::error!(function = %function.sandbox.function, %error, "a stream batch does not parse");
-            return None;
-        }
-    };
-    match function.stream(event).await {
-        Ok(response) => response
-            .batch_item_failures
-            .iter()
-            .filter_map(|f| f.item_identifier.clone())
-            .min_by_key(|seq| (seq.len(), seq.clone())),
-        // A failed invocation (timeout, crash) retries the whole batch, as Lambda does.
-        Err(_) => batch[0]["dynamodb"]["SequenceNumber"]
-            .as_str()
-            .map(str::to_owned),
-    }
-}
-
-async fn give_up(
-    reader: &StreamReader,
-    function: &Deployed,
-    mapping: &StreamMapping,
-    batch: &[Value],
-    invocations: u32,
-) {
-    let name = &function.sandbox.function;
-    tracing::error!(function = %name, records = batch.len(), "retries exhausted: skipping stream records");
-    let Some(destination) = &mapping.on_failure else {
-        return;
-    };
-    let failed = FailedBatch {
-        stream_arn: &reader.stream_arn,
-        shard_id: &reader.batch_shard,
-        records: batch,
-        invocations,
-    };
-    if let Err(error) = destination.report(&failed).await {
-        tracing::error!(function = %name, %error, "the on-failure destination refused the batch's record");
-    }
 }

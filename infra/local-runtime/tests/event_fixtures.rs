@@ -5,7 +5,7 @@ mod support;
 
 use cartwheel_domain::{OrderStatus, Timestamp};
 use cartwheel_events::Publisher;
-use cartwheel_functions::publish::publish_events;
+use cartwheel_functions::{publish::publish_events, unreadable::UnreadableChanges};
 use cartwheel_local::sandbox::Failure;
 use cartwheel_store::TransitionOrder;
 use std::time::Duration;
@@ -113,8 +113,12 @@ async fn stream_records_become_events_on_the_bus_or_come_back_as_failures() {
 
     let sdk = sdk_config().await;
     let missing_bus = Publisher::new(aws_sdk_eventbridge::Client::new(&sdk), "no-such-bus");
+    let dead_letters = UnreadableChanges::new(
+        aws_sdk_sqs::Client::new(&sdk),
+        &app.stack.queues["UnreadableChangesQueue"].url,
+    );
     let event = serde_json::from_str(&fixture("publish-events")).unwrap();
-    let response = publish_events(&missing_bus, event).await;
+    let response = publish_events(&missing_bus, &dead_letters, event).await;
     let failed: Vec<_> = response
         .batch_item_failures
         .iter()

@@ -85,6 +85,8 @@ metrics! {
     EventsPublished: Count, 1;
     /// Domain events the bus refused; their stream records are retried.
     EventsFailed: Count, 1;
+    /// Stream records whose item this code cannot decode, dead-lettered to UnreadableChangesQueue instead of failing their batch.
+    UnreadableRecords: Count, 1;
     /// Domain events a consumer applied (an audit record, sales figures).
     EventsConsumed: Count, 1;
     /// Domain events a consumer had applied before (a redelivery, a replay): nothing changed.

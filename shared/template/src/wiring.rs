@@ -20,6 +20,11 @@ pub enum Trigger {
         batch_size: u32,
         /// `MaximumRetryAttempts`; `None` (-1, the default) retries until the record expires.
         max_retries: Option<u32>,
+        /// `BisectBatchOnFunctionError`: a failed invocation's batch is split in two and retried.
+        bisect: bool,
+        /// `FunctionResponseTypes` holds `ReportBatchItemFailures`: without it Lambda ignores the
+        /// failures a function reports and takes the batch as processed.
+        report_item_failures: bool,
         on_failure: Option<String>,
     },
     /// A `Schedule` event with a `rate(...)` expression.
@@ -183,6 +188,12 @@ impl Template {
                     max_retries: get(props, "MaximumRetryAttempts")
                         .and_then(Value::as_i64)
                         .and_then(|n| u32::try_from(n).ok()),
+                    bisect: get(props, "BisectBatchOnFunctionError")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    report_item_failures: list(props, "FunctionResponseTypes")
+                        .iter()
+                        .any(|t| t.as_str() == Some("ReportBatchItemFailures")),
                     on_failure: get(props, "DestinationConfig")
                         .and_then(|d| get(d, "OnFailure"))
                         .and_then(|o| get(o, "Destination"))
@@ -376,6 +387,8 @@ mod tests {
             [Trigger::TableStream {
                 batch_size: 100,
                 max_retries: Some(10),
+                bisect: true,
+                report_item_failures: true,
                 on_failure: Some("UnpublishedChangesQueue".into())
             }]
         );
