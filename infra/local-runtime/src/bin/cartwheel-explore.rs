@@ -107,6 +107,9 @@ async fn main() {
         .buffer_unordered(options.concurrency);
     while let Some(outcome) = runs.next().await {
         ran += 1;
+        if std::env::var_os("EXPLORE_VERBOSE").is_some() {
+            outcome.log.iter().for_each(|l| eprintln!("  {l}"));
+        }
         if !outcome.broken.is_empty() {
             broken += 1;
             eprintln!(

@@ -136,8 +136,10 @@ pub async fn execute(
                 log.push(format!("{order} {at}: execution stopped"));
                 return Ended::Stopped(at);
             }
+            let began = std::time::Instant::now();
             let result = attempt(store, breaker, function, order, fault).await;
-            log.push(format!("{order} {at} {fault:?}: {result:?}"));
+            let ms = began.elapsed().as_millis();
+            log.push(format!("{order} {at} {fault:?}: {result:?} ({ms} ms)"));
             match result {
                 Ok(()) => {
                     at = next.clone().expect("a Task has Next (checked on parse)");
