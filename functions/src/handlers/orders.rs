@@ -179,7 +179,7 @@ pub async fn place_order(
     let ids: Vec<ProductId> = lines.iter().map(|(id, _)| *id).collect();
     let products = store.get_products(&ids).await.map_err(store_error)?;
     let (priced, total) = priced_lines(&lines, products)?;
-    // Counted once the order is known to be valid; a replay gives its slot back below.
+    // Counted once the order is known to be valid.
     let now = Timestamp::now();
     let slot = Slot {
         counter: Counter::new("orders-customer", caller.user_id.to_string()),
@@ -202,11 +202,13 @@ pub async fn place_order(
         key,
         fingerprint,
     };
-    match store
-        .place_order(&order, &idempotent, &cart_lines)
-        .await
-        .map_err(store_error)?
-    {
+    // Only a stored order counts: the slot goes back if the store failed, or if the key's order
+    // was there already (a replay).
+    let placement = store.place_order(&order, &idempotent, &cart_lines).await;
+    if !matches!(placement, Ok(Placement::Placed)) {
+        slot.give_back(store, now).await;
+    }
+    match placement.map_err(store_error)? {
         Placement::Placed => {
             cartwheel_telemetry::count(cartwheel_telemetry::Metric::OrdersPlaced, 1);
             tracing::info!(lines = order.lines.len(), totalMinor = order.total.amount, currency = ?order.total.currency, "order placed");
@@ -216,7 +218,6 @@ pub async fn place_order(
             fingerprint,
             earlier,
         } => {
-            slot.give_back(store, now).await?;
             if fingerprint != idempotent.fingerprint {
                 return Err(ApiError::IdempotencyKeyReused);
             }
@@ -325,3 +326,6 @@ pub async fn ship_order(store: &(impl GetOrder + TransitionOrder), request: Requ
         Err(error) => Err(store_error(error)),
     }
 }
+
+#[cfg(test)]
+mod tests;
