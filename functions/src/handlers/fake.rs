@@ -2,11 +2,12 @@
 //! cannot stage: a store that fails at a chosen call.
 
 use cartwheel_domain::{
-    CartLine, Email, NewProduct, Order, Product, ProductId, RateLimit, Timestamp, UserId,
+    CartLine, Email, IdempotencyKey, NewProduct, Order, OrderId, Product, ProductId, RateLimit,
+    Timestamp, UserId,
 };
 use cartwheel_store::{
-    Counter, Credentials, FindCredentials, GetCart, GetProducts, GiveBackSlot, IdempotentRequest,
-    PlaceOrder, Placement, StoreError, TakeSlot,
+    Counter, Credentials, EarlierOrder, FindCredentials, FindEarlierOrder, GetCart, GetProducts,
+    GiveBackSlot, IdempotentRequest, PlaceOrder, Placement, StoreError, TakeSlot,
 };
 use lambda_http::Request;
 use std::{collections::HashMap, sync::Mutex};
@@ -37,7 +38,9 @@ pub struct FakeStore {
     pub products: Vec<Product>,
     pub cart: Vec<CartLine>,
     /// Orders stored, each with its request's fingerprint.
-    pub orders: Mutex<Vec<(Order, String)>>,
+    pub orders: Mutex<Vec<EarlierOrder>>,
+    /// The lookup by key misses, as when a concurrent attempt stores the order just after it.
+    pub lookup_misses: bool,
     /// Every write of an order fails, as DynamoDB does when it throttles or is unreachable.
     pub fail_order_writes: bool,
     /// Every read of credentials fails.
@@ -50,6 +53,15 @@ impl FakeStore {
     /// Slots held on all limits, in all windows.
     pub fn slots_held(&self) -> u32 {
         self.slots.lock().unwrap().values().sum()
+    }
+
+    /// The order stored in `id`'s place, as DynamoDB keys it (`OrderId::placement`).
+    fn stored_at(&self, id: OrderId) -> Option<EarlierOrder> {
+        let orders = self.orders.lock().unwrap();
+        let found = orders
+            .iter()
+            .find(|o| o.order.id.placement() == id.placement());
+        found.cloned()
     }
 
     fn slot_name(counter: &Counter, limit: RateLimit, at: Timestamp) -> String {
@@ -114,17 +126,27 @@ impl PlaceOrder for FakeStore {
         if self.fail_order_writes {
             return Err(injected());
         }
-        let mut orders = self.orders.lock().unwrap();
-        let place = order.id.placement();
-        if let Some((earlier, fingerprint)) = orders.iter().find(|(o, _)| o.id.placement() == place)
-        {
-            return Ok(Placement::Replayed {
-                earlier: Box::new(earlier.clone()),
-                fingerprint: fingerprint.clone(),
-            });
+        if let Some(earlier) = self.stored_at(order.id) {
+            return Ok(Placement::Replayed(Box::new(earlier)));
         }
-        orders.push((order.clone(), request.fingerprint.clone()));
+        self.orders.lock().unwrap().push(EarlierOrder {
+            order: order.clone(),
+            fingerprint: request.fingerprint.clone(),
+        });
         Ok(Placement::Placed)
+    }
+}
+
+impl FindEarlierOrder for FakeStore {
+    async fn earlier_order(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<EarlierOrder>, StoreError> {
+        if self.lookup_misses {
+            return Ok(None);
+        }
+        Ok(self.stored_at(OrderId::for_request(user, key, Timestamp::now())))
     }
 }
 

@@ -26,12 +26,13 @@ async fn a_slot_taken_before_the_order_write_fails_is_given_back() {
     assert_eq!(store.slots_held(), 0, "no order was placed, so none counts");
 }
 
-/// A second attempt with one key meets the order at the conditional write: answered with it, it
-/// gives its slot back.
+/// Two attempts with one key that both pass the lookup: the conditional write lets one place the
+/// order, and the other, answered with it, gives back its slot.
 #[tokio::test]
 async fn an_order_that_a_concurrent_attempt_placed_counts_once() {
     let store = FakeStore {
         products: vec![fixture_product()],
+        lookup_misses: true,
         ..FakeStore::default()
     };
     let first = place_order(&store, &limit(), fixture_request("place-order"))
