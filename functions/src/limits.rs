@@ -47,15 +47,21 @@ impl Slot {
         })
     }
 
-    pub async fn give_back(
-        &self,
-        store: &impl GiveBackSlot,
-        taken_at: Timestamp,
-    ) -> Result<(), ApiError> {
-        store
+    /// Gives back a slot whose work came to nothing or must not count (a right password, a failed
+    /// store, a request that turned out to be a replay). A failure to give it back is logged, not
+    /// answered: the caller is owed the work's own answer, and a slot not given back costs at
+    /// most one request too many counted until its window ends.
+    pub async fn give_back(&self, store: &impl GiveBackSlot, taken_at: Timestamp) {
+        let given = store
             .give_back_slot(&self.counter, self.limit, taken_at)
-            .await
-            .map_err(ApiError::internal)
+            .await;
+        if let Err(error) = given {
+            tracing::warn!(
+                scope = self.counter.scope,
+                ?error,
+                "a slot was not given back"
+            );
+        }
     }
 }
 
@@ -67,20 +73,15 @@ pub async fn take_all(
 ) -> Result<(), ApiError> {
     for (taken, slot) in slots.iter().enumerate() {
         if let Err(refused) = slot.take(store, now).await {
-            give_back_all(store, &slots[..taken], now).await?;
+            give_back_all(store, &slots[..taken], now).await;
             return Err(refused);
         }
     }
     Ok(())
 }
 
-pub async fn give_back_all(
-    store: &impl GiveBackSlot,
-    slots: &[Slot],
-    taken_at: Timestamp,
-) -> Result<(), ApiError> {
+pub async fn give_back_all(store: &impl GiveBackSlot, slots: &[Slot], taken_at: Timestamp) {
     for slot in slots {
-        slot.give_back(store, taken_at).await?;
+        slot.give_back(store, taken_at).await;
     }
-    Ok(())
 }

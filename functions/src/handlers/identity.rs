@@ -63,9 +63,10 @@ struct Login {
 }
 
 /// A login takes a slot of each failed-login limit first and gives them back if the password is
-/// right, so only failures count, a correct password cannot slip past an exhausted limit, and
-/// concurrent guesses cannot overrun one. An unknown e-mail is counted and hashed like a known
-/// one: neither the answer nor its timing tells them apart.
+/// right or could not be checked (the store failed), so only wrong passwords count, a correct
+/// password cannot slip past an exhausted limit, and concurrent guesses cannot overrun one. An
+/// unknown e-mail is counted and hashed like a known one: neither the answer nor its timing
+/// tells them apart.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     store: &(impl FindCredentials + TakeSlot + GiveBackSlot),
@@ -88,10 +89,16 @@ pub async fn login(
         },
     ];
     take_all(store, &slots, now).await?;
-    let user = verified(store, &email, password)
-        .await?
-        .ok_or(ApiError::BadCredentials)?;
-    give_back_all(store, &slots, now).await?;
+    let user = match verified(store, &email, password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Err(ApiError::BadCredentials),
+        // Our failure, not the caller's: no password was checked, so no failure may count.
+        Err(error) => {
+            give_back_all(store, &slots, now).await;
+            return Err(error);
+        }
+    };
+    give_back_all(store, &slots, now).await;
     let token = tokens
         .issue(user.id, user.role)
         .map_err(ApiError::internal)?;
@@ -124,5 +131,31 @@ pub async fn get_me(store: &impl GetUser, request: Request) -> ApiResult {
     match store.get_user(caller.user_id).await.map_err(store_error)? {
         Some(user) => json(StatusCode::OK, &user),
         None => Err(ApiError::NotFound("your account".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::fake::{fixture_request, FakeStore};
+    use cartwheel_domain::RateLimit;
+    use cartwheel_identity::JwtSecret;
+
+    #[tokio::test]
+    async fn a_store_failure_is_not_a_failed_login() {
+        let store = FakeStore {
+            fail_credential_reads: true,
+            ..FakeStore::default()
+        };
+        let tokens = TokenService::new(&JwtSecret::parse(&"s".repeat(32)).unwrap(), 600);
+        let limits = LoginLimits {
+            per_account: RateLimit::new(5, 900).unwrap(),
+            per_address: RateLimit::new(50, 900).unwrap(),
+        };
+        let failed = login(&store, &tokens, &limits, fixture_request("login"))
+            .await
+            .unwrap_err();
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(store.slots_held(), 0, "no password was tried");
     }
 }

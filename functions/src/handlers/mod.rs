@@ -1,6 +1,8 @@
 pub mod admin;
 pub mod cart;
 pub mod catalog;
+#[cfg(test)]
+mod fake;
 pub mod favourites;
 pub mod identity;
 pub mod notifications;

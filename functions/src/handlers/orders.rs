@@ -6,14 +6,15 @@ use crate::limits::{OrderLimit, Slot};
 use cartwheel_domain::{
     lifecycle::{self, Actor},
     IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
-    Quantity, Role, ShippingAddress, Timestamp, Total,
+    Quantity, Role, ShippingAddress, Timestamp, Total, UserId,
 };
 use cartwheel_http::{
     json, json_body, path_id, query_param, ApiError, ApiResult, Caller, FieldError,
 };
 use cartwheel_store::{
-    Counter, GetCart, GetOrder, GetOrderDetails, GetProducts, GiveBackSlot, IdempotentRequest,
-    ListOrders, PlaceOrder, Placement, SettleOrder, ShipOrder, StoreError, TakeSlot,
+    Counter, EarlierOrder, FindEarlierOrder, GetCart, GetOrder, GetOrderDetails, GetProducts,
+    GiveBackSlot, IdempotentRequest, ListOrders, PlaceOrder, Placement, SettleOrder, ShipOrder,
+    StoreError, TakeSlot,
 };
 use lambda_http::{
     http::{header, HeaderValue, StatusCode},
@@ -71,16 +72,13 @@ fn idempotency_key(request: &Request) -> Result<IdempotencyKey, ApiError> {
 /// The lines to order, as (product, quantity), from the body or from the caller's cart.
 async fn requested_lines(
     store: &impl GetCart,
-    caller: &Caller,
+    user: UserId,
     body: &PlaceOrderRequest,
 ) -> Result<(Vec<(ProductId, Quantity)>, Vec<ProductId>), ApiError> {
     let lines: Vec<(ProductId, Quantity)> = match (&body.items, body.from_cart) {
         (Some(items), false) => items.iter().map(|l| (l.product_id, l.quantity)).collect(),
         (None, true) => {
-            let cart = store
-                .cart_lines(caller.user_id)
-                .await
-                .map_err(store_error)?;
+            let cart = store.cart_lines(user).await.map_err(store_error)?;
             if cart.is_empty() {
                 return Err(invalid("fromCart", "the cart is empty"));
             }
@@ -163,9 +161,30 @@ fn accepted(order_id: OrderId, status: OrderStatus) -> ApiResult {
     Ok(response)
 }
 
+/// The answer a retry is owed: the order its key placed, unless the key placed another request.
+fn replayed(earlier: &EarlierOrder, fingerprint: &str) -> ApiResult {
+    if earlier.fingerprint != fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    accepted(earlier.order.id, earlier.order.status)
+}
+
+fn order_slot(caller: &Caller, limit: &OrderLimit) -> Slot {
+    Slot {
+        counter: Counter::new("orders-customer", caller.user_id.to_string()),
+        limit: limit.0,
+        what: "orders",
+    }
+}
+
+/// A retry is answered from the order its key placed before anything else is looked at: the cart
+/// it was ordered from is empty by now (the order emptied it), and the limit counted it already.
+/// The order's place is drawn from the customer and the key, so the lookup is one consistent
+/// GetItem, which a new order pays on top of its reads and its write. The fingerprint is of the
+/// body as sent, so a cart order's retry matches it whatever the cart holds now.
 #[tracing::instrument(skip_all, fields(orderId))]
 pub async fn place_order(
-    store: &(impl GetCart + GetProducts + PlaceOrder + TakeSlot + GiveBackSlot),
+    store: &(impl FindEarlierOrder + GetCart + GetProducts + PlaceOrder + TakeSlot + GiveBackSlot),
     limit: &OrderLimit,
     request: Request,
 ) -> ApiResult {
@@ -175,21 +194,37 @@ pub async fn place_order(
     let fingerprint = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(ApiError::internal)?,
     ));
-    let (lines, cart_lines) = requested_lines(store, &caller, &body).await?;
+    let earlier = store.earlier_order(caller.user_id, &key);
+    if let Some(earlier) = earlier.await.map_err(store_error)? {
+        tracing::Span::current().record("orderId", tracing::field::display(earlier.order.id));
+        return replayed(&earlier, &fingerprint);
+    }
+    let idempotent = IdempotentRequest {
+        user: caller.user_id,
+        key,
+        fingerprint,
+    };
+    place_new_order(store, order_slot(&caller, limit), idempotent, body).await
+}
+
+/// An order its key has not placed yet (as far as the lookup saw). The slot is taken once the
+/// order is known to be valid, and given back if no order comes of it: the store failed, or a
+/// concurrent attempt with the key placed it first (the conditional write tells).
+async fn place_new_order(
+    store: &(impl GetCart + GetProducts + PlaceOrder + TakeSlot + GiveBackSlot),
+    slot: Slot,
+    idempotent: IdempotentRequest,
+    body: PlaceOrderRequest,
+) -> ApiResult {
+    let (lines, cart_lines) = requested_lines(store, idempotent.user, &body).await?;
     let ids: Vec<ProductId> = lines.iter().map(|(id, _)| *id).collect();
     let products = store.get_products(&ids).await.map_err(store_error)?;
     let (priced, total) = priced_lines(&lines, products)?;
-    // Counted once the order is known to be valid; a replay gives its slot back below.
     let now = Timestamp::now();
-    let slot = Slot {
-        counter: Counter::new("orders-customer", caller.user_id.to_string()),
-        limit: limit.0,
-        what: "orders",
-    };
     slot.take(store, now).await?;
     let order = Order::place(
-        caller.user_id,
-        &key,
+        idempotent.user,
+        &idempotent.key,
         priced,
         total,
         body.shipping_address,
@@ -197,31 +232,17 @@ pub async fn place_order(
         now,
     );
     tracing::Span::current().record("orderId", tracing::field::display(order.id));
-    let idempotent = IdempotentRequest {
-        user: caller.user_id,
-        key,
-        fingerprint,
-    };
-    match store
-        .place_order(&order, &idempotent, &cart_lines)
-        .await
-        .map_err(store_error)?
-    {
+    let placement = store.place_order(&order, &idempotent, &cart_lines).await;
+    if !matches!(placement, Ok(Placement::Placed)) {
+        slot.give_back(store, now).await;
+    }
+    match placement.map_err(store_error)? {
         Placement::Placed => {
             cartwheel_telemetry::count(cartwheel_telemetry::Metric::OrdersPlaced, 1);
             tracing::info!(lines = order.lines.len(), totalMinor = order.total.amount, currency = ?order.total.currency, "order placed");
             accepted(order.id, order.status)
         }
-        Placement::Replayed {
-            fingerprint,
-            earlier,
-        } => {
-            slot.give_back(store, now).await?;
-            if fingerprint != idempotent.fingerprint {
-                return Err(ApiError::IdempotencyKeyReused);
-            }
-            accepted(earlier.id, earlier.status)
-        }
+        Placement::Replayed(earlier) => replayed(&earlier, &idempotent.fingerprint),
     }
 }
 
@@ -301,3 +322,6 @@ pub async fn ship_order(store: &(impl GetOrder + ShipOrder), request: Request) -
         Err(error) => Err(store_error(error)),
     }
 }
+
+#[cfg(test)]
+mod tests;

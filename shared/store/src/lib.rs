@@ -40,7 +40,7 @@ pub use notifications::NotificationPage;
 pub use once::{Applied, DEDUP_DAYS};
 pub use operations::*;
 pub use order_details::OrderDetails;
-pub use orders::{IdempotentRequest, OrderPage, Placement};
+pub use orders::{EarlierOrder, IdempotentRequest, OrderPage, Placement};
 pub use payments::{Payment, Shipment};
 pub use reservations::{Reservation, ReserveOutcome};
 pub use reviews::{AuthoredReview, ReviewPage};

@@ -2,14 +2,14 @@
 
 use crate::{
     Added, AlertChange, Applied, AuditPage, AuthoredReview, CategorySummary, Claim, Counter,
-    Credentials, Favourite, IdempotentRequest, Mailing, NewAuditRecord, NotificationPage,
-    OrderPage, Payment, Placement, ProductPage, ProductQuery, Reservation, ReserveOutcome,
-    ReviewPage, SaleChange, SalesFigure, Settled, Shipment, StockAlert, StoreError,
+    Credentials, EarlierOrder, Favourite, IdempotentRequest, Mailing, NewAuditRecord,
+    NotificationPage, OrderPage, Payment, Placement, ProductPage, ProductQuery, Reservation,
+    ReserveOutcome, ReviewPage, SaleChange, SalesFigure, Settled, Shipment, StockAlert, StoreError,
 };
 use cartwheel_domain::{
-    BreakerPolicy, BreakerState, CartLine, Day, Email, Notification, NotificationId, Order,
-    OrderId, OrderStatus, Product, ProductId, RateLimit, ReviewId, StockChange, Timestamp, User,
-    UserId,
+    BreakerPolicy, BreakerState, CartLine, Day, Email, IdempotencyKey, Notification,
+    NotificationId, Order, OrderId, OrderStatus, Product, ProductId, RateLimit, ReviewId,
+    StockChange, Timestamp, User, UserId,
 };
 use std::{future::Future, time::Duration};
 
@@ -135,6 +135,16 @@ pub trait PlaceOrder {
         request: &IdempotentRequest,
         cart_lines: &[ProductId],
     ) -> impl Future<Output = Result<Placement, StoreError>> + Send;
+}
+
+pub trait FindEarlierOrder {
+    /// The order `user` placed with `key`, if any, found by the key alone (one consistent read of
+    /// the place every attempt of that request shares, see `OrderId::for_request`).
+    fn earlier_order(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> impl Future<Output = Result<Option<EarlierOrder>, StoreError>> + Send;
 }
 
 pub trait GetOrder {

@@ -1,7 +1,7 @@
 use crate::{
     keys,
     transaction::{self, key, n, put_new, s, Item, CONDITION_FAILED},
-    FindStalledOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
+    FindEarlierOrder, FindStalledOrders, GetOrder, ListOrders, PlaceOrder, Store, StoreError,
 };
 use aws_sdk_dynamodb::{
     operation::put_item::PutItemError,
@@ -22,14 +22,19 @@ pub struct IdempotentRequest {
     pub fingerprint: String,
 }
 
+/// An order a customer's Idempotency-Key placed, and the fingerprint of the request that placed
+/// it, so that a retry can be told from a reuse of the key for another request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierOrder {
+    pub order: Order,
+    pub fingerprint: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
     Placed,
-    /// The key was used before: the order it placed, and the fingerprint of that request.
-    Replayed {
-        earlier: Box<Order>,
-        fingerprint: String,
-    },
+    /// The key was used before: nothing was written.
+    Replayed(Box<EarlierOrder>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,8 +108,8 @@ fn order_from(item: Item) -> Result<Order, StoreError> {
     record_from(item).map(|r| r.order)
 }
 
-/// What a refused placement found in the order's place: the order an earlier attempt stored.
-fn replayed(item: Item) -> Result<Placement, StoreError> {
+/// What is in an order's place: the order an earlier attempt stored.
+fn earlier_from(item: Item) -> Result<EarlierOrder, StoreError> {
     let record = record_from(item)?;
     let fingerprint = record.fingerprint.ok_or_else(|| {
         StoreError::corrupt(
@@ -112,24 +117,34 @@ fn replayed(item: Item) -> Result<Placement, StoreError> {
             "an order without its request's fingerprint",
         )
     })?;
-    Ok(Placement::Replayed {
-        earlier: Box::new(record.order),
+    Ok(EarlierOrder {
+        order: record.order,
         fingerprint,
     })
 }
 
+fn replayed(item: Item) -> Result<Placement, StoreError> {
+    earlier_from(item).map(|earlier| Placement::Replayed(Box::new(earlier)))
+}
+
 impl Store {
-    /// The order stored in `order`'s place (a consistent read), as a replay.
-    async fn earlier_placement(&self, order: &Order) -> Result<Option<Placement>, StoreError> {
+    /// The order stored in `id`'s place, which every id of the same request shares (a consistent
+    /// read, so an order accepted a moment ago is found).
+    async fn earlier_order_at(&self, id: OrderId) -> Result<Option<EarlierOrder>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::order(order.id))))
+            .set_key(Some(key(keys::order(id))))
             .consistent_read(true)
             .send()
             .await?;
-        output.item.map(replayed).transpose()
+        output.item.map(earlier_from).transpose()
+    }
+
+    async fn earlier_placement(&self, order: &Order) -> Result<Option<Placement>, StoreError> {
+        let earlier = self.earlier_order_at(order.id).await?;
+        Ok(earlier.map(|earlier| Placement::Replayed(Box::new(earlier))))
     }
 
     /// An order placed from `items`: one conditional Put, whose refusal answers the order already
@@ -214,6 +229,19 @@ impl PlaceOrder for Store {
         } else {
             self.transact_order(order, item, request, cart_lines).await
         }
+    }
+}
+
+impl FindEarlierOrder for Store {
+    #[tracing::instrument(skip_all, fields(userId = %user))]
+    async fn earlier_order(
+        &self,
+        user: UserId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<EarlierOrder>, StoreError> {
+        // The place is drawn from the customer and the key alone; any time names it.
+        let any_attempt = OrderId::for_request(user, key, Timestamp::now());
+        self.earlier_order_at(any_attempt).await
     }
 }
 
