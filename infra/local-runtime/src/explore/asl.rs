@@ -176,6 +176,18 @@ impl Machine {
         }
     }
 
+    /// The names of the Task states, sorted (so a seed picks the same one every run).
+    pub fn tasks(&self) -> Vec<String> {
+        let mut tasks: Vec<String> = self
+            .states
+            .iter()
+            .filter(|(_, s)| matches!(s, State::Task { .. }))
+            .map(|(name, _)| name.clone())
+            .collect();
+        tasks.sort();
+        tasks
+    }
+
     pub fn state(&self, name: &str) -> &State {
         &self.states[name]
     }

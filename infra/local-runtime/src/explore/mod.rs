@@ -24,6 +24,7 @@ pub struct Explorer {
 
 /// The faults of a first execution, per mille of step invocations.
 pub const RATES: FaultRates = FaultRates {
+    failing_step: 300,
     crash_before: 60,
     crash_after: 80,
     duplicate: 50,

@@ -14,6 +14,8 @@ use cartwheel_store::Store;
 /// What Lambda reports for an invocation that crashed or timed out (a task failure that every
 /// `States.TaskFailed` retrier matches).
 const CRASH: &str = "Sandbox.Timedout";
+/// What a step answers while what it calls is out (every Task retries it, then catches it).
+const OUTAGE: &str = "StoreUnavailable";
 /// More transitions than any run of the checkout takes: a loop in the definition is a finding.
 const MAX_TRANSITIONS: usize = 200;
 
@@ -30,9 +32,12 @@ pub enum Fault {
     Stop,
 }
 
-/// How likely each fault is, per mille, for one step of one execution.
+/// How likely each fault is, per mille: `failing_step` for one execution (one of its Tasks
+/// answers a passing error, `StoreUnavailable`, on every attempt, as in an outage, so the
+/// execution ends in a Catch), the others for each step invocation.
 #[derive(Debug, Clone, Copy)]
 pub struct FaultRates {
+    pub failing_step: u64,
     pub crash_before: u64,
     pub crash_after: u64,
     pub duplicate: u64,
@@ -118,6 +123,13 @@ pub async fn execute(
     log: &mut Vec<String>,
 ) -> Ended {
     let mut at = machine.start.clone();
+    let tasks = machine.tasks();
+    let failing = rng
+        .chance(rates.failing_step)
+        .then(|| tasks[rng.below(tasks.len() as u64) as usize].clone());
+    if let Some(step) = &failing {
+        log.push(format!("{order}: {step} is failing in this execution"));
+    }
     for _ in 0..MAX_TRANSITIONS {
         let (function, retry, catch, next) = match machine.state(&at) {
             State::Succeed => return Ended::Succeeded(at),
@@ -137,7 +149,11 @@ pub async fn execute(
                 return Ended::Stopped(at);
             }
             let began = std::time::Instant::now();
-            let result = attempt(store, breaker, function, order, fault).await;
+            let result = if failing.as_ref() == Some(&at) {
+                Err(OUTAGE.to_owned())
+            } else {
+                attempt(store, breaker, function, order, fault).await
+            };
             let ms = began.elapsed().as_millis();
             log.push(format!("{order} {at} {fault:?}: {result:?} ({ms} ms)"));
             match result {
