@@ -4,11 +4,13 @@
 
 mod support;
 
+use cartwheel_domain::UserId;
 use cartwheel_domain::{
     lifecycle::{self, Actor},
     Order, OrderId, OrderStatus, ProductId, ReservationState, ShipmentState, Timestamp,
 };
 use cartwheel_functions::saga::StepError;
+use cartwheel_store::{AddFavourite, AuthorizePayment, RefundPayment, RemoveFavourite};
 use cartwheel_store::{
     FindStalledOrders, GetOrder, GetPayment, GetProduct, GetReservation, PaymentState,
     ReadOrderRecords, ReleaseStock, ReserveOutcome, ReserveStock, SettleOrder, Store,
@@ -256,31 +258,43 @@ async fn a_cancelled_order_keeps_no_live_shipment_and_only_a_shipment_ships() {
 }
 
 #[tokio::test]
-async fn the_sweeper_finds_every_stalled_order_not_only_the_first_hundred_of_a_shard() {
+async fn an_order_given_up_on_is_settled_and_leaves_the_sweepers_index() {
     let store = support::fresh_store().await;
-    let bulb = product(&store, "BULB", 1000).await;
-    let mut orders = Vec::new();
-    let one_bulb = [(&bulb, 1)];
-    for chunk in 0..10 {
-        let placed = join_all((0..50).map(|_| pending_order(&store, &one_bulb))).await;
-        orders.extend(placed.into_iter().map(|o| o.id));
-        assert_eq!(orders.len(), (chunk + 1) * 50);
-    }
-    let found = stalled(&store).await;
-    assert!(
-        orders.iter().all(|id| found.contains(id)),
-        "{} of {} stalled orders found",
-        orders.iter().filter(|id| found.contains(id)).count(),
-        orders.len()
-    );
-    // An order given up on leaves the index, settled: it is not swept forever.
+    let bulb = product(&store, "BULB", 10).await;
+    let order = pending_order(&store, &[(&bulb, 2)]).await;
+    store.reserve_stock(&order).await.unwrap();
+    assert!(stalled(&store).await.contains(&order.id));
     let row = lifecycle::transition(Actor::GiveUp, OrderStatus::PaymentFailed);
     let settled = store
-        .settle_order(orders[0], row.from, row.to, Timestamp::now())
+        .settle_order(order.id, row.from, row.to, Timestamp::now())
         .await
         .unwrap();
-    assert!(settled.moved);
-    assert!(!stalled(&store).await.contains(&orders[0]));
+    assert!(settled.moved && settled.released);
+    assert!(!stalled(&store).await.contains(&order.id));
+    assert_eq!(stock(&store, bulb.id).await, 10);
+}
+
+#[tokio::test]
+async fn one_sweep_hands_back_every_stalled_order_past_the_first_hundred_of_each_shard() {
+    let options = support::StackOptions {
+        play_pipes: false,
+        schedule_every: Some(std::time::Duration::from_secs(3600)),
+        ..support::StackOptions::default()
+    }
+    .edit(
+        r#"PENDING_GRACE_SECONDS: "120""#,
+        r#"PENDING_GRACE_SECONDS: "0""#,
+    );
+    let app = TestApp::start_stack(options).await;
+    let bulb = product(&app.store, "SWEPT-BULB", 1000).await;
+    let one_bulb = [(&bulb, 1)];
+    for _ in 0..10 {
+        join_all((0..50).map(|_| pending_order(&app.store, &one_bulb))).await;
+    }
+    let scheduled = serde_json::from_str(&support::fixtures::fixture("sweep-pending-orders"));
+    let sweeper = app.function("SweepPendingOrdersFunction");
+    let report = sweeper.schedule(scheduled.unwrap()).await.unwrap().unwrap();
+    assert_eq!(report.requeued, 500, "every stalled order, in one sweep");
 }
 
 #[tokio::test]
@@ -342,6 +356,37 @@ async fn racing_writes_retry_their_conflicts_instead_of_failing() {
         .into_iter()
         .all(|r| r.unwrap() == ReserveOutcome::Reserved));
     assert_eq!(stock(&app.store, hot.id).await, 1000 - 30);
+}
+
+#[tokio::test]
+async fn writes_that_lose_to_concurrent_transactions_try_again() {
+    let store = support::fresh_store().await;
+    let table = store.table_name().to_owned();
+    let (user, product_id) = (UserId::generate(), product(&store, "FAV", 1).await.id);
+    let losing = support::conflicts::store_losing(&table, 2).await;
+    losing.add_favourite(user, product_id).await.unwrap();
+    let losing = support::conflicts::store_losing(&table, 2).await;
+    losing.remove_favourite(user, product_id).await.unwrap();
+
+    let lamp = product(&store, "CONFLICT-LAMP", 5).await;
+    let order = pending_order(&store, &[(&lamp, 2)]).await;
+    store.reserve_stock(&order).await.unwrap();
+    let losing = support::conflicts::store_losing(&table, 2).await;
+    assert!(losing.release_stock(order.id).await.unwrap());
+    assert_eq!(stock(&store, lamp.id).await, 5);
+
+    let paid = pending_order(&store, &[(&lamp, 1)]).await;
+    store.reserve_stock(&paid).await.unwrap();
+    let losing = support::conflicts::store_losing(&table, 2).await;
+    losing
+        .record_authorization(&paid, Timestamp::now())
+        .await
+        .unwrap();
+    let losing = support::conflicts::store_losing(&table, 2).await;
+    assert!(losing
+        .refund_payment(paid.id, Timestamp::now())
+        .await
+        .unwrap());
 }
 
 #[tokio::test]

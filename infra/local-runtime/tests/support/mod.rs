@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod checkout;
+pub mod conflicts;
 pub mod fixtures;
 
 use aws_sdk_dynamodb::types::AttributeValue::S;
