@@ -69,16 +69,21 @@ impl SagaStarter {
         }
     }
 
-    /// Starts `name`; `false` if an execution of that name exists already.
+    /// Starts `name`; `false` if an execution of that name exists already. StartExecution of a
+    /// running name with the same input succeeds and answers that execution, so every start
+    /// carries a hand-off id of its own beside the order (the steps read only `orderId`): a
+    /// second start of a running attempt is refused, and never counted as a new start.
     async fn start_named(&self, name: &str, input: SagaInput) -> Result<bool, HandoffError> {
-        let payload =
-            serde_json::to_string(&input).map_err(|e| HandoffError::BadMessage(e.to_string()))?;
+        let payload = serde_json::json!({
+            "orderId": input.order_id,
+            "handoff": ulid::Ulid::new().to_string(),
+        });
         match self
             .client
             .start_execution()
             .state_machine_arn(&self.state_machine_arn)
             .name(name)
-            .input(payload)
+            .input(payload.to_string())
             .send()
             .await
         {

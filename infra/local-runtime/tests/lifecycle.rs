@@ -298,6 +298,37 @@ async fn one_sweep_hands_back_every_stalled_order_past_the_first_hundred_of_each
 }
 
 #[tokio::test]
+async fn a_sweep_of_an_order_whose_execution_still_runs_starts_nothing() {
+    let (app, _, kettle, customer) =
+        support::checkout::stack_with_product(support::StackOptions::default(), "SLOW-KETTLE", 999)
+            .await;
+    // The simulated processor thinks for 3 s over this token: the execution runs meanwhile.
+    let order = support::checkout::place(&app, &customer, &kettle, "tok_slowApproval", "s").await;
+    let sfn = aws_sdk_sfn::Client::new(&support::sdk_config().await);
+    let machine = &app.stack.state_machines["CheckoutStateMachine"];
+    let execution = format!(
+        "{}:{order}",
+        machine.replacen(":stateMachine:", ":execution:", 1)
+    );
+    let running = aws_sdk_sfn::types::ExecutionStatus::Running;
+    for _ in 0..300 {
+        let described = sfn
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await;
+        if described.is_ok_and(|d| d.status == running) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let starter = cartwheel_functions::handoff::SagaStarter::new(sfn.clone(), machine.clone());
+    let input = cartwheel_functions::saga::SagaInput { order_id: order };
+    let start = starter.start(&app.store, input).await.unwrap();
+    assert_eq!(start, cartwheel_functions::handoff::Start::AlreadyStarted);
+}
+
+#[tokio::test]
 async fn racing_writes_retry_their_conflicts_instead_of_failing() {
     let app = TestApp::start().await;
     let (_, customer) = app.user_token(cartwheel_domain::Role::Customer).await;
