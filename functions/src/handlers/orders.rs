@@ -126,14 +126,7 @@ fn priced_lines(
                 format!("no product {id} exists"),
             )
         })?;
-        priced.push(OrderLine {
-            product_id: product.id,
-            sku: product.sku.to_string(),
-            name: product.name.to_string(),
-            line_total: product.price.times(*quantity),
-            unit_price: product.price,
-            quantity: *quantity,
-        });
+        priced.push(OrderLine::priced(&product, *quantity));
     }
     let mut totals = priced.iter().map(|l| l.line_total.clone());
     let first = totals

@@ -235,16 +235,7 @@ mod tests {
 
     #[test]
     fn every_status_is_reached_by_some_move() {
-        for status in [
-            Pending,
-            Reserved,
-            Paid,
-            Confirmed,
-            Shipped,
-            Rejected,
-            PaymentFailed,
-            Cancelled,
-        ] {
+        for status in OrderStatus::ALL {
             assert!(LIFECYCLE.iter().any(|t| t.to == status), "{status:?}");
         }
     }

@@ -1,6 +1,6 @@
 use crate::{
     text::{bounded, string_value},
-    InvalidValue, Money, ProductId, Quantity, Timestamp, Total, UserId,
+    InvalidValue, Money, Product, ProductId, Quantity, Timestamp, Total, UserId,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -149,6 +149,17 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    pub const ALL: [Self; 8] = [
+        Self::Pending,
+        Self::Reserved,
+        Self::Paid,
+        Self::Confirmed,
+        Self::Shipped,
+        Self::Rejected,
+        Self::PaymentFailed,
+        Self::Cancelled,
+    ];
+
     /// Whether the payment step is behind an order in this status (it was authorized).
     pub fn is_paid(self) -> bool {
         matches!(self, Self::Paid | Self::Confirmed | Self::Shipped)
@@ -178,6 +189,20 @@ pub struct OrderLine {
     pub unit_price: Money,
     pub quantity: Quantity,
     pub line_total: Total,
+}
+
+impl OrderLine {
+    /// `quantity` of `product`, at its price now.
+    pub fn priced(product: &Product, quantity: Quantity) -> Self {
+        Self {
+            product_id: product.id,
+            sku: product.sku.to_string(),
+            name: product.name.to_string(),
+            unit_price: product.price.clone(),
+            quantity,
+            line_total: product.price.times(quantity),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,14 +64,7 @@ async fn new_order(explorer: &Explorer, rng: &mut Rng, products: &[Product]) -> 
     for _ in 0..lines {
         let p = picked.remove(rng.below(picked.len() as u64) as usize);
         let quantity = Quantity::try_from(rng.between(1, 2) as i64).expect("1 or 2 units");
-        order_lines.push(OrderLine {
-            product_id: p.id,
-            sku: p.sku.to_string(),
-            name: p.name.to_string(),
-            unit_price: p.price.clone(),
-            quantity,
-            line_total: p.price.times(quantity),
-        });
+        order_lines.push(OrderLine::priced(p, quantity));
     }
     let total = order_lines
         .iter()

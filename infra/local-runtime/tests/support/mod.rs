@@ -480,17 +480,7 @@ pub async fn stored_order(
 ) -> Order {
     let lines: Vec<OrderLine> = lines
         .iter()
-        .map(|(p, q)| {
-            let quantity = Quantity::try_from(*q).unwrap();
-            OrderLine {
-                product_id: p.id,
-                sku: p.sku.to_string(),
-                name: p.name.to_string(),
-                unit_price: p.price.clone(),
-                quantity,
-                line_total: p.price.times(quantity),
-            }
-        })
+        .map(|(p, q)| OrderLine::priced(p, Quantity::try_from(*q).unwrap()))
         .collect();
     let total = lines
         .iter()
