@@ -207,6 +207,8 @@ pub struct OrderQueue {
 
 /// SendMessageBatch takes at most this many messages.
 const MESSAGES_PER_BATCH: usize = 10;
+/// Batches in flight at once: a sweep of thousands of stalled orders ends well within its timeout.
+const BATCHES_AT_ONCE: usize = 8;
 
 impl OrderQueue {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
@@ -216,41 +218,53 @@ impl OrderQueue {
         }
     }
 
-    /// Queues one hand-off per order; fails if SQS refuses any of them (partial failures count).
+    /// Queues one hand-off per order, several batches at a time; fails if SQS refuses any of
+    /// them (partial failures count).
     pub async fn send(&self, orders: &[OrderId]) -> Result<(), HandoffError> {
-        for chunk in orders.chunks(MESSAGES_PER_BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(slot, order)| {
-                    let body = serde_json::to_string(&SagaInput { order_id: *order })
-                        .map_err(|e| HandoffError::BadMessage(e.to_string()))?;
-                    SendMessageBatchRequestEntry::builder()
-                        .id(slot.to_string())
-                        .message_body(body)
-                        .build()
-                        .map_err(|e| HandoffError::Queue(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let sent = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| HandoffError::Queue(DisplayErrorContext(&e).to_string()))?;
-            if let Some(failure) = sent.failed.first() {
-                return Err(HandoffError::Queue(format!(
-                    "{} of {} messages refused, e.g. {}: {}",
-                    sent.failed.len(),
-                    chunk.len(),
-                    failure.code,
-                    failure.message.as_deref().unwrap_or_default()
-                )));
+        for group in orders.chunks(MESSAGES_PER_BATCH * BATCHES_AT_ONCE) {
+            let mut sends = Vec::new();
+            for chunk in group.chunks(MESSAGES_PER_BATCH) {
+                sends.push(self.send_batch(chunk));
+            }
+            for sent in futures::future::join_all(sends).await {
+                sent?;
             }
         }
         Ok(())
+    }
+
+    async fn send_batch(&self, chunk: &[OrderId]) -> Result<(), HandoffError> {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(slot, order)| {
+                let body = serde_json::to_string(&SagaInput { order_id: *order })
+                    .map_err(|e| HandoffError::BadMessage(e.to_string()))?;
+                SendMessageBatchRequestEntry::builder()
+                    .id(slot.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| HandoffError::Queue(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let sent = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| HandoffError::Queue(DisplayErrorContext(&e).to_string()))?;
+        match sent.failed.first() {
+            Some(failure) => Err(HandoffError::Queue(format!(
+                "{} of {} messages refused, e.g. {}: {}",
+                sent.failed.len(),
+                chunk.len(),
+                failure.code,
+                failure.message.as_deref().unwrap_or_default()
+            ))),
+            None => Ok(()),
+        }
     }
 }
 

@@ -4,13 +4,13 @@
 use crate::{
     keys,
     records::record_item,
-    reservations::{build, transition_update},
+    reservations::{build, lifecycle_update},
     transaction::{self, key, s, CONDITION_FAILED},
     AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use cartwheel_domain::{
-    Order, OrderId, OrderStatus, PaymentState, ShipmentState, Timestamp, Total,
+    lifecycle::Actor, Order, OrderId, OrderStatus, PaymentState, ShipmentState, Timestamp, Total,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -126,10 +126,10 @@ impl AuthorizePayment for Store {
             state: PaymentState::Authorized,
             updated_at: now,
         };
-        let transition = transition_update(
+        let transition = lifecycle_update(
             &self.table,
             order.id,
-            &[OrderStatus::Reserved],
+            Actor::AuthorizePayment,
             OrderStatus::Paid,
             now,
         )?;
@@ -155,10 +155,10 @@ impl AuthorizePayment for Store {
 impl CapturePayment for Store {
     #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn capture_payment(&self, order: OrderId, now: Timestamp) -> Result<bool, StoreError> {
-        let transition = transition_update(
+        let transition = lifecycle_update(
             &self.table,
             order,
-            &[OrderStatus::Paid],
+            Actor::ConfirmOrder,
             OrderStatus::Confirmed,
             now,
         )?;

@@ -9,6 +9,7 @@ use crate::{
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use cartwheel_domain::{
+    lifecycle::{self, Actor},
     Order, OrderId, OrderStatus, ProductId, Quantity, ReservationState, StatusChange, Timestamp,
 };
 use serde::{Deserialize, Serialize};
@@ -99,6 +100,17 @@ pub(crate) fn transition_update(
             .condition_expression(format!("#status IN ({})", allowed.join(", ")))
             .build(),
     )
+}
+
+/// The move `actor` makes to `to`, conditioned on the statuses the lifecycle names for it.
+pub(crate) fn lifecycle_update(
+    table: &str,
+    order: OrderId,
+    actor: Actor,
+    to: OrderStatus,
+    now: Timestamp,
+) -> Result<Update, StoreError> {
+    transition_update(table, order, lifecycle::transition(actor, to).from, to, now)
 }
 
 impl Store {
@@ -207,10 +219,10 @@ impl ReserveStock for Store {
                 .put(build(put.build())?)
                 .build(),
         );
-        let transition = transition_update(
+        let transition = lifecycle_update(
             &self.table,
             order.id,
-            &[OrderStatus::Pending],
+            Actor::ReserveStock,
             OrderStatus::Reserved,
             now,
         )?;
@@ -239,7 +251,7 @@ impl ReserveStock for Store {
                 let rejected_now = self
                     .transition_order(
                         order.id,
-                        &[OrderStatus::Pending],
+                        lifecycle::transition(Actor::ReserveStock, OrderStatus::Rejected).from,
                         OrderStatus::Rejected,
                         now,
                     )

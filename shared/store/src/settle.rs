@@ -7,15 +7,15 @@
 use crate::{
     keys,
     records::Record,
-    reservations::{build, transition_update},
+    reservations::{build, lifecycle_update, transition_update},
     transaction::{self, key, n, s, Item, CONDITION_FAILED},
     Payment, ReadOrderRecords, ReleaseStock, Reservation, SettleOrder, ShipOrder, Shipment, Store,
     StoreError,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use cartwheel_domain::{
-    Order, OrderId, OrderStatus, PaymentState, ProductId, ReservationState, ShipmentState,
-    Timestamp,
+    lifecycle::Actor, Order, OrderId, OrderStatus, PaymentState, ProductId, ReservationState,
+    ShipmentState, Timestamp,
 };
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
@@ -332,13 +332,7 @@ impl ShipOrder for Store {
     #[tracing::instrument(skip_all, fields(orderId = %id))]
     async fn ship_order(&self, id: OrderId, now: Timestamp) -> Result<bool, StoreError> {
         let table = &self.table;
-        let transition = transition_update(
-            table,
-            id,
-            &[OrderStatus::Confirmed],
-            OrderStatus::Shipped,
-            now,
-        )?;
+        let transition = lifecycle_update(table, id, Actor::Ship, OrderStatus::Shipped, now)?;
         let items = vec![
             TransactWriteItem::builder().update(transition).build(),
             move_state(table, keys::reservation(id), "HELD", "COMMITTED", now)?,
