@@ -130,11 +130,11 @@ impl SagaStarter {
         // is read again from its start; in AWS, a name is kept 90 days): a saga started on a
         // finished order would compensate it. (An order not found may not be visible to this
         // read yet; its saga's first step decides.)
-        // (A CONFIRMED order without its shipment is still in checkout: charged, not yet sent.)
+        // (A CONFIRMED order without its shipment, or refunded, is still in checkout.)
         let records = store.order_records(input.order_id).await?;
         let found = records.order.is_some();
-        if let Some(order) = records.order {
-            if !order.status.in_checkout(records.shipment.is_some()) {
+        if let Some(order) = &records.order {
+            if !order.status.in_checkout(records.holdings()) {
                 return Ok(Start::AlreadyStarted);
             }
         }

@@ -102,7 +102,7 @@ async fn a_charged_order_stays_in_checkout_until_its_shipment_exists() {
     // Its execution died here: the sweeper must still see it.
     assert!(stalled(&app.store).await.contains(&order.id));
     let records = app.store.order_records(order.id).await.unwrap();
-    assert!(OrderStatus::Confirmed.in_checkout(records.shipment.is_some()));
+    assert!(OrderStatus::Confirmed.in_checkout(records.holdings()));
     // The resumed saga skips what is done and ships it; then it has left checkout.
     let all = [&TO_CONFIRMED[..], &["CreateShipmentFunction"]].concat();
     steps(&app, &order, &all).await;
@@ -138,6 +138,31 @@ async fn a_compensation_that_died_after_the_refund_is_finished_by_the_next_attem
         status(&app.store, order.id).await,
         OrderStatus::PaymentFailed
     );
+    assert_eq!(stock(&app.store, kettle.id).await, 5);
+    assert!(!stalled(&app.store).await.contains(&order.id));
+}
+
+/// Found by the explorer (schedule 13286325977360369605): CreateShipment wrote its shipment and
+/// its answer was lost, twice, then crashed; the saga compensated, refunded, and died in
+/// ReleaseStock. The order, CONFIRMED with a live shipment and a refunded payment, had left
+/// the sweeper's index with its shipment: charged back, never released, never resumed.
+#[tokio::test]
+async fn a_compensation_after_a_shipment_whose_answer_was_lost_is_resumed_and_voids_it() {
+    let app = TestApp::start().await;
+    let kettle = product(&app.store, "KETTLE-3", 5).await;
+    let order = pending_order(&app.store, &[(&kettle, 1)]).await;
+    let all = [&TO_CONFIRMED[..], &["CreateShipmentFunction"]].concat();
+    steps(&app, &order, &all).await;
+    steps(&app, &order, &["RefundPaymentFunction"]).await;
+    // The execution died here (CompensationFailed).
+    assert!(stalled(&app.store).await.contains(&order.id));
+    let confirm = app.step("ConfirmOrderFunction", order.id).await;
+    assert!(confirm.is_err(), "a refunded order is not confirmed again");
+    let compensation = ["ReleaseStockFunction", "MarkPaymentFailedFunction"];
+    steps(&app, &order, &compensation).await;
+    let records = app.store.order_records(order.id).await.unwrap();
+    assert_eq!(records.order.unwrap().status, OrderStatus::PaymentFailed);
+    assert_eq!(records.shipment.unwrap().state, ShipmentState::Voided);
     assert_eq!(stock(&app.store, kettle.id).await, 5);
     assert!(!stalled(&app.store).await.contains(&order.id));
 }

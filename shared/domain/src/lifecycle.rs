@@ -198,14 +198,21 @@ pub fn transition(actor: Actor, to: OrderStatus) -> &'static Transition {
 }
 
 impl OrderStatus {
-    /// Whether the order's checkout is still owed something by the saga, given whether its
-    /// shipment exists: the sweeper watches these orders and the starter resumes them. A
-    /// CONFIRMED order stays in checkout until its shipment is created, so an execution that dies
-    /// after the charge is resumed, never left charged and unshipped.
-    pub fn in_checkout(self, has_shipment: bool) -> bool {
+    /// Whether a move to this status keeps the order in the sweeper's index: its checkout goes
+    /// on (a CONFIRMED order has no shipment yet when it is confirmed).
+    pub fn stays_in_checkout(self) -> bool {
+        matches!(self, Pending | Reserved | Paid | Confirmed)
+    }
+
+    /// Whether the order's checkout is still owed something by the saga, given what it holds:
+    /// the sweeper watches these orders and the starter resumes them. A CONFIRMED order is done
+    /// only when it holds what a confirmed order settles with (units held, payment captured,
+    /// shipment created): an execution that died after the charge is resumed and ships it, one
+    /// that died mid-compensation (a refund made) is resumed and finishes the compensation.
+    pub fn in_checkout(self, holdings: Holdings) -> bool {
         match self {
             Pending | Reserved | Paid => true,
-            Confirmed => !has_shipment,
+            Confirmed => self.settled() != Some(holdings),
             Shipped | Rejected | PaymentFailed | Cancelled => false,
         }
     }
@@ -250,11 +257,13 @@ mod tests {
     }
 
     #[test]
-    fn a_confirmed_order_leaves_checkout_only_with_its_shipment() {
-        assert!(Confirmed.in_checkout(false));
-        assert!(!Confirmed.in_checkout(true));
-        assert!(Paid.in_checkout(true));
-        assert!(!Cancelled.in_checkout(false));
+    fn a_confirmed_order_leaves_checkout_only_captured_and_with_its_shipment() {
+        let charged = holds(Some(Held), Some(Captured), None);
+        assert!(Confirmed.in_checkout(charged));
+        assert!(!Confirmed.in_checkout(holds(Some(Held), Some(Captured), Some(Created))));
+        assert!(Confirmed.in_checkout(holds(Some(Held), Some(Refunded), Some(Created))));
+        assert!(Paid.in_checkout(charged));
+        assert!(!Cancelled.in_checkout(holds(None, None, None)));
     }
 
     #[test]

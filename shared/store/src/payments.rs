@@ -5,12 +5,13 @@ use crate::{
     keys,
     records::record_item,
     reservations::{build, lifecycle_update},
-    transaction::{self, key, s, CONDITION_FAILED},
+    transaction::{self, key, n, s, CONDITION_FAILED},
     AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
 };
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use cartwheel_domain::{
-    lifecycle::Actor, Order, OrderId, OrderStatus, PaymentState, ShipmentState, Timestamp, Total,
+    lifecycle::{self, Actor},
+    Order, OrderId, OrderStatus, PaymentState, ShipmentState, Timestamp, Total,
 };
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
@@ -186,8 +187,35 @@ impl RefundPayment for Store {
     #[tracing::instrument(skip_all, fields(orderId = %order))]
     async fn refund_payment(&self, order: OrderId, now: Timestamp) -> Result<bool, StoreError> {
         let refundable = [PaymentState::Authorized, PaymentState::Captured];
-        self.move_payment(order, &refundable, PaymentState::Refunded, now, None)
-            .await
+        // A refund is a compensation under way: the order goes (back) into the sweeper's index,
+        // so that if its execution dies before the compensation ends, the order is resumed and
+        // the compensation finished (a CONFIRMED order had left the index with its shipment).
+        let reindex = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::order(order))))
+            .update_expression("SET #shard = :shard, #since = :since")
+            .condition_expression(format!("#status IN ({})", UNSETTLED_VALUES.join(", ")))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#shard", keys::PENDING_SHARD)
+            .expression_attribute_names("#since", keys::PENDING_SINCE)
+            .expression_attribute_values(":shard", s(keys::pending_shard(order)))
+            .expression_attribute_values(":since", n(now.unix_seconds()));
+        let reindex = UNSETTLED_VALUES.iter().zip(lifecycle::UNSHIPPED).try_fold(
+            reindex,
+            |update, (name, status)| {
+                Ok::<_, StoreError>(
+                    update.expression_attribute_values(*name, status_value(*status)?),
+                )
+            },
+        )?;
+        self.move_payment(
+            order,
+            &refundable,
+            PaymentState::Refunded,
+            now,
+            Some(build(reindex.build())?),
+        )
+        .await
     }
 }
 
@@ -223,7 +251,26 @@ impl CreateShipment for Store {
         let confirmed = TransactWriteItem::builder()
             .update(build(confirmed.build())?)
             .build();
-        self.create_for_order(keys::shipment(order), shipment, vec![confirmed])
+        // Only for a payment still captured: a compensation that refunded it is under way.
+        let captured = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::payment(order))))
+            .condition_expression("#state = :captured")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":captured", s("CAPTURED"));
+        let captured = TransactWriteItem::builder()
+            .condition_check(build(captured.build())?)
+            .build();
+        self.create_for_order(keys::shipment(order), shipment, vec![confirmed, captured])
             .await
     }
+}
+
+/// The placeholders of `lifecycle::UNSHIPPED`, the statuses a compensation can still act on.
+const UNSETTLED_VALUES: [&str; 4] = [":s0", ":s1", ":s2", ":s3"];
+
+fn status_value(
+    status: OrderStatus,
+) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(status).map_err(|e| StoreError::corrupt("status", e))
 }

@@ -69,7 +69,7 @@ pub(crate) fn transition_update(
     // The sparse index holds the orders still in checkout, keyed by the time of their last move
     // (what the sweeper looks for); a move out of checkout leaves it. A move to CONFIRMED has no
     // shipment yet, so it stays until CreateShipment takes it out.
-    let in_checkout = to.in_checkout(false);
+    let in_checkout = to.stays_in_checkout();
     let expression = if in_checkout {
         format!("{set}, #shard = :shard, #since = :since")
     } else {

@@ -14,8 +14,8 @@ use crate::{
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use cartwheel_domain::{
-    lifecycle::Actor, Order, OrderId, OrderStatus, PaymentState, ProductId, ReservationState,
-    ShipmentState, Timestamp,
+    lifecycle::Actor, Holdings, Order, OrderId, OrderStatus, PaymentState, ProductId,
+    ReservationState, ShipmentState, Timestamp,
 };
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
@@ -30,6 +30,17 @@ pub struct OrderRecords {
     pub reservation: Option<Reservation>,
     pub payment: Option<Payment>,
     pub shipment: Option<Shipment>,
+}
+
+impl OrderRecords {
+    /// What the order holds: its reservation's, payment's and shipment's states.
+    pub fn holdings(&self) -> Holdings {
+        Holdings {
+            units: self.reservation.as_ref().map(|r| r.state),
+            payment: self.payment.as_ref().map(|p| p.state),
+            shipment: self.shipment.as_ref().map(|s| s.state),
+        }
+    }
 }
 
 /// What a settlement did; each flag is `false` when there was nothing (left) to do.

@@ -29,7 +29,7 @@ fn options() -> Options {
         minutes: 3.5,
         seed: fresh % 1_000_000_007,
         replay: None,
-        concurrency: 8,
+        concurrency: 16,
         asl: concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../statemachines/checkout.asl.json"

@@ -2,7 +2,7 @@
 //! and holding exactly what the lifecycle says its status holds, and each product's stock equal
 //! to what it started with, plus the deltas, minus the units live orders hold.
 
-use cartwheel_domain::{Holdings, Order, OrderStatus, Product, ProductId, ReservationState};
+use cartwheel_domain::{Order, OrderStatus, Product, ProductId, ReservationState};
 use cartwheel_store::{GetProduct, ReadOrderRecords, Store};
 use std::{collections::HashMap, sync::Mutex};
 
@@ -48,17 +48,13 @@ pub async fn invariants(store: &Store, orders: &[Order], ledger: &Ledger) -> Vec
                 continue;
             }
         };
-        let Some(stored) = records.order else {
+        let Some(stored) = &records.order else {
             broken.push(format!("order {}: gone", order.id));
             continue;
         };
-        let actual = Holdings {
-            units: records.reservation.as_ref().map(|r| r.state),
-            payment: records.payment.as_ref().map(|p| p.state),
-            shipment: records.shipment.as_ref().map(|s| s.state),
-        };
+        let actual = records.holdings();
         let status = stored.status;
-        if status.in_checkout(records.shipment.is_some()) {
+        if status.in_checkout(actual) {
             broken.push(format!(
                 "order {}: still in checkout, {status:?} {actual:?}",
                 order.id

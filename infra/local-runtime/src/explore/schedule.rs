@@ -192,10 +192,10 @@ impl Explorer {
             for (i, order) in orders.iter().enumerate() {
                 let records = self.store.order_records(order.id).await;
                 let Ok(records) = records else { continue };
-                let Some(stored) = records.order else {
+                let Some(stored) = &records.order else {
                     continue;
                 };
-                if !stored.status.in_checkout(records.shipment.is_some()) {
+                if !stored.status.in_checkout(records.holdings()) {
                     continue;
                 }
                 if attempts[i] >= ATTEMPTS {
