@@ -129,16 +129,14 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
             let error = StepError::UnexpectedStatus(order.id);
             Err(cancelled_or(store, input, error).await)
         }
-        ReserveOutcome::OutOfStock {
-            short_lines,
-            rejected_now,
-        } => {
-            // Counted by the run that rejected it, never again by a retry.
-            if rejected_now {
-                count(Metric::OrdersRejected, 1);
-                count(Metric::ReservationConflicts, short_lines);
-                checkout_finished(order.id, OrderStatus::Rejected);
-            }
+        // Counted by the run that answers it, also when an earlier run made the move: a run
+        // whose write landed and which then timed out never counted (the common fault under
+        // load), and Step Functions takes one answer per Task. (A run that crashes between its
+        // count and its answer counts twice; see docs/lifecycle.md.)
+        ReserveOutcome::OutOfStock { short_lines, .. } => {
+            count(Metric::OrdersRejected, 1);
+            count(Metric::ReservationConflicts, short_lines);
+            checkout_finished(order.id, OrderStatus::Rejected);
             Err(StepError::OutOfStock(order.id))
         }
     }
@@ -290,12 +288,10 @@ pub async fn mark_payment_failed(
         .await
         .map_err(StepError::store(id));
     match settled {
-        Ok(settled) => {
-            // Counted by the run that moved it, never again by a retry.
-            if settled.moved {
-                count(Metric::SagasCompensated, 1);
-                checkout_finished(id, OrderStatus::PaymentFailed);
-            }
+        // Counted by the run that answers it (see reserve_stock).
+        Ok(_) => {
+            count(Metric::SagasCompensated, 1);
+            checkout_finished(id, OrderStatus::PaymentFailed);
             Ok(input)
         }
         Err(StepError::UnexpectedStatus(_))
