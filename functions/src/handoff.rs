@@ -177,7 +177,6 @@ async fn give_up(store: &impl SettleOrder, order: OrderId) -> Result<(), Handoff
                     attempts = ATTEMPTS,
                     "every execution of this order died with the order in checkout: settled as failed"
                 );
-                count(Metric::SagasCompensated, 1);
             }
             Ok(())
         }

@@ -11,7 +11,7 @@ use cartwheel_store::{
     AuthorizePayment, BreakerStore, CapturePayment, CreateShipment, GetOrder, ProcessorSwitch,
     RefundPayment, ReleaseStock, ReserveOutcome, ReserveStock, SettleOrder, StoreError,
 };
-use cartwheel_telemetry::{count, record, Metric};
+use cartwheel_telemetry::{count, Metric};
 use lambda_runtime::Diagnostic;
 use serde::{Deserialize, Serialize};
 
@@ -118,25 +118,19 @@ pub async fn reserve_stock(store: &(impl GetOrder + ReserveStock), input: SagaIn
         .await
         .map_err(StepError::store(order.id))?
     {
-        ReserveOutcome::Reserved => {
-            count(Metric::OrdersAccepted, 1);
-            Ok(input)
-        }
-        ReserveOutcome::AlreadyReserved => Ok(input),
+        // The checkout's facts (accepted, rejected, confirmed, compensated) and its duration are
+        // counted from the table's moves by the sales consumer, once each: a step that is
+        // retried after its write landed, or times out after it, cannot count them right.
+        ReserveOutcome::Reserved | ReserveOutcome::AlreadyReserved => Ok(input),
         // Taken and put back by a compensation that did not finish (its execution died): the
         // order holds nothing, so it must not go on to be charged. The compensation resumes.
         ReserveOutcome::Released => {
             let error = StepError::UnexpectedStatus(order.id);
             Err(cancelled_or(store, input, error).await)
         }
-        // Counted by the run that answers it, also when an earlier run made the move: a run
-        // whose write landed and which then timed out never counted (the common fault under
-        // load), and Step Functions takes one answer per Task. (A run that crashes between its
-        // count and its answer counts twice; see docs/lifecycle.md.)
         ReserveOutcome::OutOfStock { short_lines, .. } => {
-            count(Metric::OrdersRejected, 1);
             count(Metric::ReservationConflicts, short_lines);
-            checkout_finished(order.id, OrderStatus::Rejected);
+            tracing::info!(status = ?OrderStatus::Rejected, "checkout finished");
             Err(StepError::OutOfStock(order.id))
         }
     }
@@ -154,14 +148,6 @@ async fn cancelled_or(store: &impl GetOrder, input: SagaInput, error: StepError)
         Ok(order) if order.status == OrderStatus::Cancelled => StepError::OrderCancelled(order.id),
         _ => error,
     }
-}
-
-/// Records how long the checkout took, once per order: each caller has just moved the order to
-/// its final status, with a conditional write that succeeds once.
-fn checkout_finished(order: OrderId, status: OrderStatus) {
-    let duration_ms = order.checkout_duration(Timestamp::now()).as_secs_f64() * 1000.0;
-    record(Metric::CheckoutDuration, duration_ms);
-    tracing::info!(?status, durationMs = duration_ms, "checkout finished");
 }
 
 #[tracing::instrument(skip_all, fields(orderId = %input.order_id))]
@@ -228,8 +214,7 @@ pub async fn confirm_order(
         Err(error) => return Err(cancelled_or(store, input, error).await),
     };
     if captured_now {
-        count(Metric::SagasCompleted, 1);
-        checkout_finished(id, OrderStatus::Confirmed);
+        tracing::info!(status = ?OrderStatus::Confirmed, "checkout finished");
     }
     Ok(input)
 }
@@ -288,10 +273,8 @@ pub async fn mark_payment_failed(
         .await
         .map_err(StepError::store(id));
     match settled {
-        // Counted by the run that answers it (see reserve_stock).
         Ok(_) => {
-            count(Metric::SagasCompensated, 1);
-            checkout_finished(id, OrderStatus::PaymentFailed);
+            tracing::info!(status = ?OrderStatus::PaymentFailed, "checkout finished");
             Ok(input)
         }
         Err(StepError::UnexpectedStatus(_))

@@ -31,8 +31,8 @@ pub use lifecycle::{Actor, Holdings, PaymentState, ReservationState, ShipmentSta
 pub use money::{Currency, Money, PriceAmount, Total};
 pub use notification::{Notification, NotificationKind};
 pub use order::{
-    AddressLine, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus, PaymentToken,
-    ShippingAddress, StatusChange,
+    AddressLine, CheckoutFact, CountryCode, IdempotencyKey, Order, OrderId, OrderLine, OrderStatus,
+    PaymentToken, ShippingAddress, StatusChange,
 };
 pub use payment::{decide as decide_payment, DeclineReason, PaymentDecision};
 pub use rate_limit::RateLimit;

@@ -177,6 +177,42 @@ impl OrderStatus {
     pub fn sale_sign(before: Option<Self>, after: Self) -> i64 {
         i64::from(after.is_sale()) - i64::from(before.is_some_and(Self::is_sale))
     }
+
+    /// What the checkout's figures count when an order moves from `before` to `after`: the
+    /// business metrics are these facts of the table, counted once per move the stream carries.
+    pub fn checkout_fact(before: Option<Self>, after: Self) -> Option<CheckoutFact> {
+        match (before, after) {
+            (Some(before), after) if before == after => None,
+            (_, Self::Reserved) => Some(CheckoutFact::Accepted),
+            (_, Self::Rejected) => Some(CheckoutFact::Rejected),
+            (_, Self::Confirmed) => Some(CheckoutFact::Confirmed),
+            (_, Self::PaymentFailed) => Some(CheckoutFact::Compensated),
+            _ => None,
+        }
+    }
+
+    /// Whether the move ends the order's checkout (its first final status: rejected, confirmed,
+    /// or its payment failed before it was confirmed), which the checkout's duration measures.
+    pub fn ends_checkout(before: Option<Self>, after: Self) -> bool {
+        match Self::checkout_fact(before, after) {
+            Some(CheckoutFact::Rejected | CheckoutFact::Confirmed) => true,
+            Some(CheckoutFact::Compensated) => before != Some(Self::Confirmed),
+            _ => false,
+        }
+    }
+}
+
+/// A fact of the checkout that the business metrics count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckoutFact {
+    /// Its stock was reserved; it goes on to payment.
+    Accepted,
+    /// Its stock was short.
+    Rejected,
+    /// It was paid and confirmed.
+    Confirmed,
+    /// Its payment failed, or its shipment did after it was confirmed: the saga compensated.
+    Compensated,
 }
 
 /// A line as ordered: the catalog's price at the time of the order, never the client's.
@@ -295,6 +331,33 @@ mod tests {
             OrderId::for_request(other, &key, first).placement(),
             id.placement()
         );
+    }
+
+    #[test]
+    fn each_checkout_fact_is_a_move_and_the_checkout_ends_once() {
+        use OrderStatus::*;
+        let fact = OrderStatus::checkout_fact;
+        assert_eq!(fact(Some(Pending), Reserved), Some(CheckoutFact::Accepted));
+        assert_eq!(fact(Some(Pending), Rejected), Some(CheckoutFact::Rejected));
+        assert_eq!(fact(Some(Paid), Confirmed), Some(CheckoutFact::Confirmed));
+        assert_eq!(
+            fact(Some(Reserved), PaymentFailed),
+            Some(CheckoutFact::Compensated)
+        );
+        assert_eq!(
+            fact(Some(Confirmed), PaymentFailed),
+            Some(CheckoutFact::Compensated)
+        );
+        assert_eq!(fact(Some(Reserved), Reserved), None, "no move, no fact");
+        assert_eq!(fact(Some(Confirmed), Cancelled), None);
+        assert_eq!(fact(None, Pending), None);
+        assert!(OrderStatus::ends_checkout(Some(Paid), Confirmed));
+        assert!(OrderStatus::ends_checkout(Some(Reserved), PaymentFailed));
+        assert!(
+            !OrderStatus::ends_checkout(Some(Confirmed), PaymentFailed),
+            "its checkout ended when it was confirmed"
+        );
+        assert!(!OrderStatus::ends_checkout(Some(Pending), Reserved));
     }
 
     #[test]

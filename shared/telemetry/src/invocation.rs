@@ -14,8 +14,15 @@ use std::{
 };
 use tracing::Instrument;
 
+/// What the current invocation has recorded, and whose it is.
+#[derive(Clone)]
+struct Current {
+    source: Arc<Source>,
+    recorded: Arc<Mutex<Recorded>>,
+}
+
 tokio::task_local! {
-    static RECORDER: Arc<Mutex<Recorded>>;
+    static RECORDER: Current;
 }
 
 /// Runs one invocation of `function`'s handler, then emits its metrics: what the handler
@@ -28,9 +35,11 @@ pub async fn invocation<F: Future>(source: Arc<Source>, cold_start: bool, handle
         coldStart = cold_start
     );
     let started = Instant::now();
-    let output = RECORDER
-        .scope(Arc::clone(&recorded), handler.instrument(span))
-        .await;
+    let current = Current {
+        source: Arc::clone(&source),
+        recorded: Arc::clone(&recorded),
+    };
+    let output = RECORDER.scope(current, handler.instrument(span)).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut recorded = std::mem::take(&mut *lock(&recorded));
     push(&mut recorded, Metric::HandlerLatency, latency_ms);
@@ -44,7 +53,21 @@ pub async fn invocation<F: Future>(source: Arc<Source>, cold_start: bool, handle
 /// Records one value of `metric` for the current invocation. Outside an invocation (a handler
 /// called directly by a unit test) there is no function to attribute it to, and it is dropped.
 pub fn record(metric: Metric, value: f64) {
-    let _ = RECORDER.try_with(|recorded| push(&mut lock(recorded), metric, value));
+    let _ = RECORDER.try_with(|current| push(&mut lock(&current.recorded), metric, value));
+}
+
+/// Emits `values` of `metric` at once, in a document of their own, rather than with the
+/// invocation's others when it ends: for a fact the caller has just committed, which must count
+/// even if the invocation dies later in its batch (and, as a redelivery finds the fact committed,
+/// would otherwise never count). Outside an invocation it is dropped, as `record` does.
+pub fn fact(metric: Metric, values: &[f64]) {
+    if values.is_empty() {
+        return;
+    }
+    let _ = RECORDER.try_with(|current| {
+        let recorded: Recorded = vec![(metric, values.to_vec())];
+        sink::emit(emf::document(&current.source, &recorded, now_ms()));
+    });
 }
 
 /// Records a count; zero records nothing, as no event happened.
@@ -108,6 +131,33 @@ mod tests {
         assert!(
             line.get("EventsFailed").is_none(),
             "zero counts are not sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fact_is_emitted_when_recorded_not_when_the_invocation_ends() {
+        let lines = sink::capture_for_test();
+        let source = Source {
+            service: "cartwheel-fact-test".into(),
+            function: "SalesAnalyticsFunction",
+        };
+        let facts = |lines: &Arc<Mutex<Vec<String>>>| {
+            lines
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains("cartwheel-fact-test") && l.contains("OrdersRejected"))
+                .count()
+        };
+        invocation(Arc::new(source), false, async {
+            fact(Metric::OrdersRejected, &[1.0]);
+            assert_eq!(facts(&lines), 1, "emitted before the invocation ends");
+        })
+        .await;
+        assert_eq!(
+            facts(&lines),
+            1,
+            "and not again with the invocation's document"
         );
     }
 

@@ -10,7 +10,7 @@ mod metric;
 mod sink;
 
 pub use emf::{document, Recorded, Source, DIMENSIONS, NAMESPACE};
-pub use invocation::{count, invocation, record};
+pub use invocation::{count, fact, invocation, record};
 pub use logs::{init_logging, json_logs};
 pub use metric::{Metric, Unit};
 pub use sink::set_metric_sink;

@@ -75,11 +75,11 @@ metrics! {
     PaymentsDeclined: Count, 1;
     /// Checkout sagas started from the order queue.
     SagasStarted: Count, 1;
-    /// Sagas that ended with the order CONFIRMED.
+    /// Orders the saga confirmed (paid and captured).
     SagasCompleted: Count, 1;
-    /// Sagas that compensated (released stock, refunded) and ended the order PAYMENT_FAILED.
+    /// Orders that ended PAYMENT_FAILED: their stock released, their payment refunded.
     SagasCompensated: Count, 1;
-    /// From an order's placement to its final status (CONFIRMED, REJECTED or PAYMENT_FAILED); one sample per order.
+    /// From an order's placement to the commit of its first final status (CONFIRMED, REJECTED or PAYMENT_FAILED); one sample per order.
     CheckoutDuration: Milliseconds, 1;
     /// Domain events put on the bus.
     EventsPublished: Count, 1;

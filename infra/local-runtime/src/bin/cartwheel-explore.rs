@@ -69,11 +69,29 @@ async fn explorer(asl: &str) -> Result<explore::Explorer, String> {
     provision::create_table(&client, &table, &spec)
         .await
         .map_err(|e| e.to_string())?;
+    let (_, stream_arn) = provision::table_arns(&client, &table)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rule = template
+        .rules()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|rule| rule.logical_id == "SalesAnalyticsRule")
+        .ok_or("the template has no SalesAnalyticsRule")?;
+    let pipe = explore::pipe::Pipe::new(rule.pattern)?;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let region = sdk.region().map_or("us-east-1".into(), |r| r.to_string());
+    pipe.follow(cartwheel_local::stream::StreamReader::new(
+        streams,
+        &stream_arn,
+        &region,
+    ));
     Ok(explore::Explorer {
         store: cartwheel_store::Store::new(client, table),
         machine,
         breaker: explore::BREAKER,
         rates: explore::RATES,
+        pipe,
     })
 }
 

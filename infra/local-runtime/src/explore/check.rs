@@ -1,10 +1,15 @@
 //! The invariants every schedule must leave true, read back from the table: each order settled
-//! and holding exactly what the lifecycle says its status holds, and each product's stock equal
-//! to what it started with, plus the deltas, minus the units live orders hold.
+//! and holding exactly what the lifecycle says its status holds, each product's stock equal
+//! to what it started with, plus the deltas, minus the units live orders hold, and the business
+//! metrics and sales figures equal to the table's facts.
 
-use cartwheel_domain::{Order, OrderStatus, Product, ProductId, ReservationState};
-use cartwheel_store::{GetProduct, ReadOrderRecords, Store};
-use std::{collections::HashMap, sync::Mutex};
+use super::pipe::Move;
+use cartwheel_domain::{Day, Order, OrderId, OrderStatus, Product, ProductId, ReservationState};
+use cartwheel_store::{GetProduct, ReadOrderRecords, SalesReport, Store};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+};
 
 /// What happened to the schedule's products outside the saga.
 pub struct Ledger {
@@ -96,6 +101,103 @@ pub async fn invariants(store: &Store, orders: &[Order], ledger: &Ledger) -> Vec
                 held.get(product)
             )),
             other => broken.push(format!("product {product}: {other:?}")),
+        }
+    }
+    broken
+}
+
+/// What the table says the checkout's metrics and the schedule's sales figures must be.
+#[derive(Debug, Default, PartialEq)]
+struct Facts {
+    counts: BTreeMap<&'static str, usize>,
+    /// Per product: orders, units, revenue.
+    sales: BTreeMap<ProductId, [i64; 3]>,
+}
+
+async fn facts(store: &Store, orders: &[Order], moves: &HashMap<OrderId, Vec<Move>>) -> Facts {
+    let mut facts = Facts::default();
+    let mut add = |name, yes: bool| *facts.counts.entry(name).or_default() += usize::from(yes);
+    for order in orders {
+        let Ok(records) = store.order_records(order.id).await else {
+            continue;
+        };
+        let Some(stored) = records.order else {
+            continue;
+        };
+        let history = moves.get(&order.id).map(Vec::as_slice).unwrap_or_default();
+        let moved = |to| history.iter().any(|(_, status)| *status == to);
+        add("OrdersAccepted", records.reservation.is_some());
+        add("OrdersRejected", stored.status == OrderStatus::Rejected);
+        add(
+            "SagasCompensated",
+            stored.status == OrderStatus::PaymentFailed,
+        );
+        add("SagasCompleted", moved(OrderStatus::Confirmed));
+        let ended = history
+            .iter()
+            .any(|(from, to)| OrderStatus::ends_checkout(*from, *to));
+        add("CheckoutDuration", ended);
+        if stored.status.is_sale() {
+            let mut per_product: BTreeMap<ProductId, [i64; 3]> = BTreeMap::new();
+            for line in &stored.lines {
+                let entry = per_product.entry(line.product_id).or_default();
+                entry[1] += line.quantity.units();
+                entry[2] += line.line_total.amount;
+            }
+            for (product, [_, units, revenue]) in per_product {
+                let entry = facts.sales.entry(product).or_default();
+                entry[0] += 1;
+                entry[1] += units;
+                entry[2] += revenue;
+            }
+        }
+    }
+    facts
+}
+
+/// The business metrics the schedule's consumer emitted and its products' sales figures, each
+/// against the table's facts: every difference, one line each.
+pub async fn figures(
+    store: &Store,
+    orders: &[Order],
+    products: &[Product],
+    moves: &HashMap<OrderId, Vec<Move>>,
+    emitted: &HashMap<String, Vec<f64>>,
+    days: &[Day],
+) -> Vec<String> {
+    let expected = facts(store, orders, moves).await;
+    let mut broken = Vec::new();
+    for (metric, count) in &expected.counts {
+        let samples = emitted.get(*metric).map_or(0, |values| match *metric {
+            "CheckoutDuration" => values.len(),
+            _ => values.iter().sum::<f64>() as usize,
+        });
+        if samples != *count {
+            broken.push(format!(
+                "metric {metric}: {samples}, the table says {count}"
+            ));
+        }
+    }
+    let report = match store.sales_report(days).await {
+        Ok(report) => report,
+        Err(error) => return vec![format!("sales figures unreadable: {error}")],
+    };
+    for product in products {
+        let mut figures = [0i64; 3];
+        for figure in report
+            .iter()
+            .filter(|f| f.product_id == product.id.to_string())
+        {
+            figures[0] += figure.orders;
+            figures[1] += figure.units;
+            figures[2] += figure.revenue;
+        }
+        let expected = expected.sales.get(&product.id).copied().unwrap_or_default();
+        if figures != expected {
+            broken.push(format!(
+                "sales of product {}: orders, units, revenue {figures:?}, the table says {expected:?}",
+                product.id
+            ));
         }
     }
     broken

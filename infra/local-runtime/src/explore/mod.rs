@@ -5,6 +5,7 @@
 
 pub mod asl;
 pub mod check;
+pub mod pipe;
 pub mod rng;
 pub mod saga;
 pub mod schedule;
@@ -20,6 +21,8 @@ pub struct Explorer {
     pub machine: asl::Machine,
     pub breaker: BreakerPolicy,
     pub rates: FaultRates,
+    /// The table's stream, routed to the sales consumer.
+    pub pipe: std::sync::Arc<pipe::Pipe>,
 }
 
 /// The faults of a first execution, per mille of step invocations.

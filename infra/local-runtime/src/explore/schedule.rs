@@ -5,6 +5,7 @@
 
 use super::{
     check::{self, Ledger},
+    pipe,
     rng::Rng,
     saga::{execute, Ended},
     Explorer,
@@ -15,7 +16,7 @@ use cartwheel_domain::{
     Quantity, ShippingAddress, StockChange, StockDelta, Timestamp, UserId,
 };
 use cartwheel_store::{
-    ChangeStock, CreateProduct, DeleteProduct, GetProduct, IdempotentRequest, PlaceOrder,
+    ChangeStock, CreateProduct, DeleteProduct, GetOrder, GetProduct, IdempotentRequest, PlaceOrder,
     ProcessorSwitch, ReadOrderRecords, SettleOrder, ShipOrder,
 };
 use futures::future::{join_all, BoxFuture, FutureExt};
@@ -135,6 +136,7 @@ impl Explorer {
     pub async fn run_schedule(&self, seed: u64) -> Outcome {
         let mut rng = Rng::new(seed);
         let mut log = vec![format!("schedule {seed}")];
+        let first_day = Timestamp::now().utc_day();
         let mut products = Vec::new();
         for i in 0..rng.between(2, 3) {
             products.push(new_product(self, &mut rng, i).await);
@@ -180,8 +182,41 @@ impl Explorer {
             log.extend(lines);
         }
         self.sweep(&orders, &mut rng, &mut log).await;
-        let broken = check::invariants(&self.store, &orders, &ledger).await;
+        let mut broken = check::invariants(&self.store, &orders, &ledger).await;
+        let mut consumer = rng.fork(0x5A1E5);
+        let counted = self.count(seed, &orders, &mut consumer, &mut log).await;
+        broken.extend(match counted {
+            Ok(moves) => {
+                let emitted = pipe::emitted_by(seed);
+                let mut days = vec![first_day, Timestamp::now().utc_day()];
+                days.dedup();
+                check::figures(&self.store, &orders, &products, &moves, &emitted, &days).await
+            }
+            Err(error) => vec![error],
+        });
         Outcome { seed, broken, log }
+    }
+
+    /// The event pipe's part: the orders' events, once the stream has carried them all, through
+    /// the sales consumer with a queue's faults. Answers each order's moves.
+    async fn count(
+        &self,
+        seed: u64,
+        orders: &[Order],
+        rng: &mut Rng,
+        log: &mut Vec<String>,
+    ) -> Result<std::collections::HashMap<cartwheel_domain::OrderId, Vec<pipe::Move>>, String> {
+        let mut finals = Vec::new();
+        for order in orders {
+            match self.store.get_order(order.id).await {
+                Ok(Some(stored)) => finals.push((stored.id, stored.status)),
+                other => return Err(format!("order {}: {other:?}", order.id)),
+            }
+        }
+        let (moves, messages) = self.pipe.drain(&finals).await?;
+        log.push(format!("{} events for the sales consumer", messages.len()));
+        pipe::deliver(&self.store, messages, seed, rng, log).await?;
+        Ok(moves)
     }
 
     /// The sweeper's part: every order still in checkout gets a new attempt, up to `ATTEMPTS`,
