@@ -47,9 +47,8 @@ pub async fn publish_events(
             }
         }
     }
-    // Neither depends on the other: the batch waits only for the slower.
-    let (refused, published) = tokio::join!(unreadable.send(&letters), publisher.publish(&events));
-    let mut failed: BTreeSet<usize> = refused.iter().copied().collect();
+    let published = publisher.publish(&events).await;
+    let mut failed = BTreeSet::new();
     let mut not_published = 0;
     if let Err(unpublished) = published {
         tracing::error!(error = %unpublished, "events were not published");
@@ -61,6 +60,12 @@ pub async fn publish_events(
                 .map(|&event| record_of_event[event]),
         );
     }
+    // Lambda retries the batch from its first failed record; a record behind it is delivered
+    // again, so its dead letter waits for that delivery: sent now, it would be sent twice.
+    let retried_from = failed.first().copied().unwrap_or(usize::MAX);
+    letters.retain(|(position, _)| *position < retried_from);
+    let refused = unreadable.send(&letters).await;
+    failed.extend(refused.iter().copied());
     count(Metric::EventsPublished, events.len() - not_published);
     count(Metric::EventsFailed, not_published);
     count(Metric::UnreadableRecords, letters.len() - refused.len());
