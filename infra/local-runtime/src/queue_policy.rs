@@ -4,19 +4,29 @@
 use crate::{iam::wildcard_match, queues::QueueAddress, resources::Resources};
 use cartwheel_template::Template;
 
+/// Whether the policies admit the rule's sends to `queue`; an error when a policy says something
+/// (a `Deny`, a condition other than `ArnEquals aws:SourceArn`) that this code does not
+/// evaluate, rather than a guess.
 pub fn admits(
     template: &Template,
     resources: &Resources,
     rule_arn: &str,
     queue: &QueueAddress,
-) -> bool {
+) -> Result<bool, String> {
+    let policies = template.queue_policies();
+    if let Some(unread) = policies.iter().find(|p| !p.unsupported.is_empty()) {
+        return Err(format!(
+            "queue policy {} says {:?}, which the offline stack does not evaluate",
+            unread.logical_id, unread.unsupported
+        ));
+    }
     let resolved = |exprs: &[cartwheel_template::Expr]| -> Vec<String> {
         exprs
             .iter()
             .filter_map(|e| resources.resolve(e).ok())
             .collect()
     };
-    template.queue_policies().iter().any(|statement| {
+    Ok(policies.iter().any(|statement| {
         statement.service.as_deref() == Some("events.amazonaws.com")
             && resolved(&statement.queues).contains(&queue.url)
             && statement
@@ -30,5 +40,5 @@ pub fn admits(
                 .source_arns
                 .as_ref()
                 .is_none_or(|arns| resolved(arns).iter().any(|a| a == rule_arn))
-    })
+    }))
 }

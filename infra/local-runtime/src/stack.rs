@@ -466,6 +466,8 @@ async fn create_secrets(
             provision::create_secret(&client, &offline_name(stack, &secret.logical_id), &secret)
                 .await?;
         resources.add(&secret.logical_id, &arn, &[]);
+        let name = offline_name(stack, &secret.logical_id);
+        resources.arns.secrets.insert(name, arn.clone());
         secrets.insert(secret.logical_id, arn);
     }
     Ok(secrets)
@@ -668,7 +670,9 @@ async fn create_rules(
         let mut targets = Vec::new();
         for target in &rule.target_queues {
             let address = queue(queues, target)?;
-            if crate::queue_policy::admits(template, resources, &rule_arn, address) {
+            if crate::queue_policy::admits(template, resources, &rule_arn, address)
+                .map_err(StackError::Wiring)?
+            {
                 targets.push((target.clone(), address.arn.clone()));
             } else {
                 tracing::error!(

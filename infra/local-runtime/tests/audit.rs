@@ -8,7 +8,7 @@ use cartwheel_local::{
     iam::{principal_statements, Statement},
     resources::Resources,
 };
-use cartwheel_template::{Expr, Template};
+use cartwheel_template::{Effect, Expr, Template};
 
 /// Actions that authorize no particular resource, so `*` is the only resource they can name.
 const RESOURCELESS_ACTIONS: [&str; 14] = [
@@ -114,6 +114,11 @@ fn wildcard_actions(template: &Template) -> Vec<String> {
         .into_iter()
         .flat_map(|grant| match grant {
             Err(unexpandable) => vec![unexpandable],
+            Ok((_, statement)) if statement.effect == Effect::Deny => Vec::new(),
+            Ok((principal, statement)) if statement.not_action => vec![format!(
+                "{principal} allows every action but {:?}",
+                statement.actions
+            )],
             Ok((principal, statement)) => statement
                 .actions
                 .iter()
@@ -135,12 +140,17 @@ fn wildcard_resources(template: &Template) -> Vec<String> {
         .into_iter()
         .flat_map(|grant| match grant {
             Err(unexpandable) => vec![unexpandable],
-            Ok((principal, statement)) if statement.resources.iter().any(|r| r == "*") => statement
-                .actions
-                .iter()
-                .filter(|a| !resourceless(a))
-                .map(|a| format!("{principal} allows {a} on *"))
-                .collect(),
+            Ok((principal, statement))
+                if statement.effect == Effect::Allow
+                    && (statement.not_resource || statement.resources.iter().any(|r| r == "*")) =>
+            {
+                statement
+                    .actions
+                    .iter()
+                    .filter(|a| !resourceless(a))
+                    .map(|a| format!("{principal} allows {a} on *"))
+                    .collect()
+            }
             Ok(_) => Vec::new(),
         })
         .collect()

@@ -166,3 +166,86 @@ async fn functions_without_policies_call_nothing() {
     quiet.sort();
     assert_eq!(quiet, ["HealthFunction", "RouteNotFoundFunction"]);
 }
+
+/// The authorizer's policy as template.yaml writes it (the first function that reads the key).
+const AUTHORIZER_POLICY: &str = "            - Effect: Allow
+              Action: [secretsmanager:GetSecretValue]
+              Resource: !Ref JwtSigningKey
+";
+
+/// What refused the authorizer's cold start (it reads its signing key there).
+async fn authorizer_refused(options: StackOptions) -> String {
+    let app = TestApp::start_stack(options).await;
+    let deployed = app.function("AuthorizerFunction");
+    let error = deployed.cold_start_error().map(str::to_owned);
+    error.expect("the authorizer's cold start was refused")
+}
+
+#[tokio::test]
+async fn an_explicit_deny_wins_over_the_allow_beside_it() {
+    let with_deny = format!(
+        "{AUTHORIZER_POLICY}            - Effect: Deny
+              Action: [secretsmanager:*]
+              Resource: \"*\"
+"
+    );
+    let options = StackOptions::api_only().edit(AUTHORIZER_POLICY, &with_deny);
+    let error = authorizer_refused(options).await;
+    assert!(error.contains("AccessDeniedException"), "{error}");
+    assert!(error.contains("with an explicit deny"), "{error}");
+}
+
+#[tokio::test]
+async fn a_condition_the_offline_stack_does_not_evaluate_refuses_the_stack() {
+    let with_condition = format!(
+        "{AUTHORIZER_POLICY}              Condition:
+                StringEquals:
+                  aws:RequestedRegion: us-east-1
+"
+    );
+    let options = StackOptions::api_only().edit(AUTHORIZER_POLICY, &with_condition);
+    let error = TestApp::try_start_stack(options)
+        .await
+        .err()
+        .expect("the stack refuses a condition it would otherwise ignore")
+        .to_string();
+    assert!(
+        error.contains("StringEquals aws:RequestedRegion") && error.contains("AuthorizerFunction"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_policy_without_the_random_suffix_allows_nothing() {
+    // Named, in the policy and in the call, without the `-XXXXXX` Secrets Manager adds.
+    let by_name = "            - Effect: Allow
+              Action: [secretsmanager:GetSecretValue]
+              Resource: !Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}-JwtSigningKey\"
+";
+    let options = StackOptions::api_only()
+        .edit(
+            "JWT_SECRET_ID: !Ref JwtSigningKey",
+            "JWT_SECRET_ID: !Sub \"${AWS::StackName}-JwtSigningKey\"",
+        )
+        .edit(AUTHORIZER_POLICY, by_name);
+    let error = authorizer_refused(options).await;
+    assert!(error.contains("AccessDeniedException"), "{error}");
+    assert!(
+        error.contains("JwtSigningKey-"),
+        "evaluated on its full ARN: {error}"
+    );
+}
+
+#[tokio::test]
+async fn a_queue_policy_condition_other_than_the_source_arn_refuses_the_stack() {
+    let options = StackOptions::api_only().edit(
+        "            Condition:\n              ArnEquals:\n",
+        "            Condition:\n              StringEquals:\n                aws:SourceAccount: \"123456789012\"\n              ArnEquals:\n",
+    );
+    let error = TestApp::try_start_stack(options)
+        .await
+        .err()
+        .expect("the stack refuses a queue policy condition it would otherwise ignore")
+        .to_string();
+    assert!(error.contains("StringEquals aws:SourceAccount"), "{error}");
+}

@@ -12,7 +12,7 @@ pub use model::{
     ArchiveSpec, Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec,
     StateMachineSpec, TableSpec, Template, TemplateError,
 };
-pub use policies::{Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
+pub use policies::{Effect, Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};
 
 /// The template that sits beside the workspace, embedded at build time for the offline runtime and

@@ -78,23 +78,41 @@ impl Expr {
     }
 }
 
-/// One `Allow` statement (Cartwheel's policies have no `Deny`).
+/// Whether a statement grants or forbids; an explicit `Deny` wins over every `Allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// One statement of an identity policy, as written: `Action` or `NotAction`, `Resource` or
+/// `NotResource`, and the `Condition` operator/key pairs it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementSpec {
+    pub effect: Effect,
     pub actions: Vec<String>,
+    /// `NotAction`: the statement covers every action but `actions`.
+    pub not_action: bool,
     pub resources: Vec<Expr>,
+    /// `NotResource`: the statement covers every resource but `resources`.
+    pub not_resource: bool,
+    /// Each `Operator key` of its `Condition`.
+    pub conditions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyEntry {
-    /// An AWS managed policy, by name or ARN.
-    Managed(String),
+    /// An AWS managed policy, by name or ARN (which may be an intrinsic).
+    Managed(Expr),
     /// A SAM policy template and its parameters.
     SamTemplate {
         name: String,
         parameters: Vec<(String, Expr)>,
     },
     Statements(Vec<StatementSpec>),
+    /// A policy this code cannot read: what is wrong with it. The offline stack refuses it,
+    /// rather than leave out what it would have granted or forbidden.
+    Unreadable(String),
 }
 
 /// A statement of a resource policy, here a queue policy for a service principal.
@@ -107,7 +125,13 @@ pub struct QueuePolicySpec {
     pub resources: Vec<Expr>,
     /// `ArnEquals aws:SourceArn`, if the statement has that condition.
     pub source_arns: Option<Vec<Expr>>,
+    /// What else the statement says that the offline stack does not evaluate (another condition,
+    /// a `Deny`), which it refuses rather than ignore.
+    pub unsupported: Vec<String>,
 }
+
+/// The queue policy condition the offline stack evaluates.
+const SOURCE_ARN: &str = "ArnEquals aws:SourceArn";
 
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
@@ -128,24 +152,94 @@ fn exprs(value: Option<&Value>) -> Vec<Expr> {
     }
 }
 
-fn statements(document: &Value) -> Vec<StatementSpec> {
-    list(document, "Statement")
-        .iter()
-        .filter(|s| text(s, "Effect").as_deref() == Some("Allow"))
-        .map(|s| StatementSpec {
-            actions: strings(get(s, "Action")),
-            resources: exprs(get(s, "Resource")),
+/// A policy document's statements: `Statement` may be a list or a single object.
+fn statement_values(document: &Value) -> &[Value] {
+    match get(document, "Statement") {
+        Some(Value::Sequence(many)) => many,
+        Some(one @ Value::Mapping(_)) => std::slice::from_ref(one),
+        _ => &[],
+    }
+}
+
+/// `key` or `not_key` of a statement, and which of the two it was.
+fn either<'a>(s: &'a Value, key: &str, not_key: &str) -> Result<(Option<&'a Value>, bool), String> {
+    match (get(s, key), get(s, not_key)) {
+        (Some(_), Some(_)) => Err(format!("a statement has both {key} and {not_key}")),
+        (Some(v), None) => Ok((Some(v), false)),
+        (None, v) => Ok((v, v.is_some())),
+    }
+}
+
+/// Each `Operator key` pair of a statement's `Condition`.
+fn conditions(s: &Value) -> Vec<String> {
+    get(s, "Condition")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .flat_map(|(operator, keys)| {
+            let operator = operator.as_str().unwrap_or("?").to_owned();
+            let keys: Vec<String> = keys
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .map(|(key, _)| format!("{operator} {}", key.as_str().unwrap_or("?")))
+                .collect();
+            if keys.is_empty() {
+                vec![operator]
+            } else {
+                keys
+            }
         })
         .collect()
 }
 
+fn statement(s: &Value) -> Result<StatementSpec, String> {
+    let effect = match text(s, "Effect").as_deref() {
+        Some("Allow") => Effect::Allow,
+        Some("Deny") => Effect::Deny,
+        other => return Err(format!("a statement's Effect is {other:?}")),
+    };
+    let (actions, not_action) = either(s, "Action", "NotAction")?;
+    let (resources, not_resource) = either(s, "Resource", "NotResource")?;
+    let resources = match resources {
+        Some(Value::Sequence(many)) => many.iter().map(Expr::parse).collect(),
+        Some(one) => Expr::parse(one).map(|e| vec![e]),
+        None => Some(Vec::new()),
+    }
+    .ok_or_else(|| {
+        format!(
+            "a resource of {:?} is not an intrinsic this code reads",
+            strings(actions)
+        )
+    })?;
+    let conditions = conditions(s);
+    Ok(StatementSpec {
+        effect,
+        actions: strings(actions),
+        not_action,
+        resources,
+        not_resource,
+        conditions,
+    })
+}
+
+fn statements(document: &Value) -> PolicyEntry {
+    match statement_values(document).iter().map(statement).collect() {
+        Ok(statements) => PolicyEntry::Statements(statements),
+        Err(reason) => PolicyEntry::Unreadable(reason),
+    }
+}
+
 fn entry(value: &Value) -> Option<PolicyEntry> {
-    if let Some(name) = value.as_str() {
-        return Some(PolicyEntry::Managed(name.to_owned()));
+    if value.as_mapping().is_none() {
+        return Some(match Expr::parse(value) {
+            Some(name) => PolicyEntry::Managed(name),
+            None => PolicyEntry::Unreadable(format!("a managed policy {value:?}")),
+        });
     }
     let mapping = value.as_mapping()?;
     if mapping.contains_key("Statement") {
-        return Some(PolicyEntry::Statements(statements(value)));
+        return Some(statements(value));
     }
     let (name, parameters) = mapping.iter().next()?;
     Some(PolicyEntry::SamTemplate {
@@ -182,10 +276,8 @@ impl Template {
         let inline = list(props, "Policies")
             .iter()
             .filter_map(|p| get(p, "PolicyDocument"))
-            .map(|document| PolicyEntry::Statements(statements(document)));
-        let managed = strings(get(props, "ManagedPolicyArns"))
-            .into_iter()
-            .map(PolicyEntry::Managed);
+            .map(statements);
+        let managed = list(props, "ManagedPolicyArns").iter().filter_map(entry);
         inline.chain(managed).collect()
     }
 
@@ -216,9 +308,8 @@ impl Template {
                 let props = get(policy, "Properties").cloned().unwrap_or_default();
                 let queues = exprs(get(&props, "Queues"));
                 let document = get(&props, "PolicyDocument").cloned().unwrap_or_default();
-                list(&document, "Statement")
+                statement_values(&document)
                     .iter()
-                    .filter(|s| text(s, "Effect").as_deref() == Some("Allow"))
                     .map(|s| QueuePolicySpec {
                         logical_id: logical_id.clone(),
                         queues: queues.clone(),
@@ -228,6 +319,15 @@ impl Template {
                         source_arns: get(s, "Condition")
                             .and_then(|c| get(c, "ArnEquals"))
                             .map(|a| exprs(get(a, "aws:SourceArn"))),
+                        unsupported: conditions(s)
+                            .into_iter()
+                            .filter(|c| c != SOURCE_ARN)
+                            .chain(
+                                text(s, "Effect")
+                                    .filter(|e| e != "Allow")
+                                    .map(|e| format!("Effect {e}")),
+                            )
+                            .collect(),
                     })
                     .collect::<Vec<_>>()
             })
@@ -262,5 +362,47 @@ mod tests {
         );
         assert_eq!(parse("!Select [two, !Ref X]"), None);
         assert_eq!(parse("!If [HasX, a, b]"), None, "conditions are not read");
+    }
+
+    fn policy(yaml: &str) -> PolicyEntry {
+        entry(&serde_yaml::from_str(yaml).expect("YAML")).expect("an entry")
+    }
+
+    #[test]
+    fn a_statement_may_be_one_object_and_say_deny_not_action_and_conditions() {
+        let PolicyEntry::Statements(statements) = policy(
+            "Statement:\n  Effect: Deny\n  NotAction: [sqs:SendMessage]\n  NotResource: '*'\n  Condition:\n    StringEquals: {aws:RequestedRegion: us-east-1}",
+        ) else {
+            panic!("statements");
+        };
+        assert_eq!(
+            statements,
+            [StatementSpec {
+                effect: Effect::Deny,
+                actions: vec!["sqs:SendMessage".into()],
+                not_action: true,
+                resources: vec![Expr::Literal("*".into())],
+                not_resource: true,
+                conditions: vec!["StringEquals aws:RequestedRegion".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_said_not_dropped() {
+        assert_eq!(
+            policy("!Sub arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"),
+            PolicyEntry::Managed(Expr::Sub(
+                "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess".into()
+            ))
+        );
+        assert!(matches!(
+            policy("Statement: [{Effect: Allow, Action: [s3:GetObject], Resource: !If [c, a, b]}]"),
+            PolicyEntry::Unreadable(_)
+        ));
+        assert!(matches!(
+            policy("Statement: [{Effect: allow, Action: [s3:GetObject], Resource: '*'}]"),
+            PolicyEntry::Unreadable(_)
+        ));
     }
 }

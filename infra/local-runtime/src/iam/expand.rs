@@ -5,7 +5,7 @@
 
 use super::Statement;
 use crate::resources::Resources;
-use cartwheel_template::{PolicyEntry, Template};
+use cartwheel_template::{Expr, PolicyEntry, Template};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpandError {
@@ -13,13 +13,15 @@ pub enum ExpandError {
     UnknownPolicy { principal: String, policy: String },
     #[error("{principal}: {detail}")]
     Unresolved { principal: String, detail: String },
+    #[error("{principal} has a statement with the condition {condition}, which the offline stack does not evaluate (and will not ignore); see infra/local-runtime/src/iam/expand.rs")]
+    UnsupportedCondition {
+        principal: String,
+        condition: String,
+    },
 }
 
 fn statement(actions: &[&str], resources: Vec<String>) -> Statement {
-    Statement {
-        actions: actions.iter().map(|a| (*a).to_owned()).collect(),
-        resources,
-    }
+    Statement::allow(actions.iter().map(|a| (*a).to_owned()).collect(), resources)
 }
 
 const LOGS: [&str; 3] = [
@@ -133,8 +135,10 @@ fn expand(
     for entry in entries {
         match entry {
             PolicyEntry::Managed(name) => {
-                statements.extend(managed(name).ok_or_else(|| unknown(name))?)
+                let name = resources.resolve(name).map_err(unresolved)?;
+                statements.extend(managed(&name).ok_or_else(|| unknown(&name))?)
             }
+            PolicyEntry::Unreadable(reason) => return Err(unresolved(reason.clone())),
             PolicyEntry::SamTemplate { name, parameters } => {
                 let parameter = match parameters.as_slice() {
                     [(_, value)] => resources.resolve(value).map_err(unresolved)?,
@@ -147,6 +151,14 @@ fn expand(
             }
             PolicyEntry::Statements(declared) => {
                 for s in declared {
+                    // Cartwheel's identity policies name no condition keys; one that did would
+                    // be granted more offline than in AWS if its condition were skipped.
+                    if let Some(condition) = s.conditions.first() {
+                        return Err(ExpandError::UnsupportedCondition {
+                            principal: principal.to_owned(),
+                            condition: condition.clone(),
+                        });
+                    }
                     let resources = s
                         .resources
                         .iter()
@@ -154,8 +166,11 @@ fn expand(
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(unresolved)?;
                     statements.push(Statement {
+                        effect: s.effect,
                         actions: s.actions.clone(),
+                        not_action: s.not_action,
                         resources,
+                        not_resource: s.not_resource,
                     });
                 }
             }
@@ -170,7 +185,8 @@ pub fn function_statements(
     function: &str,
     resources: &Resources,
 ) -> Result<Vec<Statement>, ExpandError> {
-    let mut entries = vec![PolicyEntry::Managed("AWSLambdaBasicExecutionRole".into())];
+    let basic = Expr::Literal("AWSLambdaBasicExecutionRole".into());
+    let mut entries = vec![PolicyEntry::Managed(basic)];
     entries.extend(template.policies(function));
     expand(function, &entries, resources)
 }

@@ -14,11 +14,31 @@ pub use request::{calls, ArnScheme, Call, Operation};
 
 use std::sync::Mutex;
 
-/// An `Allow` statement with its intrinsics resolved.
+pub use cartwheel_template::Effect;
+
+/// A statement with its intrinsics resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    pub effect: Effect,
     pub actions: Vec<String>,
+    /// `NotAction`: every action but `actions`.
+    pub not_action: bool,
     pub resources: Vec<String>,
+    /// `NotResource`: every resource but `resources`.
+    pub not_resource: bool,
+}
+
+impl Statement {
+    /// An `Allow` of `actions` on `resources`.
+    pub fn allow(actions: Vec<String>, resources: Vec<String>) -> Self {
+        Self {
+            effect: Effect::Allow,
+            actions,
+            not_action: false,
+            resources,
+            not_resource: false,
+        }
+    }
 }
 
 /// A role: who it is and what it may do.
@@ -55,15 +75,31 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// An ARN pattern against an ARN, as IAM matches a policy's resource: `*` alone matches
+/// everything; otherwise each of the six colon-separated segments (the last one, the resource,
+/// may hold colons of its own) matches on its own, so a wildcard never spans segments.
+pub fn resource_match(pattern: &str, arn: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let (p, a): (Vec<&str>, Vec<&str>) = (
+        pattern.splitn(6, ':').collect(),
+        arn.splitn(6, ':').collect(),
+    );
+    p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| wildcard_match(p, a))
+}
+
 impl Statement {
-    /// `actions` are lowercase (IAM compares actions without case); see `Principal::new`.
-    fn allows(&self, call: &Call) -> bool {
+    /// Whether the statement speaks of `call`. `actions` are lowercase (IAM compares actions
+    /// without case); see `Principal::new`.
+    fn covers(&self, call: &Call) -> bool {
         let action = call.action.to_ascii_lowercase();
-        self.actions.iter().any(|a| wildcard_match(a, &action))
-            && self
-                .resources
-                .iter()
-                .any(|r| wildcard_match(r, &call.resource))
+        let listed = self.actions.iter().any(|a| wildcard_match(a, &action));
+        let on = self
+            .resources
+            .iter()
+            .any(|r| resource_match(r, &call.resource));
+        listed != self.not_action && on != self.not_resource
     }
 }
 
@@ -78,7 +114,7 @@ impl Principal {
             .into_iter()
             .map(|s| Statement {
                 actions: s.actions.iter().map(|a| a.to_ascii_lowercase()).collect(),
-                resources: s.resources,
+                ..s
             })
             .collect();
         Self {
@@ -89,8 +125,16 @@ impl Principal {
         }
     }
 
+    /// Whether a statement of `effect` covers `call`.
+    fn any(&self, effect: Effect, call: &Call) -> bool {
+        self.statements
+            .iter()
+            .any(|s| s.effect == effect && s.covers(call))
+    }
+
+    /// As IAM decides: an explicit `Deny` wins, then an `Allow` is needed.
     pub fn allows(&self, call: &Call) -> bool {
-        self.statements.iter().any(|s| s.allows(call))
+        !self.any(Effect::Deny, call) && self.any(Effect::Allow, call)
     }
 
     /// Checks `call`; a denial is logged once, as one line, and remembered.
@@ -98,6 +142,14 @@ impl Principal {
         if self.allows(call) {
             return Ok(());
         }
+        let why = if self.any(Effect::Deny, call) {
+            "with an explicit deny in an identity-based policy".to_owned()
+        } else {
+            format!(
+                "because no identity-based policy allows the {} action",
+                call.action
+            )
+        };
         tracing::error!(
             principal = %self.name, action = %call.action, resource = %call.resource,
             "AccessDenied: {} may not {} on {}", self.name, call.action, call.resource
@@ -106,8 +158,8 @@ impl Principal {
             denials.push(call.clone());
         }
         Err(format!(
-            "User: {} is not authorized to perform: {} on resource: {} because no identity-based policy allows the {} action",
-            self.identity, call.action, call.resource, call.action
+            "User: {} is not authorized to perform: {} on resource: {} {why}",
+            self.identity, call.action, call.resource
         ))
     }
 
@@ -136,10 +188,10 @@ mod tests {
         let principal = Principal::new(
             "F",
             "arn:aws:sts::1:assumed-role/F/F",
-            vec![Statement {
-                actions: vec!["dynamodb:GetItem".into()],
-                resources: vec!["arn:table/t".into()],
-            }],
+            vec![Statement::allow(
+                vec!["dynamodb:GetItem".into()],
+                vec!["arn:table/t".into()],
+            )],
         );
         let call = |action: &str, resource: &str| Call {
             action: action.into(),
@@ -158,5 +210,71 @@ mod tests {
             .check(&call("dynamodb:GetItem", "arn:table/u"))
             .is_err());
         assert_eq!(principal.denials().len(), 2);
+    }
+
+    fn call(action: &str, resource: &str) -> Call {
+        Call {
+            action: action.into(),
+            resource: resource.into(),
+        }
+    }
+
+    const QUEUE: &str = "arn:aws:sqs:us-east-1:1:orders";
+
+    #[test]
+    fn an_explicit_deny_wins_over_every_allow() {
+        let deny = Statement {
+            effect: Effect::Deny,
+            ..Statement::allow(vec!["sqs:SendMessage".into()], vec![QUEUE.into()])
+        };
+        let principal = Principal::new(
+            "F",
+            "arn:aws:sts::1:assumed-role/F/F",
+            vec![
+                Statement::allow(vec!["sqs:*".into()], vec!["*".into()]),
+                deny,
+            ],
+        );
+        assert!(principal.check(&call("sqs:ReceiveMessage", QUEUE)).is_ok());
+        let denied = principal
+            .check(&call("sqs:SendMessage", QUEUE))
+            .unwrap_err();
+        assert!(
+            denied.ends_with("with an explicit deny in an identity-based policy"),
+            "{denied}"
+        );
+    }
+
+    #[test]
+    fn not_action_and_not_resource_cover_everything_else() {
+        let everything_but = Statement {
+            not_action: true,
+            not_resource: true,
+            ..Statement::allow(vec!["sqs:DeleteQueue".into()], vec![QUEUE.into()])
+        };
+        let principal =
+            Principal::new("F", "arn:aws:sts::1:assumed-role/F/F", vec![everything_but]);
+        assert!(principal.allows(&call("sqs:SendMessage", "arn:aws:sqs:us-east-1:1:other")));
+        assert!(!principal.allows(&call("sqs:DeleteQueue", "arn:aws:sqs:us-east-1:1:other")));
+        assert!(!principal.allows(&call("sqs:SendMessage", QUEUE)));
+    }
+
+    #[test]
+    fn a_resource_wildcard_never_spans_the_segments_of_an_arn() {
+        assert!(resource_match("*", QUEUE));
+        assert!(resource_match("arn:aws:sqs:*:*:orders", QUEUE));
+        assert!(resource_match("arn:aws:sqs:us-east-1:1:*", QUEUE));
+        assert!(
+            !resource_match("arn:aws:*", QUEUE),
+            "one segment cannot stand for four"
+        );
+        assert!(!resource_match("arn:aws:sqs:us-east-1:*", QUEUE));
+        assert!(
+            resource_match(
+                "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:*",
+                "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:log-stream:x"
+            ),
+            "the resource segment keeps its own colons"
+        );
     }
 }

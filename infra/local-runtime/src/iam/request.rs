@@ -21,6 +21,8 @@ pub struct ArnScheme {
     pub account: String,
     /// Queue URL → ARN for the queues the stack created.
     pub queues: HashMap<String, String>,
+    /// Secret name → ARN (which ends in Secrets Manager's random `-XXXXXX`).
+    pub secrets: HashMap<String, String>,
 }
 
 impl ArnScheme {
@@ -129,14 +131,17 @@ fn events(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
         .collect()
 }
 
-/// IAM authorizes a secret by its ARN; a request may name it by ARN or by name.
+/// IAM authorizes a secret by its full ARN, random suffix included, however the request names it:
+/// a policy written for the name alone (no `-??????`) allows nothing in AWS, nor here.
 fn secrets(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
     let resource = match text(body, "SecretId") {
         Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
-        Some(name) => format!(
-            "arn:aws:secretsmanager:{}:{}:secret:{name}",
-            arns.region, arns.account
-        ),
+        Some(name) => arns.secrets.get(name).cloned().unwrap_or_else(|| {
+            format!(
+                "arn:aws:secretsmanager:{}:{}:secret:{name}",
+                arns.region, arns.account
+            )
+        }),
         None => "*".to_owned(),
     };
     vec![call(format!("secretsmanager:{operation}"), resource)]
@@ -225,6 +230,10 @@ mod tests {
             region: "us-east-1".into(),
             account: "123456789012".into(),
             queues: HashMap::new(),
+            secrets: HashMap::from([(
+                "k".into(),
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf".into(),
+            )]),
         }
     }
 
@@ -323,10 +332,8 @@ mod tests {
         );
         assert_eq!(
             of("secretsmanager.GetSecretValue", json!({"SecretId": "k"})),
-            vec![(
-                "secretsmanager:GetSecretValue".into(),
-                "arn:aws:secretsmanager:us-east-1:123456789012:secret:k".into()
-            )]
+            vec![("secretsmanager:GetSecretValue".into(), by_arn.into())],
+            "by name, still its full ARN: a policy without the suffix does not match it"
         );
     }
 
