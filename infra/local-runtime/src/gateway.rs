@@ -2,7 +2,14 @@
 //! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 
-use crate::{cors::Cors, docs::Docs, metrics, response_log::ResponseLog, stack::Functions};
+use crate::{
+    cors::Cors,
+    docs::Docs,
+    invoke_permission::{may_invoke, refused, API_GATEWAY},
+    metrics,
+    response_log::ResponseLog,
+    stack::Functions,
+};
 use aws_sdk_cloudwatch::types::StandardUnit;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use bytes::Bytes;
@@ -82,6 +89,9 @@ pub struct Gateway {
     docs: Option<Docs>,
     /// The `ApiId` dimension of the `AWS/ApiGateway` metrics: what `!Ref` of the HttpApi gives.
     api_id: String,
+    /// Authorizers whose function API Gateway may not invoke (no invoke permission): every
+    /// request they guard gets 500, as in AWS.
+    refused_authorizers: HashMap<String, String>,
 }
 
 /// The function that answered a request and how long it took, for the access log and the
@@ -138,15 +148,29 @@ impl Gateway {
                 return Err(GatewayError::UnknownAuthorizer(name.clone()));
             }
         }
+        let api_id = api_id(template, &deployed);
+        let resources = &deployed.resources;
+        let refused_authorizers = authorizers
+            .values()
+            .filter_map(|a| {
+                let source = format!(
+                    "arn:aws:execute-api:{}:{}:{api_id}/authorizers/{}",
+                    resources.region, resources.account, a.name
+                );
+                let allowed = may_invoke(template, resources, &a.function, API_GATEWAY, &source);
+                (!allowed).then(|| (a.name.clone(), source))
+            })
+            .collect();
         Ok(Self {
             routes: template.route_table()?,
+            refused_authorizers,
             authorizers,
             auth_cache: Mutex::default(),
             cors: template.cors().map(Cors::new),
             access_log: false,
             response_log: None,
             docs: None,
-            api_id: api_id(template, &deployed),
+            api_id,
             functions: deployed,
         })
     }
@@ -356,6 +380,10 @@ impl Gateway {
         event: &ApiGatewayV2httpRequest,
     ) -> Result<Value, Refusal> {
         let authorizer = self.authorizers.get(name).ok_or(Refusal::Unauthorized)?;
+        if let Some(source) = self.refused_authorizers.get(name) {
+            refused(&authorizer.function, API_GATEWAY, source);
+            return Err(Refusal::Failed);
+        }
         let identity: Vec<String> = authorizer
             .identity_headers
             .iter()

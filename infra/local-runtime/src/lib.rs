@@ -10,6 +10,7 @@ pub mod docs;
 pub mod explore;
 pub mod gateway;
 pub mod iam;
+pub mod invoke_permission;
 pub mod metrics;
 pub mod observers;
 pub mod on_failure;

@@ -5,7 +5,10 @@
 //! is answered here, from the functions' sandboxed HTTP client: 200 to a connected client, API
 //! Gateway's 410 `GoneException` otherwise.
 
-use crate::stack::Functions;
+use crate::{
+    invoke_permission::{may_invoke, refused, API_GATEWAY},
+    stack::Functions,
+};
 use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode as SdkStatus};
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
@@ -41,6 +44,9 @@ pub struct WebSocketApi {
     pub stage: String,
     /// Route key (`$connect`, `$disconnect`) → the logical id of its function.
     routes: HashMap<String, String>,
+    /// Route key → the source ARN from which API Gateway may not invoke its function (no invoke
+    /// permission): the route answers 500, as in AWS.
+    refused: HashMap<String, String>,
     functions: Arc<Functions>,
     connections: Mutex<HashMap<String, mpsc::UnboundedSender<String>>>,
 }
@@ -119,10 +125,23 @@ impl WebSocketApi {
             .ok_or_else(|| format!("{route}'s Target is not an integration with a function"))?;
             routes.insert(key, function);
         }
+        let resources = &functions.resources;
+        let refused = routes
+            .iter()
+            .filter_map(|(key, function)| {
+                let source = format!(
+                    "arn:aws:execute-api:{}:{}:{api_id}/{stage}/{key}",
+                    resources.region, resources.account
+                );
+                let allowed = may_invoke(template, resources, function, API_GATEWAY, &source);
+                (!allowed).then(|| (key.clone(), source))
+            })
+            .collect();
         let api = Arc::new(Self {
             api_id: api_id.to_lowercase(),
             stage,
             routes,
+            refused,
             functions,
             connections: Mutex::new(HashMap::new()),
         });
@@ -180,6 +199,10 @@ impl WebSocketApi {
             // No such route: API Gateway admits a connection without `$connect`.
             return StatusCode::OK;
         };
+        if let Some(source) = self.refused.get(route) {
+            refused(&self.routes[route], API_GATEWAY, source);
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
         let Ok(event) = serde_json::from_value::<ApiGatewayWebsocketProxyRequest>(event) else {
             return StatusCode::INTERNAL_SERVER_ERROR;
         };

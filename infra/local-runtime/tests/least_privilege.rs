@@ -6,6 +6,7 @@
 
 mod support;
 
+use cartwheel_domain::Role;
 use cartwheel_functions::registry::{self, Handler};
 use cartwheel_local::sandbox::Deployed;
 use futures::future::join_all;
@@ -248,4 +249,23 @@ async fn a_queue_policy_condition_other_than_the_source_arn_refuses_the_stack() 
         .expect("the stack refuses a queue policy condition it would otherwise ignore")
         .to_string();
     assert!(error.contains("StringEquals aws:SourceAccount"), "{error}");
+}
+
+/// SAM adds an HTTP API authorizer's invoke permission only when asked to; without it, API
+/// Gateway cannot call the authorizer, and every route it guards answers 500.
+#[tokio::test]
+async fn an_authorizer_api_gateway_may_not_invoke_fails_the_routes_it_guards() {
+    let options =
+        StackOptions::api_only().edit("            EnableFunctionDefaultPermissions: true\n", "");
+    let app = TestApp::start_stack(options).await;
+    let (_, token) = app.user_token(Role::Customer).await;
+    let guarded = app
+        .send(reqwest::Method::GET, "/orders", Some(&token), None)
+        .await;
+    assert_eq!(guarded.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        guarded.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"message": "Internal Server Error"})
+    );
+    assert_eq!(app.get("/products").await.status(), reqwest::StatusCode::OK);
 }

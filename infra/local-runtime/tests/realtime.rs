@@ -105,3 +105,24 @@ async fn a_customer_follows_their_order_live_and_no_one_elses() {
     }
     panic!("$disconnect did not remove Ann's connection");
 }
+
+/// A `$connect` route whose function has no invoke permission for API Gateway refuses every
+/// connection with 500, as in AWS.
+#[tokio::test]
+async fn a_connect_route_api_gateway_may_not_invoke_refuses_every_connection() {
+    let permission = "  WsConnectPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref WsConnectFunction
+";
+    let elsewhere = "  WsConnectPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      Action: lambda:InvokeFunction
+      FunctionName: !Ref WsDisconnectFunction
+";
+    let app = TestApp::start_stack(StackOptions::default().edit(permission, elsewhere)).await;
+    let (_, token) = app.user_token(Role::Customer).await;
+    assert_eq!(refused_status(&app, &format!("?token={token}")).await, 500);
+}

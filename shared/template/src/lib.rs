@@ -3,6 +3,7 @@
 
 mod cors;
 mod model;
+mod permissions;
 mod policies;
 mod wiring;
 
@@ -12,6 +13,7 @@ pub use model::{
     ArchiveSpec, Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec,
     StateMachineSpec, TableSpec, Template, TemplateError,
 };
+pub use permissions::InvokePermission;
 pub use policies::{Effect, Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};
 
