@@ -2,12 +2,24 @@
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 
 import boto3
 
 PASSWORD = "experiment-customer-password"
+ATTEMPTS = 8
+
+
+def backoff(error: urllib.error.HTTPError, attempt: int):
+    """How long to wait before trying a refused call again, or None to give up: a 429 is retried
+    after its Retry-After (a limit of Cartwheel's), or with exponential backoff (API Gateway's
+    throttle, which sends none), as long as that is a short wait."""
+    if error.code != 429 or attempt + 1 >= ATTEMPTS:
+        return None
+    wait = float(error.headers.get("retry-after") or 0.2 * 2**attempt)
+    return wait if wait <= 30 else None
 
 
 class Api:
@@ -20,12 +32,17 @@ class Api:
         if token:
             request.add_header("authorization", f"Bearer {token}")
         data = json.dumps(body).encode() if body is not None else None
-        try:
-            with urllib.request.urlopen(request, data, timeout=30) as response:
-                text = response.read()
-        except urllib.error.HTTPError as error:
-            raise SystemExit(f"{method} {path}: {error.code} {error.read().decode(errors='replace')}")
-        return json.loads(text) if text else None
+        for attempt in range(ATTEMPTS):
+            try:
+                with urllib.request.urlopen(request, data, timeout=30) as response:
+                    text = response.read()
+                return json.loads(text) if text else None
+            except urllib.error.HTTPError as error:
+                wait = backoff(error, attempt)
+                if wait is None:
+                    raise SystemExit(f"{method} {path}: {error.code} {error.read().decode(errors='replace')}")
+                time.sleep(wait)
+        raise SystemExit(f"{method} {path}: still 429 after {ATTEMPTS} attempts")
 
     def login(self, email: str, password: str) -> str:
         return self.call("POST", "/auth/login", {"email": email, "password": password})["accessToken"]

@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -43,9 +44,18 @@ def call(base, method, path, body=None, token=None):
     if method == "POST" and path == "/orders":
         request.add_header("idempotency-key", SETUP_KEY)
     data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(request, data) as response:
-        text = response.read()
-    return json.loads(text) if text else None
+    for attempt in range(8):
+        try:
+            with urllib.request.urlopen(request, data) as response:
+                text = response.read()
+            return json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            # The argon2 routes' throttle (10 a second) sheds the setup's sign-ups and logins
+            # with 429 and no Retry-After: back off and try again, as a client should.
+            if error.code != 429 or attempt == 7:
+                raise
+            time.sleep(float(error.headers.get("retry-after") or 0.2 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 def etag(base, path):

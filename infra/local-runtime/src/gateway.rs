@@ -9,6 +9,7 @@ use crate::{
     metrics,
     response_log::ResponseLog,
     stack::Functions,
+    throttle::{self, Throttles},
 };
 use aws_sdk_cloudwatch::types::StandardUnit;
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -54,6 +55,8 @@ pub enum GatewayError {
     MissingHandler(String),
     #[error("route uses authorizer {0}, which the HttpApi does not declare")]
     UnknownAuthorizer(String),
+    #[error("{0}")]
+    Setting(String),
 }
 
 type AuthDecision = Option<Value>;
@@ -92,6 +95,7 @@ pub struct Gateway {
     /// Authorizers whose function API Gateway may not invoke (no invoke permission): every
     /// request they guard gets 500, as in AWS.
     refused_authorizers: HashMap<String, String>,
+    throttles: Throttles,
 }
 
 /// The function that answered a request and how long it took, for the access log and the
@@ -161,8 +165,11 @@ impl Gateway {
                 (!allowed).then(|| (a.name.clone(), source))
             })
             .collect();
+        let setting = std::env::var("CARTWHEEL_GATEWAY_THROTTLE").ok();
+        let scale = throttle::scale_from(setting.as_deref()).map_err(GatewayError::Setting)?;
         Ok(Self {
             routes: template.route_table()?,
+            throttles: Throttles::new(template.throttles(), scale),
             refused_authorizers,
             authorizers,
             auth_cache: Mutex::default(),
@@ -297,6 +304,9 @@ impl Gateway {
                     return gateway_answer(StatusCode::NOT_FOUND, "Not Found")
                 }
             };
+        if !self.throttles.admit(&route_key) {
+            return gateway_answer(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+        }
 
         let mut event = ApiGatewayV2httpRequest::default();
         event.version = Some("2.0".into());

@@ -27,6 +27,7 @@ pub mod seed;
 pub mod stack;
 pub mod stream;
 pub mod stream_retries;
+pub mod throttle;
 pub mod websocket;
 
 pub use gateway::{serve, Gateway, GatewayError};

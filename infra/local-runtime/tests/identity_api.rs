@@ -251,3 +251,90 @@ async fn sign_ups_are_limited_per_address() {
         "the refused sign-up created no account"
     );
 }
+
+/// One answer of a flood: its status, and which 429 it is.
+async fn flood_answer(response: reqwest::Response) -> (StatusCode, &'static str) {
+    let status = response.status();
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        return (status, "");
+    }
+    let has_retry_after = response.headers().contains_key("retry-after");
+    let body: Value = response.json().await.unwrap();
+    if body == json!({"message": "Too Many Requests"}) {
+        assert!(
+            !has_retry_after,
+            "API Gateway's throttle sends no Retry-After"
+        );
+        (status, "gateway")
+    } else {
+        assert!(has_retry_after, "Cartwheel's own limit says when: {body}");
+        assert_eq!(
+            body["type"]
+                .as_str()
+                .map(|t| t.ends_with("too-many-requests")),
+            Some(true)
+        );
+        (status, "limit")
+    }
+}
+
+/// 20, 50 and 100 sign-ups with one e-mail, then as many logins, all at once: API Gateway sheds
+/// what the argon2 functions' reserved concurrency cannot hold with 429, so Lambda never
+/// throttles them and nothing answers 500.
+#[tokio::test]
+async fn floods_of_sign_ups_and_logins_are_shed_with_429_never_a_5xx() {
+    let app = TestApp::start().await;
+    for size in [20, 50, 100] {
+        // A full bucket for each flood (10 a second refill it).
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let email = format!("flood-{size}@example.com");
+        let answers =
+            join_all((0..size).map(|_| async { flood_answer(sign_up(&app, &email).await).await }))
+                .await;
+        let created = answers
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .count();
+        assert_eq!(created, 1, "{size} sign-ups: {answers:?}");
+        assert!(
+            answers.iter().all(|(s, _)| [
+                StatusCode::CREATED,
+                StatusCode::CONFLICT,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+            .contains(s)),
+            "{size} sign-ups: {answers:?}"
+        );
+        assert!(
+            answers.iter().any(|(_, by)| *by == "gateway"),
+            "{answers:?}"
+        );
+
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let answers = join_all((0..size).map(|i| {
+            let (app, email) = (&app, &email);
+            async move {
+                let password = if i % 2 == 0 {
+                    PASSWORD
+                } else {
+                    "a wrong guess"
+                };
+                flood_answer(login(app, email, password).await).await
+            }
+        }))
+        .await;
+        assert!(
+            answers.iter().all(|(s, _)| [
+                StatusCode::OK,
+                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+            .contains(s)),
+            "{size} logins: {answers:?}"
+        );
+        assert!(
+            answers.iter().any(|(s, _)| *s == StatusCode::OK),
+            "{answers:?}"
+        );
+    }
+}

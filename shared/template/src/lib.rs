@@ -5,6 +5,7 @@ mod cors;
 mod model;
 mod permissions;
 mod policies;
+mod throttle;
 mod wiring;
 
 pub use cartwheel_routes::{RouteDecl, RouteMatch, RouteTable};
@@ -15,6 +16,7 @@ pub use model::{
 };
 pub use permissions::InvokePermission;
 pub use policies::{Effect, Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
+pub use throttle::{Throttle, ThrottleSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};
 
 /// The template that sits beside the workspace, embedded at build time for the offline runtime and
