@@ -189,8 +189,8 @@ async fn concurrent_guesses_get_no_more_tries_than_the_limit() {
         StatusCode::CREATED
     );
     next_window(6).await;
-    // 10 at once: the login function's reserved concurrency (PasswordRouteConcurrency); more
-    // would be throttled before they reach the limit.
+    // 10 at once: the login route's burst; more would be shed by the gateway (429) before they
+    // reach the limit.
     let guesses = (0..10).map(|i| {
         let app = &app;
         async move {

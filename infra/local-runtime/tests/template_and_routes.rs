@@ -274,11 +274,13 @@ async fn the_bus_and_its_archive_are_named_as_the_template_names_them() {
 /// too, at the parameter's value.
 #[tokio::test]
 async fn the_argon2_routes_keep_their_reserved_concurrency_offline() {
+    let defaults = support::template().parameter_defaults();
+    let reserved: u32 = defaults["PasswordRouteConcurrency"].parse().unwrap();
     let app = TestApp::start().await;
     for function in ["SignUpFunction", "LoginFunction"] {
         assert_eq!(
             app.function(function).sandbox.reserved_concurrency,
-            Some(10),
+            Some(reserved),
             "{function}"
         );
     }
