@@ -33,7 +33,11 @@ const RESOURCELESS_ACTIONS: [&str; 14] = [
 const NAME_LIMITS: [(&str, &str, usize); 17] = [
     ("AWS::Events::EventBus", "Name", 256),
     ("AWS::ApiGatewayV2::Api", "Name", 128),
-    ("AWS::CloudFront::CachePolicy", "CachePolicyConfig.Name", 128),
+    (
+        "AWS::CloudFront::CachePolicy",
+        "CachePolicyConfig.Name",
+        128,
+    ),
     ("AWS::WAFv2::WebACL", "VisibilityConfig.MetricName", 128),
     ("AWS::CloudWatch::Dashboard", "DashboardName", 255),
     ("AWS::Events::Archive", "ArchiveName", 48),

@@ -67,3 +67,24 @@ fn overrides_are_read_as_sam_writes_them() {
         "https://a.example,https://b.example"
     );
 }
+
+/// Each stack declares its sender as an SES identity: two stacks in one account with one sender
+/// fail (`AlreadyExists`), and the template's default sender can never be verified.
+#[test]
+fn each_environment_sends_from_a_sender_of_its_own_that_can_be_verified() {
+    let config: toml::Table = toml::from_str(SAMCONFIG).expect("samconfig.toml parses");
+    let defaults = support::template().parameter_defaults();
+    let sender = |env: &str| {
+        let deploy = deploy(&config, env);
+        let overrides = overrides(deploy["parameter_overrides"].as_str().unwrap());
+        for name in ["NotificationSender", "StockAlertEmail"] {
+            assert!(
+                overrides.contains_key(name),
+                "[{env}] leaves {name} at its default"
+            );
+            assert_ne!(overrides[name], defaults[name], "[{env}] {name}");
+        }
+        overrides["NotificationSender"].clone()
+    };
+    assert_ne!(sender("dev"), sender("prod"));
+}
