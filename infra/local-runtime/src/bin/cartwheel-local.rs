@@ -39,9 +39,12 @@ async fn start_stack(
     ) else {
         return Err("AWS_ENDPOINT_URL (moto) and CARTWHEEL_AWS_EDGE_PORT must be set; scripts/start sets them".into());
     };
-    let listener = TcpListener::bind(format!("127.0.0.1:{edge_port}"))
+    // The edge is where functions reach moto: `sam local`'s containers too, on Linux through
+    // the Docker host's gateway address, which a listener on 127.0.0.1 never answers.
+    let edge_address = format!("{}:{edge_port}", setting("CARTWHEEL_HOST", "127.0.0.1"));
+    let listener = TcpListener::bind(&edge_address)
         .await
-        .map_err(|e| format!("cannot serve the AWS edge on 127.0.0.1:{edge_port}: {e}"))?;
+        .map_err(|e| format!("cannot serve the AWS edge on {edge_address}: {e}"))?;
     let edge = Arc::new(AwsEdge::new(moto_url.clone()));
     tokio::spawn(serve_edge(listener, Arc::clone(&edge)));
     let settings = StackSettings {
