@@ -61,7 +61,10 @@ pub async fn publish_events(
         );
     }
     // Lambda retries the batch from its first failed record; a record behind it is delivered
-    // again, so its dead letter waits for that delivery: sent now, it would be sent twice.
+    // again, so its dead letter waits for that delivery: sent now, it would be sent twice. (Two
+    // cases still repeat one: SQS refusing a dead letter, which makes the retry start there and
+    // send again the ones after it that SQS took; and a record behind one that fails every retry
+    // reaches the on-failure destination's description, not UnreadableChangesQueue.)
     let retried_from = failed.first().copied().unwrap_or(usize::MAX);
     letters.retain(|(position, _)| *position < retried_from);
     let refused = unreadable.send(&letters).await;

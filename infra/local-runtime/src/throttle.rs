@@ -24,10 +24,12 @@ pub fn scale_from(setting: Option<&str>) -> Result<Option<f64>, String> {
     match setting.map(str::trim) {
         None | Some("") => Ok(Some(1.0)),
         Some("off") => Ok(None),
+        // Only raised: a factor below 1 would make the offline gateway stricter than AWS (and
+        // one that left a bucket under one token would refuse its route for good).
         Some(factor) => match factor.parse::<f64>() {
-            Ok(f) if f > 0.0 => Ok(Some(f)),
+            Ok(f) if f >= 1.0 => Ok(Some(f)),
             _ => Err(format!(
-                "CARTWHEEL_GATEWAY_THROTTLE is {factor:?}: expected `off` or a factor above 0"
+                "CARTWHEEL_GATEWAY_THROTTLE is {factor:?}: expected `off` or a factor of at least 1"
             )),
         },
     }
@@ -117,5 +119,9 @@ mod tests {
         assert_eq!(scale_from(Some("off")), Ok(None));
         assert_eq!(scale_from(Some("10")), Ok(Some(10.0)));
         assert!(scale_from(Some("lots")).is_err());
+        assert!(
+            scale_from(Some("0.05")).is_err(),
+            "never below the template's"
+        );
     }
 }

@@ -3,8 +3,7 @@
 //! to what it started with, plus the deltas, minus the units live orders hold, and the business
 //! metrics and sales figures equal to the table's facts.
 
-use super::pipe::Move;
-use cartwheel_domain::{Day, Order, OrderId, OrderStatus, Product, ProductId, ReservationState};
+use cartwheel_domain::{Day, Order, OrderStatus, Product, ProductId, ReservationState};
 use cartwheel_store::{GetProduct, ReadOrderRecords, SalesReport, Store};
 use std::{
     collections::{BTreeMap, HashMap},
@@ -114,30 +113,42 @@ struct Facts {
     sales: BTreeMap<ProductId, [i64; 3]>,
 }
 
-async fn facts(store: &Store, orders: &[Order], moves: &HashMap<OrderId, Vec<Move>>) -> Facts {
+/// The facts from each order as stored: its status and its history of moves, which every status
+/// change appends to in the same write (not from the stream, which is what the consumer reads).
+async fn facts(store: &Store, orders: &[Order]) -> Result<Facts, String> {
     let mut facts = Facts::default();
     let mut add = |name, yes: bool| *facts.counts.entry(name).or_default() += usize::from(yes);
     for order in orders {
-        let Ok(records) = store.order_records(order.id).await else {
-            continue;
-        };
-        let Some(stored) = records.order else {
-            continue;
-        };
-        let history = moves.get(&order.id).map(Vec::as_slice).unwrap_or_default();
-        let moved = |to| history.iter().any(|(_, status)| *status == to);
-        add("OrdersAccepted", records.reservation.is_some());
-        add("OrdersRejected", stored.status == OrderStatus::Rejected);
+        let records = store
+            .order_records(order.id)
+            .await
+            .map_err(|e| format!("order {}: unreadable: {e}", order.id))?;
+        let stored = records
+            .order
+            .ok_or_else(|| format!("order {}: gone", order.id))?;
+        let was = |status| stored.history.iter().any(|change| change.status == status);
+        let final_status = stored.status;
+        add("OrdersAccepted", was(OrderStatus::Reserved));
+        add("OrdersRejected", final_status == OrderStatus::Rejected);
         add(
             "SagasCompensated",
-            stored.status == OrderStatus::PaymentFailed,
+            final_status == OrderStatus::PaymentFailed,
         );
-        add("SagasCompleted", moved(OrderStatus::Confirmed));
-        let ended = history
-            .iter()
-            .any(|(from, to)| OrderStatus::ends_checkout(*from, *to));
+        add("SagasCompleted", was(OrderStatus::Confirmed));
+        // One sample per order whose checkout ended: confirmed, rejected, or failed unconfirmed.
+        let ended = was(OrderStatus::Confirmed)
+            || matches!(
+                final_status,
+                OrderStatus::Rejected | OrderStatus::PaymentFailed
+            );
         add("CheckoutDuration", ended);
-        if stored.status.is_sale() {
+        if records.reservation.is_some() != was(OrderStatus::Reserved) {
+            return Err(format!(
+                "order {}: a reservation record {:?} but a history {:?}",
+                order.id, records.reservation, stored.history
+            ));
+        }
+        if final_status.is_sale() {
             let mut per_product: BTreeMap<ProductId, [i64; 3]> = BTreeMap::new();
             for line in &stored.lines {
                 let entry = per_product.entry(line.product_id).or_default();
@@ -152,7 +163,7 @@ async fn facts(store: &Store, orders: &[Order], moves: &HashMap<OrderId, Vec<Mov
             }
         }
     }
-    facts
+    Ok(facts)
 }
 
 /// The business metrics the schedule's consumer emitted and its products' sales figures, each
@@ -161,11 +172,13 @@ pub async fn figures(
     store: &Store,
     orders: &[Order],
     products: &[Product],
-    moves: &HashMap<OrderId, Vec<Move>>,
     emitted: &HashMap<String, Vec<f64>>,
     days: &[Day],
 ) -> Vec<String> {
-    let expected = facts(store, orders, moves).await;
+    let expected = match facts(store, orders).await {
+        Ok(facts) => facts,
+        Err(broken) => return vec![broken],
+    };
     let mut broken = Vec::new();
     for (metric, count) in &expected.counts {
         let samples = emitted.get(*metric).map_or(0, |values| match *metric {

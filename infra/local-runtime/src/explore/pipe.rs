@@ -21,7 +21,7 @@ use std::{
 };
 
 /// One status move of an order, as its stream record announced it.
-pub type Move = (Option<OrderStatus>, OrderStatus);
+type Move = (Option<OrderStatus>, OrderStatus);
 
 /// Deliveries before a schedule's sales queue must be empty: far more than its faults need.
 const MAX_BATCHES: usize = 500;
@@ -150,11 +150,8 @@ impl Pipe {
     }
 
     /// Waits until the stream has announced each order's stored status, then takes the orders'
-    /// moves and sales messages out of the pipe.
-    pub async fn drain(
-        &self,
-        finals: &[(OrderId, OrderStatus)],
-    ) -> Result<(HashMap<OrderId, Vec<Move>>, Vec<String>), String> {
+    /// sales messages out of the pipe (and forgets their moves).
+    pub async fn drain(&self, finals: &[(OrderId, OrderStatus)]) -> Result<Vec<String>, String> {
         let deadline = tokio::time::Instant::now() + CATCH_UP;
         loop {
             let behind: Vec<OrderId> = {
@@ -178,13 +175,12 @@ impl Pipe {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let mut seen = self.seen.lock().expect("not poisoned");
-        let mut moves = HashMap::new();
         let mut routed = Vec::new();
         for (id, _) in finals {
-            moves.insert(*id, seen.moves.remove(id).unwrap_or_default());
+            seen.moves.remove(id);
             routed.extend(seen.routed.remove(id).unwrap_or_default());
         }
-        Ok((moves, routed))
+        Ok(routed)
     }
 }
 
