@@ -15,7 +15,7 @@ use crate::{
         reviews, system,
     },
     handoff::{self, HandoffError, SagaStarter, SweepReport},
-    limits::{LoginLimits, OrderLimit, SignUpLimit},
+    limits::{LoginLimits, OrderLimit, SignUpLimits},
     mail::Mailer,
     publish,
     push::Connections,
@@ -98,7 +98,7 @@ pub static SET_STOCK: HttpFunction<Store> = Function {
     handle: |store, r| Box::pin(async move { admin::change_stock(&*store, r).await }),
 };
 
-pub static SIGN_UP: HttpFunction<(Store, SignUpLimit)> = Function {
+pub static SIGN_UP: HttpFunction<(Store, SignUpLimits)> = Function {
     name: "SignUpFunction",
     handle: |deps, r| Box::pin(async move { identity::sign_up(&deps.0, &deps.1, r).await }),
 };

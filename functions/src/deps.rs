@@ -5,7 +5,7 @@ use crate::{
     config::{ConfigError, Env},
     consumers::stock_alerts::AlertRecipient,
     handoff::{OrderQueue, SagaStarter},
-    limits::{LoginLimits, OrderLimit, SignUpLimit},
+    limits::{HashLimit, LoginLimits, OrderLimit, SignUpLimits},
     mail::Mailer,
     push::Connections,
     unreadable::UnreadableChanges,
@@ -161,6 +161,7 @@ impl Dependencies for PendingSweep {
 pub const DEFAULT_LOGIN_LIMIT_PER_ACCOUNT: &str = "5/900";
 pub const DEFAULT_LOGIN_LIMIT_PER_ADDRESS: &str = "100/900";
 pub const DEFAULT_SIGN_UP_LIMIT_PER_ADDRESS: &str = "20/3600";
+pub const DEFAULT_PASSWORD_HASH_LIMIT: &str = "25/1";
 pub const DEFAULT_ORDER_LIMIT_PER_CUSTOMER: &str = "30/60";
 
 fn rate_limit(env: &Env, name: &'static str, default: &str) -> Result<RateLimit, ConfigError> {
@@ -185,19 +186,26 @@ impl Dependencies for LoginLimits {
                 "LOGIN_LIMIT_PER_ADDRESS",
                 DEFAULT_LOGIN_LIMIT_PER_ADDRESS,
             )?,
+            hashes: hash_limit(env)?,
         })
     }
 }
 
-impl Dependencies for SignUpLimit {
+impl Dependencies for SignUpLimits {
     async fn build(env: &Env, _: &SdkConfig) -> Result<Self, ConfigError> {
-        let limit = rate_limit(
-            env,
-            "SIGN_UP_LIMIT_PER_ADDRESS",
-            DEFAULT_SIGN_UP_LIMIT_PER_ADDRESS,
-        )?;
-        Ok(Self(limit))
+        Ok(Self {
+            per_address: rate_limit(
+                env,
+                "SIGN_UP_LIMIT_PER_ADDRESS",
+                DEFAULT_SIGN_UP_LIMIT_PER_ADDRESS,
+            )?,
+            hashes: hash_limit(env)?,
+        })
     }
+}
+
+fn hash_limit(env: &Env) -> Result<HashLimit, ConfigError> {
+    rate_limit(env, "PASSWORD_HASH_LIMIT", DEFAULT_PASSWORD_HASH_LIMIT).map(HashLimit)
 }
 
 impl Dependencies for OrderLimit {

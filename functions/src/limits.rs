@@ -7,16 +7,39 @@ use cartwheel_http::ApiError;
 use cartwheel_store::{Counter, GiveBackSlot, TakeSlot};
 
 /// Failed logins, per account (the e-mail as typed, whether or not it has an account, so the
-/// answer reveals nothing) and per client address.
+/// answer reveals nothing) and per client address; and the password checks the function may run.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     pub per_account: RateLimit,
     pub per_address: RateLimit,
+    pub hashes: HashLimit,
 }
 
-/// Sign-ups per client address.
+/// Sign-ups per client address; and the passwords the function may hash.
 #[derive(Debug, Clone, Copy)]
-pub struct SignUpLimit(pub RateLimit);
+pub struct SignUpLimits {
+    pub per_address: RateLimit,
+    pub hashes: HashLimit,
+}
+
+/// Argon2 runs one password function may start per window, across all its instances. It is how
+/// a flood of sign-ups or logins is shed with 429 and `Retry-After`: API Gateway's own throttle
+/// answers 429 without one, and a throttled Lambda answers 500, so the route's throttle and the
+/// function's reserved concurrency are sized above this limit and it is the one that binds.
+#[derive(Debug, Clone, Copy)]
+pub struct HashLimit(pub RateLimit);
+
+impl HashLimit {
+    /// The slot one password check of `function` takes; it is never given back, since it counts
+    /// the work started, whatever came of it.
+    pub fn slot(self, function: &'static str) -> Slot {
+        Slot {
+            counter: Counter::new("password-hashes", function),
+            limit: self.0,
+            what: "password checks right now",
+        }
+    }
+}
 
 /// Orders placed per customer.
 #[derive(Debug, Clone, Copy)]

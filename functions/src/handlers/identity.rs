@@ -1,7 +1,7 @@
 //! Sign-up, login and the caller's own profile.
 
 use super::store_error;
-use crate::limits::{give_back_all, take_all, LoginLimits, SignUpLimit, Slot};
+use crate::limits::{give_back_all, take_all, LoginLimits, SignUpLimits, Slot};
 use cartwheel_domain::{Email, NewUser, Role, Timestamp, User, UserId};
 use cartwheel_http::{client_address, json, json_body, ApiError, ApiResult, Caller};
 use cartwheel_identity::{PasswordHash, TokenService};
@@ -38,19 +38,24 @@ pub async fn register(store: &impl CreateUser, new: NewUser, role: Role) -> Resu
     Ok(user)
 }
 
+/// A sign-up takes a slot of its address's limit, then one of the function's password hashes; a
+/// sign-up refused the second gives the first back, as it did nothing.
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
-    store: &(impl CreateUser + TakeSlot),
-    limit: &SignUpLimit,
+    store: &(impl CreateUser + TakeSlot + GiveBackSlot),
+    limits: &SignUpLimits,
     request: Request,
 ) -> ApiResult {
     let new: NewUser = json_body(&request)?;
-    let slot = Slot {
-        counter: Counter::new("sign-up-address", client_address(&request)),
-        limit: limit.0,
-        what: "sign-ups from this address",
-    };
-    slot.take(store, Timestamp::now()).await?;
+    let slots = [
+        Slot {
+            counter: Counter::new("sign-up-address", client_address(&request)),
+            limit: limits.per_address,
+            what: "sign-ups from this address",
+        },
+        limits.hashes.slot("sign-up"),
+    ];
+    take_all(store, &slots, Timestamp::now()).await?;
     let user = register(store, new, Role::Customer).await?;
     json(StatusCode::CREATED, &user)
 }
@@ -66,7 +71,8 @@ struct Login {
 /// right or could not be checked (the store failed), so only wrong passwords count, a correct
 /// password cannot slip past an exhausted limit, and concurrent guesses cannot overrun one. An
 /// unknown e-mail is counted and hashed like a known one: neither the answer nor its timing
-/// tells them apart.
+/// tells them apart. Last comes a slot of the function's password checks, so a lockout or an
+/// address past its limit is answered without spending one.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     store: &(impl FindCredentials + TakeSlot + GiveBackSlot),
@@ -76,7 +82,7 @@ pub async fn login(
 ) -> ApiResult {
     let Login { email, password } = json_body(&request)?;
     let now = Timestamp::now();
-    let slots = [
+    let all = [
         Slot {
             counter: Counter::new("login-account", email.as_str()),
             limit: limits.per_account,
@@ -87,18 +93,22 @@ pub async fn login(
             limit: limits.per_address,
             what: "failed logins from this address",
         },
+        limits.hashes.slot("login"),
     ];
-    take_all(store, &slots, now).await?;
+    take_all(store, &all, now).await?;
+    // The failed-login slots, given back unless the password was wrong; the hash slot is spent
+    // once a password has been checked.
+    let slots = &all[..2];
     let user = match verified(store, &email, password).await {
         Ok(Some(user)) => user,
         Ok(None) => return Err(ApiError::BadCredentials),
         // Our failure, not the caller's: no password was checked, so no failure may count.
         Err(error) => {
-            give_back_all(store, &slots, now).await;
+            give_back_all(store, &all, now).await;
             return Err(error);
         }
     };
-    give_back_all(store, &slots, now).await;
+    give_back_all(store, slots, now).await;
     let token = tokens
         .issue(user.id, user.role)
         .map_err(ApiError::internal)?;
@@ -138,6 +148,7 @@ pub async fn get_me(store: &impl GetUser, request: Request) -> ApiResult {
 mod tests {
     use super::*;
     use crate::handlers::fake::{fixture_request, FakeStore};
+    use crate::limits::HashLimit;
     use cartwheel_domain::RateLimit;
     use cartwheel_identity::JwtSecret;
 
@@ -151,11 +162,37 @@ mod tests {
         let limits = LoginLimits {
             per_account: RateLimit::new(5, 900).unwrap(),
             per_address: RateLimit::new(50, 900).unwrap(),
+            hashes: HashLimit(RateLimit::new(25, 1).unwrap()),
         };
         let failed = login(&store, &tokens, &limits, fixture_request("login"))
             .await
             .unwrap_err();
         assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(store.slots_held(), 0, "no password was tried");
+    }
+
+    #[tokio::test]
+    async fn a_login_past_the_password_check_limit_is_429_and_counts_no_failed_login() {
+        let store = FakeStore::default();
+        let tokens = TokenService::new(&JwtSecret::parse(&"s".repeat(32)).unwrap(), 600);
+        let limits = LoginLimits {
+            per_account: RateLimit::new(5, 900).unwrap(),
+            per_address: RateLimit::new(50, 900).unwrap(),
+            hashes: HashLimit(RateLimit::new(1, 60).unwrap()),
+        };
+        let first = login(&store, &tokens, &limits, fixture_request("login"))
+            .await
+            .unwrap_err();
+        assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+        let second = login(&store, &tokens, &limits, fixture_request("login"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(second, ApiError::TooManyRequests { what, retry_after }
+                if what.contains("password checks") && (1..=60).contains(&retry_after)),
+            "{second:?}"
+        );
+        // The first login's failures on both limits and its password check; nothing of the second.
+        assert_eq!(store.slots_held(), 3);
     }
 }

@@ -1,15 +1,16 @@
 //! The template parameters whose offline value differs from their production default, and the
 //! variable of `scripts/start`'s environment that overrides each. The login limit per account
-//! keeps its production default (the limit stays on); the per-caller limits are raised because the
+//! and the password checks' limit keep their production defaults (the limits stay on); the per-caller limits are raised because the
 //! test suites and the burst experiments all come from 127.0.0.1, at well over 1,000 sign-ups and
 //! orders a minute.
 
 use std::collections::HashMap;
 
 /// (parameter, overriding variable, offline value; `None`: the template's default).
-pub const OFFLINE: [(&str, &str, Option<&str>); 5] = [
+pub const OFFLINE: [(&str, &str, Option<&str>); 6] = [
     ("AccessTokenTtlSeconds", "ACCESS_TOKEN_TTL_SECONDS", None),
     ("LoginLimitPerAccount", "LOGIN_LIMIT_PER_ACCOUNT", None),
+    ("PasswordHashLimit", "PASSWORD_HASH_LIMIT", None),
     (
         "LoginLimitPerAddress",
         "LOGIN_LIMIT_PER_ADDRESS",

@@ -60,7 +60,7 @@ impl Template {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Expr, Template, EMBEDDED};
+    use crate::{EnvValue, Expr, Template, EMBEDDED};
 
     /// How long one argon2 request holds its execution, at most, for the sizing below; the
     /// README says what happens past it.
@@ -99,5 +99,41 @@ mod tests {
             }
         }
         assert!(checked >= 2, "the sign-up and login routes are checked");
+    }
+
+    /// A password route's flood must be shed by the function's own limit (429 with Retry-After)
+    /// before the route's bucket sheds it (429 without): the limit admits no more at once than
+    /// the burst, nor more a second than the rate.
+    #[test]
+    fn the_password_check_limit_binds_before_the_route_throttle() {
+        let template = Template::parse(EMBEDDED).unwrap();
+        let (throttles, defaults) = (template.throttles(), template.parameter_defaults());
+        let mut checked = 0;
+        for function in template.functions().unwrap() {
+            let limit = template
+                .environment(&function.logical_id)
+                .into_iter()
+                .find_map(|(name, value)| match value {
+                    EnvValue::Parameter(p) if name == "PASSWORD_HASH_LIMIT" => Some(p),
+                    _ => None,
+                });
+            let Some(parameter) = limit else { continue };
+            let (max, window) = defaults[&parameter].split_once('/').unwrap();
+            let (max, window): (f64, f64) = (max.parse().unwrap(), window.parse().unwrap());
+            for route in &function.routes {
+                let key = format!(
+                    "{} {}",
+                    route.method.as_deref().unwrap_or("ANY"),
+                    route.path.as_deref().unwrap_or("$default")
+                );
+                let throttle = throttles.of(&key).expect("a throttled route");
+                assert!(
+                    max <= throttle.burst as f64 && max / window <= throttle.rate,
+                    "{key}: {parameter} {max}/{window} passes the throttle {throttle:?}"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 2, "the sign-up and login routes are checked");
     }
 }
