@@ -22,7 +22,7 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 21] = [
+pub const SETTINGS: [&str; 22] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
@@ -38,6 +38,7 @@ pub const SETTINGS: [&str; 21] = [
     "LOGIN_LIMIT_PER_ACCOUNT",
     "LOGIN_LIMIT_PER_ADDRESS",
     "SIGN_UP_LIMIT_PER_ADDRESS",
+    "PASSWORD_HASH_LIMIT",
     "ORDER_LIMIT_PER_CUSTOMER",
     "PAYMENT_BREAKER_THRESHOLD",
     "PAYMENT_BREAKER_OPEN_SECONDS",

@@ -5,7 +5,7 @@
 use crate::{
     cors::Cors,
     docs::Docs,
-    invoke_permission::{may_invoke, refused, API_GATEWAY},
+    invoke_permission::{may_invoke, refused, refused_routes, API_GATEWAY},
     metrics,
     response_log::ResponseLog,
     stack::Functions,
@@ -95,6 +95,8 @@ pub struct Gateway {
     /// Authorizers whose function API Gateway may not invoke (no invoke permission): every
     /// request they guard gets 500, as in AWS.
     refused_authorizers: HashMap<String, String>,
+    /// Routes whose function it may not invoke: function and source, by route key.
+    refused_routes: HashMap<String, (String, String)>,
     throttles: Throttles,
 }
 
@@ -165,12 +167,14 @@ impl Gateway {
                 (!allowed).then(|| (a.name.clone(), source))
             })
             .collect();
+        let refused_routes = refused_routes(template, resources, &api_id, &functions);
         let setting = std::env::var("CARTWHEEL_GATEWAY_THROTTLE").ok();
         let scale = throttle::scale_from(setting.as_deref()).map_err(GatewayError::Setting)?;
         Ok(Self {
             routes: template.route_table()?,
             throttles: Throttles::new(template.throttles(), scale),
             refused_authorizers,
+            refused_routes,
             authorizers,
             auth_cache: Mutex::default(),
             cors: template.cors().map(Cors::new),
@@ -344,6 +348,10 @@ impl Gateway {
                 }
                 Err(refusal) => return refusal.answer(),
             }
+        }
+        if let Some((function, source)) = self.refused_routes.get(&route_key) {
+            refused(function, API_GATEWAY, source);
+            return internal_server_error();
         }
         self.invoke(&function, event).await
     }

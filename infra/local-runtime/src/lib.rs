@@ -7,6 +7,8 @@ pub mod aws_edge;
 pub mod capacity;
 pub mod cors;
 pub mod docs;
+#[cfg(test)]
+mod expanded;
 pub mod explore;
 pub mod gateway;
 pub mod iam;

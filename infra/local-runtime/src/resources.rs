@@ -21,6 +21,9 @@ pub struct Resources {
     refs: HashMap<String, String>,
     attributes: HashMap<(String, String), String>,
     parameters: HashMap<String, String>,
+    /// Every resource and parameter stands for itself (`<Table>`, `<Table.Arn>`), so that two
+    /// templates' intrinsics can be compared without a stack (the `expanded` test).
+    symbolic: bool,
 }
 
 impl Resources {
@@ -48,6 +51,14 @@ impl Resources {
         }
     }
 
+    /// Resolves every `!Ref` and `!GetAtt` to its own name, and `AWS::` values as a stack would.
+    pub fn symbolic(region: &str, account: &str, stack: &str) -> Self {
+        let mut resources = Self::new(region, account, stack, HashMap::new());
+        resources.arns.table_prefix = format!("arn:aws:dynamodb:{region}:{account}:table/");
+        resources.symbolic = true;
+        resources
+    }
+
     /// Records what `!Ref id` and each `!GetAtt id.attribute` give.
     pub fn add(&mut self, id: &str, reference: &str, attributes: &[(&str, &str)]) {
         self.refs.insert(id.to_owned(), reference.to_owned());
@@ -72,6 +83,7 @@ impl Resources {
                 .get(name)
                 .or_else(|| self.parameters.get(name))
                 .cloned()
+                .or_else(|| self.symbolic.then(|| format!("<{name}>")))
                 .ok_or_else(|| {
                     format!("!Ref {name}: the offline stack has no such resource or parameter")
                 }),
@@ -82,6 +94,7 @@ impl Resources {
         self.attributes
             .get(&(id.to_owned(), attribute.to_owned()))
             .cloned()
+            .or_else(|| self.symbolic.then(|| format!("<{id}.{attribute}>")))
             .ok_or_else(|| {
                 format!("!GetAtt {id}.{attribute}: the offline stack does not provide it")
             })

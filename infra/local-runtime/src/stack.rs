@@ -7,6 +7,7 @@
 use crate::{
     aws_edge::AwsEdge,
     iam::{self, function_statements, principal_statements, sandboxed_sdk, Call, Principal},
+    invoke_permission::schedule_may_invoke,
     observers,
     on_failure::FailureDestination,
     pattern::UnsupportedPattern,
@@ -182,6 +183,13 @@ impl OfflineStack {
             let function_name = offline_name(&name, &function.logical_id);
             let arn = offline_function_arn(&region, &account, &name, &function.logical_id);
             resources.add(&function.logical_id, &function_name, &[("Arn", &arn)]);
+            for trigger in &function.triggers {
+                if let Trigger::Schedule { rule, .. } = trigger {
+                    let rule_name = offline_name(&name, rule);
+                    let rule_arn = format!("arn:aws:events:{region}:{account}:rule/{rule_name}");
+                    resources.add(rule, &rule_name, &[("Arn", &rule_arn)]);
+                }
+            }
         }
 
         let eventbridge = aws_sdk_eventbridge::Client::new(sdk);
@@ -285,6 +293,12 @@ impl OfflineStack {
         for function in template.functions()? {
             let deployed = self.function(&function.logical_id)?;
             for trigger in &function.triggers {
+                if let Trigger::Schedule { rule, .. } = trigger {
+                    let resources = &self.functions.resources;
+                    if !schedule_may_invoke(template, resources, &function.logical_id, rule) {
+                        continue;
+                    }
+                }
                 self.start_trigger(trigger, &deployed, &stream_arn, settings)?;
             }
         }
@@ -380,7 +394,7 @@ impl OfflineStack {
                 self.tasks
                     .push(feed_function(reader, Arc::clone(function), mapping));
             }
-            Trigger::Schedule { every_seconds } => {
+            Trigger::Schedule { every_seconds, .. } => {
                 let every = settings
                     .schedule_every
                     .unwrap_or(Duration::from_secs(*every_seconds));

@@ -14,7 +14,7 @@ pub use model::{
     ArchiveSpec, Authorizer, BusSpec, Function, IndexSpec, KeyAttribute, SecretSpec,
     StateMachineSpec, TableSpec, Template, TemplateError,
 };
-pub use permissions::InvokePermission;
+pub use permissions::{schedule_rule, InvokePermission};
 pub use policies::{Effect, Expr, PolicyEntry, QueuePolicySpec, StatementSpec};
 pub use throttle::{Throttle, ThrottleSpec};
 pub use wiring::{DeadLetter, EnvValue, PipeSpec, QueueSpec, RuleSpec, Trigger};

@@ -27,8 +27,8 @@ pub enum Trigger {
         report_item_failures: bool,
         on_failure: Option<String>,
     },
-    /// A `Schedule` event with a `rate(...)` expression.
-    Schedule { every_seconds: u64 },
+    /// A `Schedule` event with a `rate(...)` expression, and the rule SAM generates for it.
+    Schedule { every_seconds: u64, rule: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,12 +114,9 @@ fn rate_seconds(expression: &str) -> Option<u64> {
 /// streams are mapped with `AWS::Lambda::EventSourceMapping`, because for an `SQS` or `DynamoDB`
 /// event SAM attaches a managed policy that may poll every queue or read every stream.
 fn schedules(function: &str, events: Option<&Value>) -> Result<Vec<Trigger>, TemplateError> {
-    let declared = events
-        .and_then(Value::as_mapping)
-        .into_iter()
-        .flat_map(|events| events.values());
+    let declared = events.and_then(Value::as_mapping).into_iter().flatten();
     let mut schedules = Vec::new();
-    for event in declared {
+    for (name, event) in declared {
         let props = get(event, "Properties").cloned().unwrap_or_default();
         match text(event, "Type").unwrap_or_default().as_str() {
             "HttpApi" => {}
@@ -128,7 +125,11 @@ fn schedules(function: &str, events: Option<&Value>) -> Result<Vec<Trigger>, Tem
                 let every_seconds = rate_seconds(&expression).ok_or_else(|| {
                     shape(format!("{function}: the offline stack runs only rate(...) schedules, not {expression:?}"))
                 })?;
-                schedules.push(Trigger::Schedule { every_seconds });
+                let rule = crate::schedule_rule(function, name.as_str().unwrap_or_default());
+                schedules.push(Trigger::Schedule {
+                    every_seconds,
+                    rule,
+                });
             }
             other => {
                 return Err(shape(format!(
