@@ -59,6 +59,11 @@ impl Resources {
         resources
     }
 
+    /// The parameters' values: the template's defaults, overridden by the stack's.
+    pub fn parameters(&self) -> &HashMap<String, String> {
+        &self.parameters
+    }
+
     /// Records what `!Ref id` and each `!GetAtt id.attribute` give.
     pub fn add(&mut self, id: &str, reference: &str, attributes: &[(&str, &str)]) {
         self.refs.insert(id.to_owned(), reference.to_owned());

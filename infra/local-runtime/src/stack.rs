@@ -487,7 +487,7 @@ async fn create_secrets(
     Ok(secrets)
 }
 
-/// Each `AWS::SES::EmailIdentity`; its `!Ref` is the identity itself.
+/// Each `AWS::SES::EmailIdentity` whose condition holds; its `!Ref` is the identity itself.
 async fn create_email_identities(
     template: &Template,
     sdk: &SdkConfig,
@@ -495,6 +495,9 @@ async fn create_email_identities(
 ) -> Result<(), StackError> {
     let client = aws_sdk_sesv2::Client::new(sdk);
     for id in template.ids_of_type("AWS::SES::EmailIdentity") {
+        if !template.creates(&id, resources.parameters())? {
+            continue;
+        }
         let identity = template
             .property(&id, "EmailIdentity")
             .ok_or_else(|| StackError::Wiring(format!("{id} has no EmailIdentity")))

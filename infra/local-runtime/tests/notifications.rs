@@ -204,3 +204,54 @@ async fn without_ses_send_email_the_email_is_refused_as_aws_refuses_it() {
         .resource
         .ends_with(":identity/notifications@cartwheel.example"));
 }
+
+/// A stack whose sender is `sender`, declared as its own identity or not.
+async fn stack_sending_from(sender: &str, declare: bool) -> TestApp {
+    let options = StackOptions::api_only()
+        .parameter("NotificationSender", sender)
+        .parameter("DeclareSenderIdentity", &declare.to_string());
+    let app = TestApp::start_stack(options).await;
+    store_fixture_data(&app.store).await;
+    app
+}
+
+/// `DeclareSenderIdentity=false`: two stacks in one account share a sender that one of them (or
+/// a person) verified; a stack that declares none sends only from an identity that exists.
+#[tokio::test]
+async fn a_stack_that_declares_no_identity_sends_only_from_one_verified_before() {
+    let shared = format!("orders-{}@cartwheel.example", ulid::Ulid::new()).to_lowercase();
+    let never_verified = format!("nobody-{}@cartwheel.example", ulid::Ulid::new()).to_lowercase();
+
+    let without = stack_sending_from(&shared, false).await;
+    let refused = without
+        .function("NotifyFunction")
+        .queue(batch_with_copies(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.batch_item_failures.len(),
+        2,
+        "not verified yet: the event fails too"
+    );
+
+    let _dev = stack_sending_from(&shared, true).await;
+    let prod = stack_sending_from(&shared, false).await;
+    let sent = prod
+        .function("NotifyFunction")
+        .queue(batch_with_copies(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.batch_item_failures.len(),
+        1,
+        "only the poison: {sent:?}"
+    );
+
+    let other = stack_sending_from(&never_verified, false).await;
+    let refused = other
+        .function("NotifyFunction")
+        .queue(batch_with_copies(1))
+        .await
+        .unwrap();
+    assert_eq!(refused.batch_item_failures.len(), 2, "{refused:?}");
+}

@@ -1,6 +1,7 @@
 //! Reads template.yaml, the single source of truth for what Cartwheel deploys, so that the offline
 //! stack serves exactly the routes, authorizer, table, bus, queues, rules and pipes that AWS gets.
 
+mod conditions;
 mod cors;
 mod model;
 mod permissions;

@@ -100,6 +100,7 @@ pub struct StateMachineSpec {
 pub struct Template {
     resources: Mapping,
     parameters: Mapping,
+    pub(crate) conditions: Mapping,
     pub(crate) globals: Value,
 }
 
@@ -126,9 +127,11 @@ pub(crate) fn referenced_id(value: &Value) -> Option<String> {
     Some(target.split('.').next().unwrap_or(target).to_owned())
 }
 
-/// The offline stack cannot evaluate `Conditions`, so only resources it does not build may have one:
-/// it never builds what AWS would leave out, nor leaves out what AWS would build.
-const MAY_BE_CONDITIONAL: [&str; 7] = [
+/// Only resources the offline stack does not build may have a `Condition`, and those whose builder
+/// evaluates it (`Template::creates`): it never builds what AWS would leave out, nor leaves out
+/// what AWS would build.
+const MAY_BE_CONDITIONAL: [&str; 8] = [
+    "AWS::SES::EmailIdentity",
     "AWS::CloudFront::CachePolicy",
     "AWS::CloudFront::Distribution",
     "AWS::WAFv2::WebACL",
@@ -169,8 +172,11 @@ impl Template {
         let section = |name: &str| get(&root, name).and_then(Value::as_mapping).cloned();
         let resources = section("Resources").ok_or_else(|| shape("no Resources section"))?;
         refuse_conditions_offline(&resources)?;
+        let conditions = section("Conditions").unwrap_or_default();
+        crate::conditions::refuse_undeclared(&resources, &conditions)?;
         Ok(Self {
             resources,
+            conditions,
             parameters: section("Parameters").unwrap_or_default(),
             globals: Value::Mapping(section("Globals").unwrap_or_default()),
         })
