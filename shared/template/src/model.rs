@@ -503,13 +503,20 @@ mod tests {
 
     #[test]
     fn a_condition_on_a_resource_the_offline_stack_builds_is_refused() {
-        let template = |kind: &str| {
+        let template = |kind: &str, condition: &str| {
             Template::parse(&format!(
-                "Resources:\n  R:\n    Type: {kind}\n    Condition: Sometimes\n"
+                "Conditions:\n  Sometimes: !Equals [a, b]\nResources:\n  R:\n    Type: {kind}\n    Condition: {condition}\n"
             ))
         };
-        assert!(template("AWS::SNS::Subscription").is_ok());
-        let refused = template("AWS::SQS::Queue").err().expect("refused");
+        let condition = "Sometimes";
+        assert!(template("AWS::SNS::Subscription", condition).is_ok());
+        let undeclared = template("AWS::SNS::Subscription", "Never")
+            .err()
+            .expect("refused");
+        assert!(undeclared.to_string().contains("Never is not declared"));
+        let refused = template("AWS::SQS::Queue", condition)
+            .err()
+            .expect("refused");
         assert!(refused
             .to_string()
             .contains("R: a AWS::SQS::Queue with a Condition"));
