@@ -22,7 +22,7 @@ pub enum ConfigError {
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
-pub const SETTINGS: [&str; 22] = [
+pub const SETTINGS: [&str; 23] = [
     SERVICE_NAME,
     "TABLE_NAME",
     "JWT_SECRET_ID",
@@ -42,6 +42,7 @@ pub const SETTINGS: [&str; 22] = [
     "ORDER_LIMIT_PER_CUSTOMER",
     "PAYMENT_BREAKER_THRESHOLD",
     "PAYMENT_BREAKER_OPEN_SECONDS",
+    crate::origin::ORIGIN_VERIFY,
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
     // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).

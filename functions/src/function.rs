@@ -35,7 +35,15 @@ pub trait Instantiate<E, O>: Sync {
     ) -> BoxFuture<'a, Result<Invoke<E, O>, ConfigError>>;
 }
 
-impl<D: Dependencies, E: 'static, O: 'static> Function<D, E, O> {
+/// What stands in front of a function's handler, decided at cold start from its environment: for
+/// an HTTP route, the CDN's origin check (`origin`); for any other event, nothing.
+pub trait Gate<O>: Sized + 'static {
+    fn gate(invoke: Invoke<Self, O>, _env: &Env) -> Invoke<Self, O> {
+        invoke
+    }
+}
+
+impl<D: Dependencies, E: Gate<O>, O: 'static> Function<D, E, O> {
     pub async fn cold_start(
         &self,
         env: &Env,
@@ -48,15 +56,16 @@ impl<D: Dependencies, E: 'static, O: 'static> Function<D, E, O> {
         });
         let handle = self.handle;
         let cold = AtomicBool::new(true);
-        Ok(Arc::new(move |event| {
+        let invoke: Invoke<E, O> = Arc::new(move |event| {
             let cold_start = cold.swap(false, Ordering::Relaxed);
             let handled = handle(Arc::clone(&deps), event);
             Box::pin(invocation(Arc::clone(&source), cold_start, handled))
-        }))
+        });
+        Ok(E::gate(invoke, env))
     }
 }
 
-impl<D: Dependencies, E: 'static, O: 'static> Instantiate<E, O> for Function<D, E, O> {
+impl<D: Dependencies, E: Gate<O>, O: 'static> Instantiate<E, O> for Function<D, E, O> {
     fn name(&self) -> &'static str {
         self.name
     }

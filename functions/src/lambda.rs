@@ -10,7 +10,7 @@ use crate::{
     authorizer::{AuthorizerRequest, SimpleResponse},
     config::Env,
     deps::Dependencies,
-    function::{Function, Invoke},
+    function::{Function, Gate, Invoke},
     handoff::{HandoffError, SweepReport},
     saga::{SagaInput, StepResult},
 };
@@ -31,7 +31,7 @@ use std::{convert::Infallible, fmt::Debug};
 type Served = LocalBoxFuture<'static, Result<(), lambda_runtime::Error>>;
 
 /// Cold-starts the function, then serves its events until the runtime stops it.
-pub async fn run<D: Dependencies, E: Event<O>, O: 'static>(
+pub async fn run<D: Dependencies, E: Event<O> + Gate<O>, O: 'static>(
     function: &'static Function<D, E, O>,
 ) -> Result<(), lambda_runtime::Error> {
     cartwheel_telemetry::init_logging();
@@ -89,6 +89,7 @@ macro_rules! events {
                 Box::pin(serve(invoke))
             }
         }
+        impl Gate<$output> for $event {}
     )*};
 }
 events!(

@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod lambda;
 pub mod limits;
 pub mod mail;
+pub mod origin;
 pub mod processor;
 pub mod publish;
 pub mod push;

@@ -21,6 +21,8 @@ pub struct Resources {
     refs: HashMap<String, String>,
     attributes: HashMap<(String, String), String>,
     parameters: HashMap<String, String>,
+    /// Whether each of the template's `Conditions` holds, for `!If`.
+    conditions: HashMap<String, bool>,
     /// Every resource and parameter stands for itself (`<Table>`, `<Table.Arn>`), so that two
     /// templates' intrinsics can be compared without a stack (the `expanded` test).
     symbolic: bool,
@@ -57,6 +59,11 @@ impl Resources {
         resources.arns.table_prefix = format!("arn:aws:dynamodb:{region}:{account}:table/");
         resources.symbolic = true;
         resources
+    }
+
+    /// The template's conditions, as they hold for this stack's parameters.
+    pub fn set_conditions(&mut self, conditions: HashMap<String, bool>) {
+        self.conditions = conditions;
     }
 
     /// The parameters' values: the template's defaults, overridden by the stack's.
@@ -118,6 +125,11 @@ impl Resources {
                 .join(delimiter)),
             Expr::Select(index, list) => self.select(*index, list),
             Expr::Split(..) => Err("!Split gives a list; only !Select takes one".to_owned()),
+            Expr::If(condition, then, otherwise) => match self.conditions.get(condition) {
+                Some(true) => self.resolve(then),
+                Some(false) => self.resolve(otherwise),
+                None => Err(format!("!If {condition}: no such condition")),
+            },
         }
     }
 
@@ -228,6 +240,25 @@ mod tests {
                 .unwrap(),
             "30"
         );
+    }
+
+    #[test]
+    fn an_if_takes_the_branch_its_condition_gives() {
+        let mut resources = Resources::new("us-east-1", "1", "shop", HashMap::new());
+        let choose = |condition: &str| {
+            Expr::If(
+                condition.into(),
+                Box::new(Expr::Literal("then".into())),
+                Box::new(Expr::Ref("AWS::StackName".into())),
+            )
+        };
+        assert!(
+            resources.resolve(&choose("Cdn")).is_err(),
+            "no such condition"
+        );
+        resources.set_conditions(HashMap::from([("Cdn".into(), true), ("Waf".into(), false)]));
+        assert_eq!(resources.resolve(&choose("Cdn")).unwrap(), "then");
+        assert_eq!(resources.resolve(&choose("Waf")).unwrap(), "shop");
     }
 
     fn stack_uuid(expr: &Expr, resources: &Resources) -> Result<String, String> {

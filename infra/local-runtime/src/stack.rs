@@ -145,7 +145,9 @@ impl OfflineStack {
             .to_owned();
         let mut parameters = template.parameter_defaults();
         parameters.extend(settings.parameters.clone());
+        let conditions = template.conditions(&parameters)?;
         let mut resources = Resources::new(&region, &account, &name, parameters);
+        resources.set_conditions(conditions);
         resources.arns.table_prefix = table_arn.trim_end_matches(name.as_str()).to_owned();
         resources.add(
             &table.logical_id,

@@ -3,9 +3,10 @@
 mod support;
 
 use cartwheel_functions::registry;
+use cartwheel_template::Expr;
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeSet;
-use support::{assert_problem, template, TestApp};
+use support::{assert_problem, template, StackOptions, TestApp};
 
 #[test]
 fn every_template_function_has_a_handler_and_every_handler_is_deployed() {
@@ -319,4 +320,62 @@ fn the_openapi_contract_has_exactly_the_template_routes() {
     }
     assert!(deployed.len() > 30, "the template's routes are read");
     assert_eq!(documented, deployed);
+}
+
+/// With `EnableCdn=true`, the API's own endpoint serves only what CloudFront forwards: requests
+/// carrying the `X-Origin-Verify` value the distribution adds (the stack id's UUID). The WebSocket
+/// API, not behind the CDN, is not gated.
+#[tokio::test]
+async fn behind_the_cdn_the_api_answers_only_requests_that_came_through_it() {
+    let app = TestApp::start_stack(StackOptions::api_only().parameter("EnableCdn", "true")).await;
+    let stack_id = Box::new(Expr::Ref("AWS::StackId".into()));
+    let uuid = Expr::Select(2, Box::new(Expr::Split("/".into(), stack_id)));
+    let secret = app.stack.functions.resources.resolve(&uuid).unwrap();
+    let get = |header: Option<&str>| {
+        let mut request = app.http.get(format!("{}/products", app.base_url));
+        if let Some(value) = header {
+            request = request.header("x-origin-verify", value);
+        }
+        request.send()
+    };
+    let around = get(None).await.unwrap();
+    assert_problem(around, StatusCode::FORBIDDEN, "only through its CDN").await;
+    let guessed = get(Some("not-it")).await.unwrap();
+    assert_eq!(guessed.status(), StatusCode::FORBIDDEN);
+    assert_eq!(get(Some(&secret)).await.unwrap().status(), StatusCode::OK);
+
+    let without = TestApp::start().await;
+    let direct = without.send(Method::GET, "/products", None, None).await;
+    assert_eq!(direct.status(), StatusCode::OK, "no CDN, no gate");
+}
+
+/// An HTTP function that no route of the HTTP API invokes (the WebSocket API's) is not behind the
+/// CDN, so it must not check the CDN's header: its `ORIGIN_VERIFY` is empty.
+#[test]
+fn only_the_http_api_s_functions_check_the_cdn_s_header() {
+    let template = template();
+    let functions = template.functions().unwrap();
+    let mut exempt = Vec::new();
+    for handler in registry::all() {
+        let registry::Handler::Http(_) = handler else {
+            continue;
+        };
+        let function = functions.iter().find(|f| f.logical_id == handler.name());
+        if function.is_some_and(|f| !f.routes.is_empty()) {
+            continue;
+        }
+        let setting = template
+            .environment(handler.name())
+            .into_iter()
+            .rev()
+            .find(|(name, _)| name == "ORIGIN_VERIFY");
+        assert_eq!(
+            setting.map(|(_, value)| value),
+            Some(cartwheel_template::EnvValue::Literal(String::new())),
+            "{}",
+            handler.name()
+        );
+        exempt.push(handler.name());
+    }
+    assert_eq!(exempt, ["WsConnectFunction", "WsDisconnectFunction"]);
 }

@@ -22,6 +22,8 @@ pub enum Expr {
     Select(usize, Box<Expr>),
     /// `!Split [delimiter, source]`: a list, so it stands only inside a `Select`.
     Split(String, Box<Expr>),
+    /// `!If [condition, then, else]`.
+    If(String, Box<Expr>, Box<Expr>),
 }
 
 /// The arguments of `!Join`, `!Select` and `!Split`: a delimiter or an index, then an expression.
@@ -54,6 +56,15 @@ impl Expr {
                 "!Sub" => Some(Self::Sub(inner.to_owned())),
                 _ => None,
             };
+        }
+        if let ("!If", Some([condition, then, otherwise])) =
+            (name.as_str(), arguments.as_sequence().map(Vec::as_slice))
+        {
+            return Some(Self::If(
+                condition.as_str()?.to_owned(),
+                Box::new(Self::parse(then)?),
+                Box::new(Self::parse(otherwise)?),
+            ));
         }
         let (first, second) = pair(arguments)?;
         match name.as_str() {
@@ -361,7 +372,15 @@ mod tests {
             Some(Expr::GetAtt("Table".into(), "StreamArn".into()))
         );
         assert_eq!(parse("!Select [two, !Ref X]"), None);
-        assert_eq!(parse("!If [HasX, a, b]"), None, "conditions are not read");
+        assert_eq!(
+            parse("!If [HasX, a, !Ref B]"),
+            Some(Expr::If(
+                "HasX".into(),
+                Box::new(Expr::Literal("a".into())),
+                Box::new(Expr::Ref("B".into()))
+            ))
+        );
+        assert_eq!(parse("!FindInMap [M, a, b]"), None);
     }
 
     fn policy(yaml: &str) -> PolicyEntry {
@@ -397,7 +416,7 @@ mod tests {
             ))
         );
         assert!(matches!(
-            policy("Statement: [{Effect: Allow, Action: [s3:GetObject], Resource: !If [c, a, b]}]"),
+            policy("Statement: [{Effect: Allow, Action: [s3:GetObject], Resource: !FindInMap [M, a, b]}]"),
             PolicyEntry::Unreadable(_)
         ));
         assert!(matches!(
