@@ -132,6 +132,18 @@ start_emulators() {
   wait_for_port "$moto_port" moto "$moto_pid"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
   export CARTWHEEL_AWS_EDGE_PORT=$edge_port
+  select_states_engine "$edge_port"
+}
+
+# CARTWHEEL_STATES: which engine runs the checkout's executions. `moto` (the default): moto's
+# Step Functions engine. `local`: the local runtime's own (infra/local-runtime/src/states),
+# reached by every Step Functions client at the AWS edge (README, "The offline saga engine").
+select_states_engine() {
+  case "${CARTWHEEL_STATES:-moto}" in
+    moto) unset AWS_ENDPOINT_URL_SFN ;;
+    local) export AWS_ENDPOINT_URL_SFN="http://127.0.0.1:$1" ;;
+    *) echo "CARTWHEEL_STATES is moto or local, not ${CARTWHEEL_STATES}" >&2; return 1 ;;
+  esac
 }
 
 # start_dynamodb PORT: starts DynamoDB Local on 127.0.0.1:PORT and points the AWS SDK's DynamoDB

@@ -1,9 +1,11 @@
 //! The AWS endpoint that moto's Step Functions engine calls (`http://localhost:$MOTO_PORT`):
 //! Lambda Invoke runs the saga step in its sandbox, if the state machine's role may invoke it, and
-//! answers exactly as Lambda would (a handled error, a timeout, a throttle, a denial); every other
-//! call is passed through to moto itself on its own port.
+//! answers exactly as Lambda would (a handled error, a timeout, a throttle, a denial). Step
+//! Functions calls (`X-Amz-Target: AWSStepFunctions.*`, from clients whose
+//! `AWS_ENDPOINT_URL_SFN` names the edge) are served by the offline engine (`states`); every
+//! other call is passed through to moto itself on its own port.
 
-use crate::{iam::Call, sandbox::Failure, stack::Functions};
+use crate::{iam::Call, sandbox::Failure, stack::Functions, states};
 use bytes::Bytes;
 use cartwheel_functions::saga::SagaInput;
 use http_body_util::{BodyExt, Full};
@@ -26,6 +28,8 @@ use tokio::net::TcpListener;
 /// `<stack>-<logical id>`, and each stack registers its deployed functions.
 pub struct AwsEdge {
     stacks: RwLock<HashMap<String, Arc<Functions>>>,
+    /// The offline Step Functions engine, for the calls that reach the edge.
+    states: Arc<states::Engine>,
     moto: String,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -60,6 +64,44 @@ fn aws_error(
     response
 }
 
+/// What a Lambda Invoke of a saga step came to.
+pub enum Invoked {
+    /// The step's answer (its JSON).
+    Output(Vec<u8>),
+    /// The function failed: what Lambda reports with `X-Amz-Function-Error`.
+    FunctionError { error_type: String, message: String },
+    /// Lambda itself refused the call (not found, denied, throttled).
+    ApiError {
+        status: StatusCode,
+        error_type: &'static str,
+        body: serde_json::Value,
+    },
+}
+
+impl Invoked {
+    fn function_error(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::FunctionError {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+
+    fn api(status: StatusCode, error_type: &'static str, body: serde_json::Value) -> Self {
+        Self::ApiError {
+            status,
+            error_type,
+            body,
+        }
+    }
+}
+
+/// The region a SigV4 `Authorization` header's credential scope names.
+fn signed_region(headers: &hyper::HeaderMap) -> Option<&str> {
+    let authorization = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    scope.split('/').nth(2)
+}
+
 /// The function a Lambda Invoke path names: `/2015-03-31/functions/<name or ARN>/invocations`.
 fn invoked_function(path: &str) -> Option<String> {
     let name = path
@@ -75,6 +117,7 @@ impl AwsEdge {
         let client = Client::builder(TokioExecutor::new()).build_http();
         Self {
             stacks: RwLock::new(HashMap::new()),
+            states: Arc::default(),
             moto: moto.into(),
             client,
         }
@@ -93,12 +136,26 @@ impl AwsEdge {
         Some((functions, logical_id.to_owned()))
     }
 
-    pub async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    /// The region and account of the stack a resource named `<stack>-<logical id>` belongs to.
+    pub fn location_of(&self, name: &str) -> Option<(String, String)> {
+        let (stack, _) = name.rsplit_once('-')?;
+        let functions = self.stacks.read().ok()?.get(stack).cloned()?;
+        Some((
+            functions.resources.region.clone(),
+            functions.resources.account.clone(),
+        ))
+    }
+
+    pub async fn handle(self: &Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => return answer(StatusCode::BAD_REQUEST, "unreadable body", false),
         };
+        if let Some(operation) = states::api::operation(&parts.headers) {
+            let region = signed_region(&parts.headers).unwrap_or("us-east-1");
+            return states::api::handle(&self.states, self, &operation, region, &body);
+        }
         match invoked_function(parts.uri.path()) {
             Some(function) => self.invoke(&function, &body).await,
             None => self.pass_to_moto(parts, body).await,
@@ -106,12 +163,31 @@ impl AwsEdge {
     }
 
     async fn invoke(&self, function: &str, payload: &[u8]) -> Response<Full<Bytes>> {
+        match self.invoke_step(function, payload).await {
+            Invoked::Output(bytes) => answer(StatusCode::OK, bytes, false),
+            Invoked::FunctionError {
+                error_type,
+                message,
+            } => {
+                let body = json!({"errorType": error_type, "errorMessage": message});
+                answer(StatusCode::OK, body.to_string(), true)
+            }
+            Invoked::ApiError {
+                status,
+                error_type,
+                body,
+            } => aws_error(status, error_type, body),
+        }
+    }
+
+    /// Invokes a saga step as Lambda does for Step Functions (with the state machine's role):
+    /// moto's engine through `invoke`, the offline engine (`states`) directly.
+    pub async fn invoke_step(&self, function: &str, payload: &[u8]) -> Invoked {
         let Some((functions, logical_id)) = self.target(function) else {
             let body =
                 json!({"Type": "User", "Message": format!("Function not found: {function}")});
-            return aws_error(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
+            return Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
         };
-        // Step Functions invokes with the state machine's role.
         let call = Call {
             action: "lambda:InvokeFunction".into(),
             resource: functions.arn(&logical_id),
@@ -123,32 +199,22 @@ impl AwsEdge {
                 _ => format!("no principal of the stack may invoke {function}"),
             };
             let body = json!({"Message": message});
-            return aws_error(StatusCode::FORBIDDEN, "AccessDeniedException", body);
+            return Invoked::api(StatusCode::FORBIDDEN, "AccessDeniedException", body);
         }
         let Some(step) = functions.get(&logical_id) else {
-            return answer(StatusCode::NOT_FOUND, "", false);
+            let body = json!({"Message": format!("Function not found: {function}")});
+            return Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
         };
         let input: SagaInput = match serde_json::from_slice(payload) {
             Ok(input) => input,
-            Err(error) => {
-                let body = json!({"errorType": "InvalidInput", "errorMessage": error.to_string()});
-                return answer(StatusCode::OK, body.to_string(), true);
-            }
+            Err(error) => return Invoked::function_error("InvalidInput", error.to_string()),
         };
         match step.step(input).await {
-            Ok(Ok(output)) => answer(
-                StatusCode::OK,
-                serde_json::to_vec(&output).unwrap_or_default(),
-                false,
-            ),
-            Ok(Err(error)) => {
-                let body =
-                    json!({"errorType": error.error_type(), "errorMessage": error.to_string()});
-                answer(StatusCode::OK, body.to_string(), true)
-            }
+            Ok(Ok(output)) => Invoked::Output(serde_json::to_vec(&output).unwrap_or_default()),
+            Ok(Err(error)) => Invoked::function_error(error.error_type(), error.to_string()),
             Err(Failure::Throttled) => {
                 let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."});
-                aws_error(
+                Invoked::api(
                     StatusCode::TOO_MANY_REQUESTS,
                     "TooManyRequestsException",
                     body,
@@ -156,8 +222,7 @@ impl AwsEdge {
             }
             Err(failure) => {
                 let message = format!("RequestId: {} Error: {failure}", ulid::Ulid::new());
-                let body = json!({"errorType": failure.error_type(), "errorMessage": message});
-                answer(StatusCode::OK, body.to_string(), true)
+                Invoked::function_error(failure.error_type(), message)
             }
         }
     }

@@ -27,6 +27,7 @@ pub mod response_log;
 pub mod sandbox;
 pub mod seed;
 pub mod stack;
+pub mod states;
 pub mod stream;
 pub mod stream_retries;
 pub mod throttle;

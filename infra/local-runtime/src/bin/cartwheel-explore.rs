@@ -59,7 +59,8 @@ fn options() -> Options {
 
 async fn explorer(asl: &str) -> Result<explore::Explorer, String> {
     let text = std::fs::read_to_string(asl).map_err(|e| format!("{asl}: {e}"))?;
-    let machine = explore::asl::Machine::parse(&text).map_err(|e| format!("{asl}: {e}"))?;
+    let machine =
+        cartwheel_local::states::asl::Machine::parse(&text).map_err(|e| format!("{asl}: {e}"))?;
     let sdk = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("explore-{}", ulid::Ulid::new()).to_lowercase();

@@ -3,13 +3,13 @@
 //! Retry and Catch, with faults injected, and the lifecycle's invariants checked from the table
 //! after each. A broken schedule prints its seed and its log; `--replay SEED` runs it again.
 
-pub mod asl;
 pub mod check;
 pub mod pipe;
 pub mod rng;
 pub mod saga;
 pub mod schedule;
 
+use crate::states::asl;
 use aws_sdk_dynamodb::types::AttributeValue;
 use cartwheel_domain::BreakerPolicy;
 use cartwheel_store::Store;

@@ -3,10 +3,8 @@
 //! around the call (a crash before or after the step's writes, a duplicate delivery, the
 //! execution stopped).
 
-use super::{
-    asl::{on_error, Machine, OnError, State},
-    rng::Rng,
-};
+use super::rng::Rng;
+use crate::states::asl::{on_error, Machine, OnError, State};
 use cartwheel_domain::{BreakerPolicy, OrderId};
 use cartwheel_functions::saga::{self, SagaInput, StepResult};
 use cartwheel_store::Store;
@@ -133,7 +131,7 @@ pub async fn execute(
     for _ in 0..MAX_TRANSITIONS {
         let (function, retry, catch, next) = match machine.state(&at) {
             State::Succeed => return Ended::Succeeded(at),
-            State::Fail => return Ended::Failed(at),
+            State::Fail { .. } => return Ended::Failed(at),
             State::Task {
                 function,
                 retry,

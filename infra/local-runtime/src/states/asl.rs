@@ -1,7 +1,8 @@
 //! The part of the Amazon States Language the checkout saga uses (Task with Retry and Catch,
-//! Succeed, Fail), read from the ASL file as deployed, so that the explorer follows a changed
-//! definition. Anything else fails loudly: exploring a machine that is not the one deployed
-//! would prove nothing. Time is virtual: a retrier's interval and backoff are not waited for.
+//! Succeed, Fail), read from the ASL file as deployed (the explorer, whose time is virtual) or as
+//! created with its ARNs substituted (the offline engine, `states::engine`, which waits a
+//! retrier's interval and backoff). Anything else fails loudly: running a machine that is not the
+//! one deployed would prove nothing.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -20,17 +21,31 @@ pub enum AslError {
 pub struct Retrier {
     pub errors: Vec<String>,
     pub max_attempts: u32,
+    pub interval_seconds: f64,
+    pub backoff_rate: f64,
+}
+
+impl Retrier {
+    /// How long before retry number `attempt` (0 for the first).
+    pub fn wait(&self, attempt: u32) -> std::time::Duration {
+        let exponent = i32::try_from(attempt).unwrap_or(i32::MAX);
+        std::time::Duration::from_secs_f64(self.interval_seconds * self.backoff_rate.powi(exponent))
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Catcher {
     pub errors: Vec<String>,
     pub next: String,
+    /// The field of the state's input the error output is put in (`error` for `$.error`);
+    /// `None` for `$`: the error output replaces the input.
+    pub result_path: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub enum State {
-    /// `function` is the logical id named by the Resource's `${<Id>Arn}` substitution.
+    /// `function` is the logical id named by the Resource's `${<Id>Arn}` substitution, or, in a
+    /// definition with its ARNs substituted, the function's name.
     Task {
         function: String,
         retry: Vec<Retrier>,
@@ -38,7 +53,10 @@ pub enum State {
         next: Option<String>,
     },
     Succeed,
-    Fail,
+    Fail {
+        error: Option<String>,
+        cause: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -76,7 +94,6 @@ const RETRY_FIELDS: [&str; 4] = [
     "MaxAttempts",
     "BackoffRate",
 ];
-/// Every step reads only `orderId`, so where a Catch puts the error does not matter.
 const CATCH_FIELDS: [&str; 3] = ["ErrorEquals", "Next", "ResultPath"];
 
 fn only(state: &str, object: &Value, allowed: &[&str]) -> Result<(), AslError> {
@@ -94,12 +111,35 @@ fn only(state: &str, object: &Value, allowed: &[&str]) -> Result<(), AslError> {
     }
 }
 
+/// `$` (or none: all of the input is replaced) or `$.<field>`; deeper paths are not used here.
+fn result_path(state: &str, path: &Value) -> Result<Option<String>, AslError> {
+    match path.as_str() {
+        None if path.is_null() => Ok(None),
+        Some("$") => Ok(None),
+        Some(p)
+            if p.strip_prefix("$.")
+                .is_some_and(|f| !f.contains(['.', '['])) =>
+        {
+            Ok(Some(p[2..].to_owned()))
+        }
+        _ => Err(unsupported(
+            state,
+            format!("ResultPath {path} is not supported"),
+        )),
+    }
+}
+
 fn task(name: &str, body: &Value) -> Result<State, AslError> {
     only(name, body, &TASK_FIELDS)?;
     let resource = body["Resource"].as_str().unwrap_or_default();
+    let substituted = resource
+        .strip_prefix("arn:aws:lambda:")
+        .and_then(|r| r.split_once(":function:"))
+        .map(|(_, function)| function);
     let function = resource
         .strip_prefix("${")
         .and_then(|r| r.strip_suffix("Arn}"))
+        .or(substituted)
         .ok_or_else(|| unsupported(name, format!("Resource {resource} is not a function's ARN")))?;
     let mut retry = Vec::new();
     for r in body["Retry"].as_array().into_iter().flatten() {
@@ -107,6 +147,8 @@ fn task(name: &str, body: &Value) -> Result<State, AslError> {
         retry.push(Retrier {
             errors: strings(name, &r["ErrorEquals"])?,
             max_attempts: r["MaxAttempts"].as_u64().unwrap_or(3) as u32,
+            interval_seconds: r["IntervalSeconds"].as_f64().unwrap_or(1.0),
+            backoff_rate: r["BackoffRate"].as_f64().unwrap_or(2.0),
         });
     }
     let mut catch = Vec::new();
@@ -118,6 +160,7 @@ fn task(name: &str, body: &Value) -> Result<State, AslError> {
                 .as_str()
                 .ok_or_else(|| unsupported(name, "a Catch without Next"))?
                 .to_owned(),
+            result_path: result_path(name, &c["ResultPath"])?,
         });
     }
     let next = body["Next"].as_str().map(str::to_owned);
@@ -144,7 +187,10 @@ impl Machine {
             let state = match body["Type"].as_str() {
                 Some("Task") => task(name, body)?,
                 Some("Succeed") => State::Succeed,
-                Some("Fail") => State::Fail,
+                Some("Fail") => State::Fail {
+                    error: body["Error"].as_str().map(str::to_owned),
+                    cause: body["Cause"].as_str().map(str::to_owned),
+                },
                 other => {
                     return Err(unsupported(
                         name,
