@@ -62,6 +62,11 @@ impl Template {
 mod tests {
     use crate::{EnvValue, Expr, Template, EMBEDDED};
 
+    fn route_key(route: &cartwheel_routes::RouteDecl) -> String {
+        let method = route.method.as_deref().unwrap_or("ANY");
+        format!("{method} {}", route.path.as_deref().unwrap_or("$default"))
+    }
+
     /// How long one argon2 request holds its execution, at most, for the sizing below; the
     /// README says what happens past it.
     const HELD_SECONDS: f64 = 1.0;
@@ -84,11 +89,7 @@ mod tests {
             };
             let reserved: f64 = reserved.parse().unwrap();
             for route in &function.routes {
-                let key = format!(
-                    "{} {}",
-                    route.method.as_deref().unwrap_or("ANY"),
-                    route.path.as_deref().unwrap_or("$default")
-                );
+                let key = route_key(route);
                 let throttle = throttles.of(&key).expect("a throttled route");
                 assert!(
                     throttle.burst as f64 + throttle.rate * HELD_SECONDS <= reserved,
@@ -121,11 +122,7 @@ mod tests {
             let (max, window) = defaults[&parameter].split_once('/').unwrap();
             let (max, window): (f64, f64) = (max.parse().unwrap(), window.parse().unwrap());
             for route in &function.routes {
-                let key = format!(
-                    "{} {}",
-                    route.method.as_deref().unwrap_or("ANY"),
-                    route.path.as_deref().unwrap_or("$default")
-                );
+                let key = route_key(route);
                 let throttle = throttles.of(&key).expect("a throttled route");
                 assert!(
                     max <= throttle.burst as f64 && max / window <= throttle.rate,

@@ -334,6 +334,17 @@ fn exited(execution: &Shared, kind: &str, name: &str, output: &Value) {
     lock(execution).record(kind, Some(("stateExitedEventDetails", details)));
 }
 
+/// Ends an execution FAILED with `error` and `cause`.
+fn failed(execution: &Shared, error: String, cause: String) {
+    let mut record = lock(execution);
+    let details = json!({"error": error, "cause": cause});
+    record.record(
+        "ExecutionFailed",
+        Some(("executionFailedEventDetails", details)),
+    );
+    record.end(Status::Failed, None, Some((error, cause)));
+}
+
 /// Runs an execution from its machine's StartAt to a Succeed or Fail state, or until stopped.
 async fn run(edge: Arc<AwsEdge>, machine: Arc<StateMachine>, execution: Shared, input: Value) {
     let (mut name, mut data) = (machine.machine.start.clone(), input);
@@ -348,16 +359,7 @@ async fn run(edge: Arc<AwsEdge>, machine: Arc<StateMachine>, execution: Shared, 
                         exited(&execution, "TaskStateExited", &name, &output);
                         (name, data) = (next, output);
                     }
-                    Some(Err((error, cause))) => {
-                        let mut record = lock(&execution);
-                        let details = json!({"error": error, "cause": cause});
-                        record.record(
-                            "ExecutionFailed",
-                            Some(("executionFailedEventDetails", details)),
-                        );
-                        record.end(Status::Failed, None, Some((error, cause)));
-                        return;
-                    }
+                    Some(Err((error, cause))) => return failed(&execution, error, cause),
                 }
             }
             State::Succeed => {
@@ -373,17 +375,12 @@ async fn run(edge: Arc<AwsEdge>, machine: Arc<StateMachine>, execution: Shared, 
             }
             State::Fail { error, cause } => {
                 entered(&execution, "FailStateEntered", &name, &data);
-                let (error, cause) = (
-                    error.clone().unwrap_or_default(),
-                    cause.clone().unwrap_or_default(),
+                let (error, cause) = (error.clone(), cause.clone());
+                failed(
+                    &execution,
+                    error.unwrap_or_default(),
+                    cause.unwrap_or_default(),
                 );
-                let mut record = lock(&execution);
-                let details = json!({"error": error, "cause": cause});
-                record.record(
-                    "ExecutionFailed",
-                    Some(("executionFailedEventDetails", details)),
-                );
-                record.end(Status::Failed, None, Some((error, cause)));
             }
         }
     }
