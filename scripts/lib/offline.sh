@@ -135,11 +135,11 @@ start_emulators() {
   select_states_engine "$edge_port"
 }
 
-# CARTWHEEL_STATES: which engine runs the checkout's executions. `moto` (the default): moto's
-# Step Functions engine. `local`: the local runtime's own (infra/local-runtime/src/states),
-# reached by every Step Functions client at the AWS edge (README, "The offline saga engine").
+# CARTWHEEL_STATES: which engine runs the checkout's executions. `local` (the default): the local
+# runtime's own (infra/local-runtime/src/states), reached by every Step Functions client at the
+# AWS edge (README, "The offline saga engine"). `moto`: moto's Step Functions engine.
 select_states_engine() {
-  case "${CARTWHEEL_STATES:-moto}" in
+  case "${CARTWHEEL_STATES:-local}" in
     moto) unset AWS_ENDPOINT_URL_SFN ;;
     local) export AWS_ENDPOINT_URL_SFN="http://127.0.0.1:$1" ;;
     *) echo "CARTWHEEL_STATES is moto or local, not ${CARTWHEEL_STATES}" >&2; return 1 ;;
