@@ -1,7 +1,9 @@
-"""Checks what `sam build` made: every function of the template has an aarch64 ELF bootstrap.
+"""Checks what `sam build` made: every function of the template has an aarch64 ELF bootstrap of
+at most MAX_BOOTSTRAP_BYTES.
 
 Usage: check_package.py TEMPLATE BUILD_DIR. Prints each bootstrap's size and its zipped size (what
-a deploy uploads) and exits non-zero if a function has no bootstrap or one for another machine.
+a deploy uploads) and exits non-zero if a function has no bootstrap, one for another machine, or
+one over the size target.
 """
 
 import io
@@ -12,6 +14,8 @@ from pathlib import Path
 import yaml
 
 EM_AARCH64 = 183
+# The size target (README, "Packaging"): a bootstrap is read from the package at every cold start.
+MAX_BOOTSTRAP_BYTES = 8_000_000
 
 
 class _Template(yaml.SafeLoader):
@@ -53,6 +57,8 @@ def main(template: Path, build_dir: Path) -> int:
             failures.append(f"{function}: {why} ({bootstrap})")
             continue
         size, zipped = bootstrap.stat().st_size, zipped_size(bootstrap)
+        if size > MAX_BOOTSTRAP_BYTES:
+            failures.append(f"{function}: {size / 1e6:.2f} MB, over the {MAX_BOOTSTRAP_BYTES / 1e6:.0f} MB target")
         total, total_zipped = total + size, total_zipped + zipped
         print(f"{function:34} {size / 1e6:>7.2f} MB {zipped / 1e6:>7.2f} MB")
     print(f"{'all ' + str(len(functions(template))) + ' functions':34} {total / 1e6:>7.1f} MB {total_zipped / 1e6:>7.1f} MB")
