@@ -26,7 +26,8 @@ function asCustomer(context, events, done) {
   return done();
 }
 
-// Every response: its time, route, status, latency (the whole response), and the order it names.
+// Every response: its time, route, status, latency (the whole response), the order it names, and
+// a 429's Retry-After (thresholds.py checks that every order the limit sheds carries one).
 function logResponse(req, res, context, events, done) {
   let orderId;
   if (req.method === "POST" && res.statusCode === 202) {
@@ -42,6 +43,7 @@ function logResponse(req, res, context, events, done) {
     // What the client waited: connecting included, as a burst makes new connections.
     ms: res.timings.phases.total,
     orderId,
+    retryAfter: res.statusCode === 429 ? res.headers["retry-after"] : undefined,
   });
   return done();
 }

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import cost
+import thresholds
 from api import client
 import matplotlib
 
@@ -99,23 +100,6 @@ def windows(requests: list, start: int, end: int, width_s: int):
             rows[i]["latencies"].append(r["ms"])
             rows[i]["ok"] += error_class(r["status"]) == "ok"
     return rows
-
-
-def recovery_seconds(requests: list, phases: list):
-    """Burst: seconds from the peak's end until the 5 s p99 is back within 1.5 × the base phase's
-    p99 (plus 10 ms) and stays there for 10 s; None if it never is."""
-    by_name = {p["phase"]: p for p in phases}
-    if not {"base", "peak", "after"} <= set(by_name):
-        return None
-    base = [r["ms"] for r in requests if by_name["base"]["start"] <= r["t"] - r["ms"] < by_name["base"]["end"]]
-    limit = 1.5 * (pct(base, 99) or 0) + 10
-    after = windows(requests, by_name["peak"]["end"], by_name["after"]["end"], 5)
-    # A window without requests says nothing, so it is not calm.
-    calm = [bool(w["latencies"]) and pct(w["latencies"], 99) <= limit for w in after]
-    for i in range(len(calm) - 1):
-        if calm[i] and calm[i + 1]:
-            return after[i]["t"]
-    return None
 
 
 def metric_series(stack: str, start: int, end: int, period: int):
@@ -262,19 +246,20 @@ def variants(requests: list, orders: dict, runs: list) -> list:
 
 
 def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, check: dict,
-          drain_seconds: float, stack: str, smoke: bool, target: str, cpu: dict, priced=None) -> str:
+          drain_seconds: float, stack: str, smoke: bool, target: str, cpu: dict, priced=None,
+          checks=()) -> str:
     phases = [p for r in runs for p in r["phases"]]
     figures = [phase_figures(requests, p, orders) for p in phases]
     levels = [{**f, "users": p["users"]} for f, p in zip(figures, phases) if p["users"]]
     made = charts(out, experiment, requests, orders, runs, stack, levels)
-    recovery = recovery_seconds(requests, phases)
+    recovery = thresholds.recovery_seconds(requests, phases)
     lines = [f"# Experiment: {experiment}{' (smoke)' if smoke else ''}", "",
              f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(runs[0]['start'] / 1000))}",
              f"- command: `artillery/run {experiment}{' --smoke' if smoke else ''}`",
              f"- target: {target}", f"- machine: {machine()}",
-             f"- CPU used during the load (cores, by process): "
+             "- CPU used during the load (cores, by process): "
              + ", ".join(f"{name} {cores:.2f}" for name, cores in cpu.items()), "",
-             "| run | phase | s | requests | ok/s | p50 ms | p95 ms | p99 ms | 429 | 5xx | 4xx | rejected by the saga |",
+             "| run | phase | s | requests | ok/s | p50 ms | p95 ms | p99 ms | shed (429) | 5xx | 4xx | rejected by the saga |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in figures:
         e = f["errors"]
@@ -295,7 +280,10 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
                   f"Orders: {check['accepted']} accepted; final statuses {json.dumps(check['statuses'])}.",
                   f"Time to drain after the load: {drain_seconds:.1f} s."]
     if recovery is not None or any(p["phase"] == "peak" for p in phases):
-        lines.append(f"Recovery after the peak: {ms(recovery)} s until the p99 is back near the base phase's.")
+        lines.append(f"Recovery after the peak: {ms(recovery)} s until the 5 s p99 is back within "
+                     f"{thresholds.RECOVERY_FACTOR} × the base phase's + {thresholds.RECOVERY_PLUS_MS} ms.")
+    if checks:
+        lines += [""] + thresholds.markdown(checks, smoke)
     lines += ["", "## Invariants (read from the table)", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in check["checks"].items()]
     lines.append(f"- stock: {json.dumps(check['stock'])}")
@@ -310,5 +298,6 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     (out / "figures.json").write_text(json.dumps({"phases": figures, "recovery_s": recovery,
                                                   "drain_s": drain_seconds, "check": check, "cpu": cpu,
-                                                  "cost": priced}, indent=2))
+                                                  "cost": priced, "thresholds": thresholds.as_json(checks)},
+                                                 indent=2))
     return "\n".join(lines[: lines.index("## Invariants (read from the table)")])
