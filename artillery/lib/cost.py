@@ -1,15 +1,23 @@
-"""What a run would cost on AWS, per 1,000 orders, priced from artillery/prices.json.
+"""What a run would cost on AWS, per 1,000 orders, priced from artillery/prices.json; and what the
+stack costs each month whatever its traffic (fixed_cost.py).
 
 Counted from the run: API requests (the request log), Lambda invocations and duration per function
 (`AWS/Lambda` metrics) at each function's memory in template.yaml, checkout executions (`AWS/States`)
 with the state transitions and duration of a sample of their histories, the events published
-(`EventsPublished`), and the messages each order sends through the pipe and the order queue.
+(`EventsPublished`), the messages each order sends through the pipe and the order queue, the
+e-mails sent (the notifications consumer's `EventsConsumed`: each applied event is one e-mail), and
+the signing key's reads (`ColdStart` of the functions that read it).
 Modelled, and said so in the report: SQS requests per message (send, then receive and delete per
-batch), CloudWatch Logs bytes per invocation, X-Ray traces under the default sampling rule.
+batch; for the rule queues, from the consumers' events and invocations), CloudWatch Logs bytes per
+invocation, X-Ray traces under the default sampling rule, and e-mails at two per order when the run
+recorded none.
 DynamoDB read and write units are the table's `AWS/DynamoDB` `ConsumedReadCapacityUnits` and
 `ConsumedWriteCapacityUnits`, priced as on-demand request units: AWS publishes them per table, and
 offline the runtime records what DynamoDB Local answers to `ReturnConsumedCapacity` on every call a
-function makes (`infra/local-runtime/src/capacity.rs`).
+function makes (`infra/local-runtime/src/capacity.rs`). A refused conditional write still costs a
+write unit; AWS's table metric counts it, but DynamoDB Local's refusal carries no capacity and the
+runtime records only successful answers, so offline those units are modelled from the metrics that
+count refusals (`ReservationConflicts`, `EventsDuplicate`).
 """
 
 import json
@@ -20,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+import fixed_cost
 from api import client
 
 PRICES = Path(__file__).resolve().parent.parent / "prices.json"
@@ -134,21 +143,69 @@ def order_queue_batch_size() -> int:
     return int(block.group(1)) if block else 10
 
 
-def fixed_monthly(cloudwatch, prices: dict) -> dict:
-    """What the stack costs a month whatever its traffic: its custom metrics (each name and set of
-    dimensions the run emitted), its alarms and its dashboard."""
-    names, token = set(), None
-    while True:
-        page = cloudwatch.list_metrics(Namespace="Cartwheel", **({"NextToken": token} if token else {}))
-        names.update((m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
-                     for m in page["Metrics"])
-        token = page.get("NextToken")
-        if not token:
-            break
-    alarms = TEMPLATE.read_text().count("Type: AWS::CloudWatch::Alarm")
-    usd = (len(names) * prices["cloudwatch_per_metric_month"]
-           + alarms * prices["cloudwatch_per_alarm_month"] + prices["cloudwatch_per_dashboard_month"])
-    return {"custom_metrics": len(names), "alarms": alarms, "dashboards": 1, "usd": usd}
+# Every order's customer is e-mailed twice: when it is placed and at its final status (confirmed,
+# rejected or declined) - NotificationKind::of_event and OrderNotificationsRule. Shipping and
+# cancelling, which send more, are not part of the experiments.
+EMAILS_PER_ORDER = 2
+NOTIFIER = "NotifyFunction"
+
+
+def logical_id(name: str, ids) -> str | None:
+    """The logical id a function's name carries: the longest one it contains, as
+    `StockAlertsFunction` is in `ListStockAlertsFunction`'s name too."""
+    return max((i for i in ids if i in name), key=len, default=None)
+
+
+def emails(of_functions, orders: int) -> tuple:
+    """(e-mails, how): each event the notifications consumer applied sent one e-mail
+    (consumers/notify.rs); a run that counted none is modelled at two per order."""
+    sent = of_functions("EventsConsumed").get(NOTIFIER, 0)
+    return (sent, "measured") if sent else (orders * EMAILS_PER_ORDER, "modelled, 2 per order")
+
+
+def refused_writes(of_functions) -> float | None:
+    """Offline, the write units the run's refused conditional writes cost, at one each (the least
+    a refusal costs): a short order line (its reservation's condition failed) and a redelivered
+    event (its dedup record exists), both in a cancelled transaction, taken to be charged as a
+    single refused write is. In AWS the table's `ConsumedWriteCapacityUnits` count them already:
+    None."""
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        return None
+    return sum(of_functions("ReservationConflicts").values()) + sum(of_functions("EventsDuplicate").values())
+
+
+def rule_queue_requests(of_functions, invocations: dict, ids) -> float:
+    """The rule queues' SQS requests: the bus's SendMessage for each event a consumer took (applied
+    or duplicate), and a receive and a delete for each batch (one consumer invocation)."""
+    consumers = set(fixed_cost.rule_queue_consumers().values())
+    messages = sum(v for name in ("EventsConsumed", "EventsDuplicate")
+                   for f, v in of_functions(name).items() if f in consumers)
+    batches = sum(v for name, v in invocations.items() if logical_id(name, ids) in consumers)
+    return messages + 2 * batches
+
+
+def secret_reads(of_functions) -> float:
+    """GetSecretValue calls: one per cold start of a function that reads the signing key."""
+    readers = fixed_cost.secret_readers()
+    return sum(v for f, v in of_functions("ColdStart").items() if f in readers)
+
+
+def added_lines(of_functions, invocations: dict, ids, orders: int, prices: dict) -> dict:
+    """The lines of the services the handlers call besides the table: SES, the rule queues,
+    Secrets Manager, and offline the refused writes' units."""
+    sent, how = emails(of_functions, orders)
+    queued = rule_queue_requests(of_functions, invocations, ids)
+    reads = secret_reads(of_functions)
+    lines = {
+        "SES e-mails": (sent, sent / 1e3 * prices["ses_per_thousand_emails"], how),
+        "SQS requests, rule queues": (queued, queued / 1e6 * prices["sqs_standard_per_million_requests"], "modelled"),
+        "Secrets Manager GetSecretValue": (reads, reads / 1e4 * prices["secrets_manager_per_ten_thousand_api_calls"], "measured"),
+    }
+    refused = refused_writes(of_functions)
+    if refused is not None:
+        lines["DynamoDB refused conditional writes (offline)"] = (
+            refused, refused / 1e6 * prices["dynamodb_on_demand_per_million_write_units"], "modelled")
+    return lines
 
 
 def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int, orders: int) -> dict:
@@ -164,11 +221,19 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
     durations = of_stack(metric_sums(cloudwatch, "AWS/Lambda", "Duration", "FunctionName", start, end))
 
     def memory_of(name: str) -> int:
-        logical = max((l for l in memory if l in name), key=len, default=None)
-        return memory.get(logical, 256)
+        return memory.get(logical_id(name, memory), 256)
 
     def table_units(name: str) -> float:
         return metric_sums(cloudwatch, "AWS/DynamoDB", name, "TableName", start, end).get(table, 0.0)
+
+    counted: dict = {}
+
+    def of_functions(name: str) -> dict:
+        """A Cartwheel metric's sum per function (logical id) over the window, this stack's."""
+        if name not in counted:
+            counted[name] = metric_sums(cloudwatch, "Cartwheel", name, "function", start, end,
+                                        only={"service": stack})
+        return counted[name]
 
     read_units, write_units = table_units("ConsumedReadCapacityUnits"), table_units("ConsumedWriteCapacityUnits")
     gb_seconds = sum(durations.get(f, 0) / 1000 * memory_of(f) / 1024 for f in invocations)
@@ -178,8 +243,7 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
                              start, end).get(machine, 0)
     per_execution, execution_s = execution_sample(machine)
     transitions = executions * (per_execution or 0)
-    events = sum(metric_sums(cloudwatch, "Cartwheel", "EventsPublished", "function", start, end,
-                             only={"service": stack}).values())
+    events = sum(of_functions("EventsPublished").values())
     # Each order: one message from the pipe into OrderQueue, received and deleted in batches.
     batch = order_queue_batch_size()
     sqs_requests = orders * (1 + 2 / batch)
@@ -188,19 +252,20 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
     log_gb = (calls * LOG_BYTES_PER_INVOCATION + api_requests * ACCESS_LOG_BYTES) / 1e9
     express_gb_s = executions * math.ceil((execution_s or 0) * 10) / 10 * 64 / 1024
     lines = {
-        "API Gateway requests": (api_requests, api_requests / 1e6 * prices["api_gateway_http_per_million_requests"]),
-        "Lambda requests": (calls, calls / 1e6 * prices["lambda_per_million_requests"]),
-        "Lambda GB-seconds": (gb_seconds, gb_seconds * prices["lambda_arm64_per_gb_second"]),
-        "DynamoDB write request units": (write_units, write_units / 1e6 * prices["dynamodb_on_demand_per_million_write_units"]),
-        "DynamoDB read request units": (read_units, read_units / 1e6 * prices["dynamodb_on_demand_per_million_read_units"]),
-        "Step Functions transitions (Standard)": (transitions, transitions / 1e3 * prices["step_functions_standard_per_thousand_transitions"]),
-        "SQS requests (modelled)": (sqs_requests, sqs_requests / 1e6 * prices["sqs_standard_per_million_requests"]),
-        "EventBridge events": (events, events / 1e6 * prices["eventbridge_per_million_custom_events"]),
-        "EventBridge Pipes requests": (orders, orders / 1e6 * prices["eventbridge_pipes_per_million_requests"]),
-        "CloudWatch Logs GB (modelled)": (log_gb, log_gb * prices["cloudwatch_logs_ingestion_per_gb"]),
-        "X-Ray traces (default sampling)": (traces, traces / 1e6 * prices["xray_per_million_traces_recorded"]),
+        "API Gateway requests": (api_requests, api_requests / 1e6 * prices["api_gateway_http_per_million_requests"], "measured"),
+        "Lambda requests": (calls, calls / 1e6 * prices["lambda_per_million_requests"], "measured"),
+        "Lambda GB-seconds": (gb_seconds, gb_seconds * prices["lambda_arm64_per_gb_second"], "measured"),
+        "DynamoDB write request units": (write_units, write_units / 1e6 * prices["dynamodb_on_demand_per_million_write_units"], "measured"),
+        "DynamoDB read request units": (read_units, read_units / 1e6 * prices["dynamodb_on_demand_per_million_read_units"], "measured"),
+        "Step Functions transitions (Standard)": (transitions, transitions / 1e3 * prices["step_functions_standard_per_thousand_transitions"], "measured, sampled"),
+        "SQS requests, order queue": (sqs_requests, sqs_requests / 1e6 * prices["sqs_standard_per_million_requests"], "modelled"),
+        "EventBridge events": (events, events / 1e6 * prices["eventbridge_per_million_custom_events"], "measured"),
+        "EventBridge Pipes requests": (orders, orders / 1e6 * prices["eventbridge_pipes_per_million_requests"], "modelled, 1 per order"),
+        "CloudWatch Logs GB": (log_gb, log_gb * prices["cloudwatch_logs_ingestion_per_gb"], "modelled"),
+        "X-Ray traces (default sampling)": (traces, traces / 1e6 * prices["xray_per_million_traces_recorded"], "modelled"),
+        **added_lines(of_functions, invocations, memory, orders, prices),
     }
-    total = sum(cost for _, cost in lines.values())
+    total = sum(cost for _, cost, _ in lines.values())
     express = executions / 1e6 * prices["step_functions_express_per_million_requests"] \
         + express_gb_s * prices["step_functions_express_per_gb_second"]
     standard = lines["Step Functions transitions (Standard)"][1]
@@ -211,23 +276,27 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
                       + orders / size / 1e6 * prices["lambda_per_million_requests"]) * per_k
                for size in (1, 5, 10)}
     return {"prices_as_of": prices["as_of"], "region": prices["region"], "orders": orders,
-            "lines": {k: {"count": c, "usd": u, "usd_per_1000_orders": u * per_k} for k, (c, u) in lines.items()},
+            "lines": {k: {"count": c, "usd": u, "usd_per_1000_orders": u * per_k, "how": h}
+                      for k, (c, u, h) in lines.items()},
             "total_usd": total, "usd_per_1000_orders": total * per_k,
             "saga": {"executions": executions, "transitions_per_execution": per_execution,
                      "mean_execution_s": execution_s,
                      "standard_usd_per_1000_orders": standard * per_k,
                      "express_usd_per_1000_orders": express * per_k},
             "order_queue_batch": {"configured": batch, "usd_per_1000_orders_by_size": batches},
-            "monthly": fixed_monthly(cloudwatch, prices)}
+            "monthly": fixed_cost.fixed_monthly(cloudwatch, prices)}
 
 
 def markdown(cost: dict) -> list:
     lines = [f"## Cost on AWS (list prices of {cost['prices_as_of']}, {cost['region']})", "",
-             "| item | count | USD per 1,000 orders |", "|---|---|---|"]
+             "### Variable, per 1,000 orders", "",
+             "| item | count in the run | how | USD per 1,000 orders |", "|---|---|---|---|"]
     for name, line in cost["lines"].items():
-        lines.append(f"| {name} | {line['count']:,.1f} | {line['usd_per_1000_orders']:.4f} |")
+        lines.append(f"| {name} | {line['count']:,.1f} | {line.get('how', '')} | {line['usd_per_1000_orders']:.4f} |")
     saga = cost["saga"]
-    lines += [f"| **total** | | **{cost['usd_per_1000_orders']:.4f}** |", "",
+    lines += [f"| **total** | | | **{cost['usd_per_1000_orders']:.4f}** |", "",
+              "Measured: counted from the run's own metrics or request log. Modelled: a count the run "
+              "does not record, derived from one it does (see artillery/lib/cost.py).", "",
               f"Saga: {saga['executions']:.0f} executions, {saga['transitions_per_execution'] or 0:.1f} transitions "
               f"and {saga['mean_execution_s'] or 0:.2f} s each (a sample of histories): Standard "
               f"{saga['standard_usd_per_1000_orders']:.4f} USD per 1,000 orders, Express "
@@ -239,7 +308,4 @@ def markdown(cost: dict) -> list:
     if "events_settled_after_drain_s" in cost:
         lines.append(f"The window ends {cost['events_settled_after_drain_s']} s after the last order ended, "
                      "when the event publisher had caught up with the stream.")
-    monthly = cost["monthly"]
-    lines.append(f"Fixed each month whatever the traffic: {monthly['custom_metrics']} custom metrics, "
-                 f"{monthly['alarms']} alarms and a dashboard, {monthly['usd']:.2f} USD.")
-    return lines
+    return lines + fixed_cost.markdown(cost["monthly"])
