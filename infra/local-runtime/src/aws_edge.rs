@@ -266,8 +266,7 @@ impl AwsEdge {
 
 /// Serves the edge on `listener` until the task is dropped.
 pub async fn serve_edge(listener: TcpListener, edge: Arc<AwsEdge>) -> std::io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept().await?;
+    crate::accept::accept_forever(listener, |stream, _| {
         let edge = Arc::clone(&edge);
         tokio::spawn(async move {
             let service = service_fn(move |request| {
@@ -278,7 +277,9 @@ pub async fn serve_edge(listener: TcpListener, edge: Arc<AwsEdge>) -> std::io::R
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
-    }
+    })
+    .await;
+    Ok(())
 }
 
 #[cfg(test)]

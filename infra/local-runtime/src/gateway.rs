@@ -504,8 +504,7 @@ fn api_id(template: &Template, deployed: &Functions) -> String {
 
 /// Serves `gateway` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> std::io::Result<()> {
-    loop {
-        let (stream, peer) = listener.accept().await?;
+    crate::accept::accept_forever(listener, |stream, peer| {
         let _ = stream.set_nodelay(true);
         let gateway = Arc::clone(&gateway);
         tokio::spawn(async move {
@@ -520,5 +519,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) -> std::io::Res
                 tracing::debug!(%error, "connection closed with an error");
             }
         });
-    }
+    })
+    .await;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! route with API Gateway HTTP API semantics, and plays the event sources, pipes and schedules,
 //! calling the same handlers in process.
 
+pub mod accept;
 pub mod aws_edge;
 pub mod capacity;
 pub mod cors;

@@ -305,8 +305,7 @@ impl WebSocketApi {
 
     /// Serves upgrades on `listener` until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
-        loop {
-            let (stream, peer) = listener.accept().await?;
+        crate::accept::accept_forever(listener, |stream, peer| {
             let api = Arc::clone(&self);
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
@@ -321,7 +320,9 @@ impl WebSocketApi {
                     tracing::debug!(%error, "WebSocket connection closed with an error");
                 }
             });
-        }
+        })
+        .await;
+        Ok(())
     }
 }
 
