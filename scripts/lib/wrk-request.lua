@@ -7,6 +7,9 @@
 --   WRK_RUN        a prefix that makes "{{n}}" unique across runs against one table
 --   WRK_RATE       requests per second for the whole run, spread over the threads (WRK_THREADS);
 --                  unset: as fast as the server answers
+--   WRK_STEPS_FILE a route's DynamoDB calls, made in turn instead of one request: steps separated
+--                  by a line "--step--", each an X-Amz-Target operation on its first line and the
+--                  body after it; "{{n}}" is the same within one round of the steps
 -- "{{n}}" in the path, a header or the body becomes a value unique to the request. Without it, wrk
 -- sends one prebuilt request, its fastest path.
 -- At the end it prints one line, "WRK_JSON {...}", for scripts/lib/bench_paths.py.
@@ -48,7 +51,32 @@ function init(args)
   for name, value in pairs(headers) do wrk.headers[name] = value end
 end
 
-if templated() then
+local steps_file = os.getenv("WRK_STEPS_FILE")
+local steps = {}
+if steps_file then
+  local f = assert(io.open(steps_file, "rb"))
+  local text = f:read("*a") .. "\n--step--\n"
+  f:close()
+  for step in text:gmatch("(.-)\n%-%-step%-%-\n") do
+    local operation, step_body = step:match("^([^\n]+)\n(.*)$")
+    if operation then steps[#steps + 1] = { operation = operation, body = step_body } end
+  end
+  assert(#steps > 0, "no steps in " .. steps_file)
+end
+
+if #steps > 0 then
+  -- Round r of a thread is its requests r*#steps+1 .. (r+1)*#steps: the route's calls, in order.
+  local counter = 0
+  function request()
+    local step = steps[counter % #steps + 1]
+    local n = string.format("%s-%d-%d", run, thread_id, math.floor(counter / #steps))
+    counter = counter + 1
+    local with = {}
+    for name, value in pairs(headers) do with[name] = value:gsub("{{n}}", n) end
+    with["X-Amz-Target"] = "DynamoDB_20120810." .. step.operation
+    return wrk.format("POST", path, with, (step.body:gsub("{{n}}", n)))
+  end
+elseif templated() then
   local counter = 0
   function request()
     counter = counter + 1

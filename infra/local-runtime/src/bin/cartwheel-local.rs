@@ -52,15 +52,21 @@ async fn start_stack(
         parameters: cartwheel_local::parameters::offline(|name| env::var(name).ok()),
         template_dir: template_path.parent().unwrap_or(Path::new(".")).to_owned(),
         moto_url,
+        // scripts/bench-paths measures a write path against the same writes made raw: with the
+        // stream, queues and schedules off, neither run pays for sagas the other does not start.
         event_sources: EventSourceSettings {
-            enabled: true,
+            enabled: setting("CARTWHEEL_EVENT_SOURCES", "on") != "off",
             schedule_every: None,
             play_pipes: true,
         },
     };
     let stack = OfflineStack::start(template, sdk, &edge, settings).await?;
     for (machine, arn) in &stack.state_machines {
-        println!("{machine}: {arn} runs in moto; its tasks reach the handlers through 127.0.0.1:{edge_port}");
+        let engine = match env::var("AWS_ENDPOINT_URL_SFN") {
+            Ok(_) => "the local runtime's engine",
+            Err(_) => "moto",
+        };
+        println!("{machine}: {arn} runs in {engine}; its tasks reach the handlers through 127.0.0.1:{edge_port}");
     }
     println!(
         "queues, rules and the bus {} are in moto; the order hand-off and event publisher follow the table's stream",

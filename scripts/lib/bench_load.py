@@ -1,0 +1,124 @@
+"""The load generator and the meters of scripts/bench-paths: wrk runs, CPU layouts, and the CPU each
+process of the stack spends per request, read from /proc.
+
+A layout pins every process of the stack (and each wrk it starts) to a set of CPUs with taskset, on
+the running processes, so one stack, warmed once, is measured in every layout in the same run.
+"""
+
+import json
+import os
+import resource
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+WRK_SCRIPT = Path(__file__).with_name("wrk-request.lua")
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which CPUs the emulators (DynamoDB Local, moto) and the rest (runtime, wrk) run on."""
+
+    name: str
+    emulators: str
+    rest: str
+
+
+def layouts(cpus: int) -> list[Layout]:
+    every = f"0-{cpus - 1}" if cpus > 1 else "0"
+    found = [Layout("every process on every CPU", every, every)]
+    if cpus >= 2:
+        half = cpus // 2
+        emulators = "0" if half == 1 else f"0-{half - 1}"
+        rest = str(half) if half == cpus - 1 else f"{half}-{cpus - 1}"
+        found.append(Layout(f"split: emulators on CPU {emulators}, runtime and wrk on {rest}", emulators, rest))
+    return found
+
+
+class Stack:
+    """The stack's processes by role (`runtime`, `dynamodb`, `moto`), pinned as a layout says."""
+
+    def __init__(self, pids: dict[str, int]):
+        self.pids = pids
+        self.layout: Layout | None = None
+
+    def pin(self, layout: Layout):
+        for role, pid in self.pids.items():
+            cpus = layout.rest if role == "runtime" else layout.emulators
+            # -a: every thread the process has now (the JVM's and tokio's workers included).
+            subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=True, capture_output=True)
+        self.layout = layout
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each process has spent so far; `wrk`: every finished child."""
+        spent = {role: _process_cpu(pid) for role, pid in self.pids.items()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent["wrk"] = children.ru_utime + children.ru_stime
+        return spent
+
+
+def _process_cpu(pid: int) -> float:
+    # Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+def wrk(stack: Stack, url: str, seconds: int, connections: int, *, method="GET", path="/", headers="",
+        body=None, steps=None, run="r") -> dict:
+    """One wrk run on the layout's non-emulator CPUs, with the CPU each process spent per unit of
+    work (a request, or a round of `steps`: a route's DynamoDB calls made in turn)."""
+    threads = min(2, connections)
+    env = dict(os.environ, WRK_METHOD=method, WRK_PATH=path, WRK_HEADERS=headers, WRK_RUN=run,
+               WRK_THREADS=str(threads))
+    scratch = Path(os.environ.get("TMPDIR", "/tmp"))
+    if body is not None:
+        env["WRK_BODY_FILE"] = str(_write(scratch / f"wrk-body-{os.getpid()}.json", json.dumps(body)))
+    if steps:
+        text = "\n--step--\n".join(f"{operation}\n{json.dumps(call)}" for operation, call in steps)
+        env["WRK_STEPS_FILE"] = str(_write(scratch / f"wrk-steps-{os.getpid()}.txt", text))
+    pin = ["taskset", "-c", stack.layout.rest] if stack.layout else []
+    before = stack.cpu_seconds()
+    out = subprocess.run([*pin, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                          "-s", str(WRK_SCRIPT), url], env=env, capture_output=True, text=True, check=True)
+    after = stack.cpu_seconds()
+    line = next(line for line in out.stdout.splitlines() if line.startswith("WRK_JSON "))
+    result = json.loads(line[len("WRK_JSON "):])
+    per_unit = len(steps) if steps else 1
+    units = (result["requests"] - result["non2xx"]) / per_unit
+    result["units"] = units
+    result["ok_per_s"] = units / (result["duration_us"] / 1e6)
+    result["cpu_ms_per_unit"] = {role: 1000 * (after[role] - before[role]) / max(units, 1) for role in after}
+    return result
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def fixed_rate(stack: Stack, load_binary: str, url: str, rate: float, seconds: int, *, method="GET",
+               headers="", body=None) -> dict:
+    """An open-model run (cartwheel-load): `rate` requests a second whatever the latency, each
+    latency counted from when its request was due, so queueing shows (no coordinated omission)."""
+    command = [load_binary, url, "--rate", f"{rate:.1f}", "--seconds", str(seconds), "--method", method]
+    for line in filter(None, headers.splitlines()):
+        command += ["--header", line]
+    if body is not None:
+        command += ["--body-file", str(_write(Path(os.environ.get("TMPDIR", "/tmp")) / f"load-body-{os.getpid()}.json",
+                                               json.dumps(body)))]
+    pin = ["taskset", "-c", stack.layout.rest] if stack.layout else []
+    before = stack.cpu_seconds()
+    out = subprocess.run([*pin, *command], capture_output=True, text=True, check=True)
+    after = stack.cpu_seconds()
+    line = next(line for line in out.stdout.splitlines() if line.startswith("LOAD_JSON "))
+    result = json.loads(line[len("LOAD_JSON "):])
+    result["cpu_ms_per_unit"] = {role: 1000 * (after[role] - before[role]) / max(result["ok"], 1)
+                                 for role in after}
+    return result
