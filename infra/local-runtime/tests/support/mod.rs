@@ -430,15 +430,29 @@ pub fn assert_exactly_one(statuses: &[StatusCode], winner: StatusCode, loser: St
 }
 
 /// Every e-mail moto's SES has sent (it is shared by every stack of the run): each has
-/// `destinations`, `source`, `subject` and `body`.
+/// `destinations`, `source`, `subject` and `body`. moto serialises its whole state for this page
+/// while other tests change it, and now and then answers with an error instead of JSON: the page
+/// is read again, as a debugging endpoint is.
 pub async fn sent_mail() -> Vec<Value> {
     let moto = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .expect("moto's data is JSON");
+    let url = format!("{moto}/moto-api/data.json");
+    let mut attempts = 0;
+    let data: Value = loop {
+        attempts += 1;
+        let response = reqwest::get(&url).await.expect("moto answers");
+        let status = response.status();
+        match response.json::<Value>().await {
+            Ok(data) if status.is_success() => break data,
+            outcome if attempts < 20 => {
+                eprintln!(
+                    "moto's data page failed ({status}, {:?}); reading it again",
+                    outcome.err()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            outcome => panic!("moto's data page failed {attempts} times: {status}, {outcome:?}"),
+        }
+    };
     data["ses"]["Message"]
         .as_array()
         .cloned()
