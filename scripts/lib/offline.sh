@@ -75,9 +75,19 @@ wait_for_port() {
 }
 
 STARTED_PIDS=()
+# stop_started: SIGTERM to each started process, then SIGKILL to any still alive 10 s later. moto
+# exits from a signal handler; a second SIGTERM arriving while it exits (a process group's and
+# this one) once left it running, and a restart drill waited on it for ever.
 stop_started() {
-  local pid
+  local pid waited
   for pid in "${STARTED_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for ((waited = 0; waited < 100; waited++)); do
+    local alive=0
+    for pid in "${STARTED_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${STARTED_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   for pid in "${STARTED_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   STARTED_PIDS=()
 }
