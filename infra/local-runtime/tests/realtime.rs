@@ -1,9 +1,10 @@
 //! Realtime order status over the WebSocket API: `$connect` admits only a valid access token, a
-//! customer receives each status change of their order in order, and no one else's.
+//! customer receives each status change of their order, which its `occurredAt` and
+//! `previousStatus` put in order (two batches may be pushed at once), and no one else's.
 
 mod support;
 
-use cartwheel_domain::Role;
+use cartwheel_domain::{Role, Timestamp};
 use cartwheel_store::{ListConnections, OpenConnection};
 use futures::StreamExt;
 use serde_json::Value;
@@ -24,18 +25,26 @@ async fn refused_status(app: &TestApp, query: &str) -> u16 {
     }
 }
 
-/// The statuses pushed to `socket` until `last` arrives (or 60 s pass).
-async fn statuses_until(socket: &mut Socket, last: &str) -> Vec<String> {
-    let mut seen = Vec::new();
+/// The status updates pushed to `socket` until each of `statuses` has arrived (or 60 s pass):
+/// (status, previousStatus, occurredAt), once per status (a redelivery pushes one again).
+async fn updates_until(socket: &mut Socket, statuses: &[&str]) -> Vec<(String, Value, Timestamp)> {
+    let mut seen: Vec<(String, Value, Timestamp)> = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while seen.last().map(String::as_str) != Some(last) {
+    while !statuses
+        .iter()
+        .all(|s| seen.iter().any(|(status, ..)| status == s))
+    {
         let next = tokio::time::timeout_at(deadline, socket.next()).await;
         let Ok(Some(Ok(Message::Text(text)))) = next else {
-            panic!("no {last} after {seen:?}: {next:?}");
+            panic!("not all of {statuses:?} after {seen:?}: {next:?}");
         };
         let update: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(update["type"], "orderStatus");
-        seen.push(update["status"].as_str().unwrap().to_owned());
+        let status = update["status"].as_str().unwrap().to_owned();
+        if !seen.iter().any(|(s, ..)| *s == status) {
+            let at: Timestamp = serde_json::from_value(update["occurredAt"].clone()).unwrap();
+            seen.push((status, update["previousStatus"].clone(), at));
+        }
     }
     seen
 }
@@ -68,7 +77,7 @@ async fn a_customer_follows_their_order_live_and_no_one_elses() {
         .open_connection(
             ann_id,
             "gone-connection",
-            cartwheel_domain::Timestamp::now().plus(Duration::from_secs(600)),
+            Timestamp::now().plus(Duration::from_secs(600)),
         )
         .await
         .unwrap();
@@ -82,11 +91,23 @@ async fn a_customer_follows_their_order_live_and_no_one_elses() {
         "live-1",
     )
     .await;
-    let seen = statuses_until(&mut ann_socket, "CONFIRMED").await;
+    // Two batches may be pushed at once (README, "Realtime order status"): a client orders the
+    // updates by `occurredAt`, and each names the status it followed.
+    let lifecycle = ["PENDING", "RESERVED", "PAID", "CONFIRMED"];
+    let mut seen = updates_until(&mut ann_socket, &lifecycle).await;
+    seen.sort_by_key(|update| update.2);
+    let statuses: Vec<&str> = seen.iter().map(|(s, ..)| s.as_str()).collect();
+    assert_eq!(statuses, lifecycle, "order {order}: {seen:?}");
+    let previous: Vec<&Value> = seen.iter().map(|(_, p, _)| p).collect();
     assert_eq!(
-        seen,
-        ["PENDING", "RESERVED", "PAID", "CONFIRMED"],
-        "order {order}"
+        previous,
+        [
+            &Value::Null,
+            &"PENDING".into(),
+            &"RESERVED".into(),
+            &"PAID".into()
+        ],
+        "order {order}: {seen:?}"
     );
     let for_bob = tokio::time::timeout(Duration::from_secs(2), bob_socket.next()).await;
     assert!(for_bob.is_err(), "Bob received {for_bob:?}");
