@@ -46,11 +46,10 @@ def memory_by_function() -> dict:
     text = TEMPLATE.read_text()
     default = int(re.search(r"^Globals:.*?^\s+MemorySize: (\d+)", text, re.S | re.M).group(1))
     memory = {}
-    for block in re.split(r"\n(?=  [A-Za-z0-9]+:\n    Type: )", text):
-        head = re.match(r"\s*([A-Za-z0-9]+):\n    Type: AWS::Serverless::Function", block)
-        if head:
-            own = re.search(r"^      MemorySize: (\d+)", block, re.M)
-            memory[head.group(1)] = int(own.group(1)) if own else default
+    functions = fixed_cost.of_type(fixed_cost.resources(text), "AWS::Serverless::Function")
+    for name, block in functions.items():
+        own = re.search(r"^      MemorySize: (\d+)", block, re.M)
+        memory[name] = int(own.group(1)) if own else default
     return memory
 
 

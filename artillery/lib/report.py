@@ -9,25 +9,16 @@ from pathlib import Path
 
 import cost
 import thresholds
+from thresholds import FINAL, pct
 from api import client
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-FINAL = "order final"
-
 
 def read_log(path: Path) -> list:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def pct(values: list, rank: float):
-    """Nearest-rank percentile, or None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(rank / 100 * len(ordered)), 1) - 1]
 
 
 def ms(value) -> str:

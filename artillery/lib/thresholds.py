@@ -21,7 +21,7 @@ Standard library only: the unit tests (test_thresholds.py) run it on the system 
 import math
 from dataclasses import asdict, dataclass, field
 
-FINAL = "order final"  # report.FINAL: a sync client's line when its order was final
+FINAL = "order final"  # a sync client's line in the request log when its order was final
 CORRECTNESS, PERFORMANCE = "correctness", "performance"
 # Statuses whose units a customer got: the saga confirmed them.
 CONFIRMED = {"CONFIRMED", "SHIPPED"}
@@ -79,7 +79,7 @@ PLANS = {
 
 
 def pct(values: list, rank: float):
-    """Nearest-rank percentile, or None for no values (report.pct)."""
+    """Nearest-rank percentile, or None for no values."""
     if not values:
         return None
     ordered = sorted(values)

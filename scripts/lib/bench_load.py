@@ -64,43 +64,41 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
+def measured(stack: Stack, command: list, marker: str, env=None) -> tuple[dict, dict]:
+    """Runs a load generator on the layout's non-emulator CPUs; answers the JSON it printed after
+    `marker` and the CPU seconds each process of the stack spent meanwhile."""
+    pin = ["taskset", "-c", stack.layout.rest] if stack.layout else []
+    before = stack.cpu_seconds()
+    out = subprocess.run([*pin, *command], env=env, capture_output=True, text=True, check=True)
+    after = stack.cpu_seconds()
+    line = next(line for line in out.stdout.splitlines() if line.startswith(marker))
+    return json.loads(line[len(marker):]), {role: after[role] - before[role] for role in after}
+
+
+def per_unit(spent: dict, units: float) -> dict:
+    return {role: 1000 * seconds / max(units, 1) for role, seconds in spent.items()}
+
+
 def wrk(stack: Stack, url: str, seconds: int, connections: int, *, method="GET", path="/", headers="",
         body=None, steps=None, run="r") -> dict:
-    """One wrk run on the layout's non-emulator CPUs, with the CPU each process spent per unit of
-    work (a request, or a round of `steps`: a route's DynamoDB calls made in turn)."""
+    """One wrk run, with the CPU each process spent per unit of work (a request, or a round of
+    `steps`: a route's DynamoDB calls made in turn)."""
     threads = min(2, connections)
     env = dict(os.environ, WRK_METHOD=method, WRK_PATH=path, WRK_HEADERS=headers, WRK_RUN=run,
                WRK_THREADS=str(threads))
-    scratch = Path(os.environ.get("TMPDIR", "/tmp"))
     if body is not None:
-        env["WRK_BODY_FILE"] = str(_write(scratch / f"wrk-body-{os.getpid()}.json", json.dumps(body)))
+        env["WRK_BODY_FILE"] = str(_scratch("wrk-body.json", json.dumps(body)))
     if steps:
         text = "\n--step--\n".join(f"{operation}\n{json.dumps(call)}" for operation, call in steps)
-        env["WRK_STEPS_FILE"] = str(_write(scratch / f"wrk-steps-{os.getpid()}.txt", text))
-    pin = ["taskset", "-c", stack.layout.rest] if stack.layout else []
-    before = stack.cpu_seconds()
-    out = subprocess.run([*pin, "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                          "-s", str(WRK_SCRIPT), url], env=env, capture_output=True, text=True, check=True)
-    after = stack.cpu_seconds()
-    line = next(line for line in out.stdout.splitlines() if line.startswith("WRK_JSON "))
-    result = json.loads(line[len("WRK_JSON "):])
-    per_unit = len(steps) if steps else 1
-    units = (result["requests"] - result["non2xx"]) / per_unit
+        env["WRK_STEPS_FILE"] = str(_scratch("wrk-steps.txt", text))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(WRK_SCRIPT), url]
+    result, spent = measured(stack, command, "WRK_JSON ", env)
+    units = (result["requests"] - result["non2xx"]) / (len(steps) if steps else 1)
     result["units"] = units
     result["ok_per_s"] = units / (result["duration_us"] / 1e6)
-    result["cpu_ms_per_unit"] = {role: 1000 * (after[role] - before[role]) / max(units, 1) for role in after}
+    result["cpu_ms_per_unit"] = per_unit(spent, units)
     return result
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(text)
-    return path
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def fixed_rate(stack: Stack, load_binary: str, url: str, rate: float, seconds: int, *, method="GET",
@@ -111,14 +109,20 @@ def fixed_rate(stack: Stack, load_binary: str, url: str, rate: float, seconds: i
     for line in filter(None, headers.splitlines()):
         command += ["--header", line]
     if body is not None:
-        command += ["--body-file", str(_write(Path(os.environ.get("TMPDIR", "/tmp")) / f"load-body-{os.getpid()}.json",
-                                               json.dumps(body)))]
-    pin = ["taskset", "-c", stack.layout.rest] if stack.layout else []
-    before = stack.cpu_seconds()
-    out = subprocess.run([*pin, *command], capture_output=True, text=True, check=True)
-    after = stack.cpu_seconds()
-    line = next(line for line in out.stdout.splitlines() if line.startswith("LOAD_JSON "))
-    result = json.loads(line[len("LOAD_JSON "):])
-    result["cpu_ms_per_unit"] = {role: 1000 * (after[role] - before[role]) / max(result["ok"], 1)
-                                 for role in after}
+        command += ["--body-file", str(_scratch("load-body.json", json.dumps(body)))]
+    result, spent = measured(stack, command, "LOAD_JSON ")
+    result["cpu_ms_per_unit"] = per_unit(spent, result["ok"])
     return result
+
+
+def _scratch(name: str, text: str) -> Path:
+    """A file of this process's own in TMPDIR, holding `text`."""
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{os.getpid()}-{name}"
+    path.write_text(text)
+    return path
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

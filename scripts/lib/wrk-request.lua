@@ -64,6 +64,13 @@ if steps_file then
   assert(#steps > 0, "no steps in " .. steps_file)
 end
 
+-- The headers with "{{n}}" made the value `n`, unique to this thread's request (or round).
+local function headers_for(n)
+  local with = {}
+  for name, value in pairs(headers) do with[name] = value:gsub("{{n}}", n) end
+  return with
+end
+
 if #steps > 0 then
   -- Round r of a thread is its requests r*#steps+1 .. (r+1)*#steps: the route's calls, in order.
   local counter = 0
@@ -71,8 +78,7 @@ if #steps > 0 then
     local step = steps[counter % #steps + 1]
     local n = string.format("%s-%d-%d", run, thread_id, math.floor(counter / #steps))
     counter = counter + 1
-    local with = {}
-    for name, value in pairs(headers) do with[name] = value:gsub("{{n}}", n) end
+    local with = headers_for(n)
     with["X-Amz-Target"] = "DynamoDB_20120810." .. step.operation
     return wrk.format("POST", path, with, (step.body:gsub("{{n}}", n)))
   end
@@ -81,10 +87,8 @@ elseif templated() then
   function request()
     counter = counter + 1
     local n = string.format("%s-%d-%d", run, thread_id, counter)
-    local with = {}
-    for name, value in pairs(headers) do with[name] = value:gsub("{{n}}", n) end
     local this_body = body and body:gsub("{{n}}", n) or nil
-    return wrk.format(method, (path:gsub("{{n}}", n)), with, this_body)
+    return wrk.format(method, (path:gsub("{{n}}", n)), headers_for(n), this_body)
   end
 end
 
