@@ -1,7 +1,7 @@
 // Hooks shared by the experiments in artillery/scenarios. artillery/lib/experiment.py sets the
 // environment: REQUEST_LOG (one line per response, for the per-second charts and the invariant
 // check), CUSTOMERS (a JSON file of {email, token}), PRODUCT_ID, RUN_SECONDS (baseline loops),
-// FINAL_TIMEOUT_MS (sync orders).
+// the waited orders' `Prefer: wait`.
 const fs = require("node:fs");
 const { randomUUID } = require("node:crypto");
 
@@ -30,12 +30,19 @@ function asCustomer(context, events, done) {
 // a 429's Retry-After (thresholds.py checks that every order the limit sheds carries one).
 function logResponse(req, res, context, events, done) {
   let orderId;
-  if (req.method === "POST" && res.statusCode === 202) {
+  let status;
+  if (req.method === "POST" && (res.statusCode === 200 || res.statusCode === 202)) {
     try {
-      orderId = JSON.parse(res.body).orderId;
+      ({ orderId, status } = JSON.parse(res.body));
     } catch (_) {
       orderId = undefined;
     }
+  }
+  // A waited order's final line: what the client waited for the checkout's answer, the call
+  // itself. A 202 after the wait is a client that did not get one (TIMEOUT).
+  if (context.vars.waited && orderId) {
+    const final = res.statusCode === 200 && TERMINAL.has(status);
+    record({ route: "order final", status: final ? status : "TIMEOUT", ms: res.timings.phases.total, orderId });
   }
   record({
     route: context.vars.route || `${req.method} ${req.url}`,
@@ -60,27 +67,20 @@ function untilDeadline(context, next) {
   return next(Date.now() < context.vars.deadline);
 }
 
-// Sync orders: the client polls its order every POLL_MS until the saga has finished it.
-const POLL_MS = 200;
-function untilFinal(context, next) {
-  const final = TERMINAL.has(context.vars.status);
-  const late = Date.now() - context.vars.startedAt > Number(process.env.FINAL_TIMEOUT_MS || 120000);
-  if (final || late) {
-    const ms = Date.now() - context.vars.startedAt;
-    record({ route: "order final", status: final ? context.vars.status : "TIMEOUT", ms, orderId: context.vars.orderId });
-    return next(false);
-  }
-  setTimeout(() => next(true), POLL_MS);
+// Sync orders: the same POST, answered when the checkout has (Prefer: wait).
+function placeWaitedOrder(req, context, events, done) {
+  context.vars.route = "POST /orders";
+  context.vars.waited = true;
+  return done();
 }
 
 module.exports = {
   asCustomer,
   logResponse,
   untilDeadline,
-  untilFinal,
+  placeWaitedOrder,
   listProducts: routeOf("GET /products"),
   getProduct: routeOf("GET /products/{id}"),
   listOrders: routeOf("GET /orders"),
   placeOrder: routeOf("POST /orders"),
-  getOrder: routeOf("GET /orders/{id}"),
 };

@@ -64,9 +64,11 @@ PLANS = {
         floors={10: 511, 50: 626, 100: 608, 500: 489},
         margin=1.5, source=f"{README}, PT-01", orders=False),
     "sync-vs-async": Plan(
-        # The sync phase sends the same POST, plus GET /orders/{id} polls, which are lighter.
-        latency={"async": (49, 88), "sync": (49, 88)}, waits={"sync": (1579, 2228)},
-        intake=("async", "sync"), margin=2, source=f"{README}, PT-02"),
+        # The README's figures are of 5 orders/s; the faster phases find where each variant
+        # saturates, and hold only the correctness checks. The sync POST's latency is its wait.
+        latency={"async 5/s": (49, 88)}, waits={"sync 5/s": (1579, 2228)},
+        intake=("async 5/s", "async 20/s", "async 40/s", "async 60/s", "sync 5/s"), margin=2,
+        source=f"{README}, PT-02"),
     "burst": Plan(
         latency={"base": (22, 32), "peak": (28, 44), "after": (22, 35)},
         intake=("base", "peak", "after"), margin=2, source=f"{README}, PT-05",
@@ -223,7 +225,8 @@ def latency(plan: Plan, data: dict) -> list:
 
 
 def intake(requests: list, phase: dict, width_s: float = WINDOW_S) -> list:
-    """Orders accepted per second in each window of the phase, counted when their 202 came: a
+    """Orders accepted per second in each window of the phase, counted when their 202 (or, for
+    a client that waited for the checkout, 200) came: a
     stack that falls behind answers late, so a window falls below the rate (and a later one rises
     above it). The phase's first and last second are left out: its bounds are Artillery's first
     metric plus the declared lengths, which the logs show about 0.2 s off, and at the peak's edge
@@ -234,7 +237,7 @@ def intake(requests: list, phase: dict, width_s: float = WINDOW_S) -> list:
     width = (end - start) / count
     accepted = [0] * count
     for r in requests:
-        if r["route"] == "POST /orders" and r["status"] == 202 and start <= r["t"] < end:
+        if r["route"] == "POST /orders" and r["status"] in (200, 202) and start <= r["t"] < end:
             accepted[min(count - 1, int((r["t"] - start) // width))] += 1
     return [n * 1000 / width for n in accepted]
 

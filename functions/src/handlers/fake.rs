@@ -2,12 +2,12 @@
 //! cannot stage: a store that fails at a chosen call.
 
 use cartwheel_domain::{
-    CartLine, Email, IdempotencyKey, NewProduct, Order, OrderId, Product, ProductId, RateLimit,
-    Timestamp, UserId,
+    CartLine, Email, IdempotencyKey, NewProduct, Order, OrderId, OrderStatus, Product, ProductId,
+    RateLimit, Timestamp, UserId,
 };
 use cartwheel_store::{
-    Counter, Credentials, EarlierOrder, FindCredentials, FindEarlierOrder, GetCart, GetProducts,
-    GiveBackSlot, IdempotentRequest, PlaceOrder, Placement, StoreError, TakeSlot,
+    Counter, Credentials, EarlierOrder, FindCredentials, FindEarlierOrder, GetCart, GetOrder,
+    GetProducts, GiveBackSlot, IdempotentRequest, PlaceOrder, Placement, StoreError, TakeSlot,
 };
 use lambda_http::Request;
 use std::{collections::HashMap, sync::Mutex};
@@ -47,6 +47,13 @@ pub struct FakeStore {
     pub fail_credential_reads: bool,
     /// Hits per limit, subject and window.
     pub slots: Mutex<HashMap<String, u32>>,
+    /// The statuses the saga moves a stored order through, one per read of it (the last one
+    /// stays); empty, the order keeps the status it was stored with.
+    pub saga: Mutex<Vec<OrderStatus>>,
+    /// Reads of an order made so far.
+    pub order_reads: Mutex<u32>,
+    /// Every read of an order fails.
+    pub fail_order_reads: bool,
 }
 
 impl FakeStore {
@@ -147,6 +154,26 @@ impl FindEarlierOrder for FakeStore {
             return Ok(None);
         }
         Ok(self.stored_at(OrderId::for_request(user, key, Timestamp::now())))
+    }
+}
+
+impl GetOrder for FakeStore {
+    async fn get_order(&self, id: OrderId) -> Result<Option<Order>, StoreError> {
+        *self.order_reads.lock().unwrap() += 1;
+        if self.fail_order_reads {
+            return Err(injected());
+        }
+        let Some(mut stored) = self.stored_at(id).map(|earlier| earlier.order) else {
+            return Ok(None);
+        };
+        let mut saga = self.saga.lock().unwrap();
+        if let Some(&next) = saga.first() {
+            stored.status = next;
+            if saga.len() > 1 {
+                saga.remove(0);
+            }
+        }
+        Ok(Some(stored))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Placing and reading orders. An order is accepted in one conditional write and answered 202; the
-//! checkout saga takes it from `PENDING`.
+//! checkout saga takes it from `PENDING`. A client that sends `Prefer: wait=N` is answered when
+//! the checkout has answered (200), or after N seconds at most with the order as it is (202).
 
 use super::{catalog::page_size, store_error};
 use crate::limits::{OrderLimit, Slot};
@@ -23,7 +24,11 @@ use lambda_http::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
+use tokio::time::Instant;
 
 /// One transaction holds the order and the cart lines it clears (at most 100 items in all).
 pub const MAX_ORDER_LINES: usize = 50;
@@ -143,23 +148,94 @@ fn priced_lines(
     Ok((priced, total))
 }
 
-fn accepted(order_id: OrderId, status: OrderStatus) -> ApiResult {
-    let mut response = json(
-        StatusCode::ACCEPTED,
-        &json!({ "orderId": order_id, "status": status }),
-    )?;
+/// The longest `Prefer: wait` honoured: the function's timeout (25 s) and API Gateway's
+/// integration timeout (30 s for an HTTP API) leave room for the write and the answer.
+pub const MAX_WAIT: Duration = Duration::from_secs(20);
+/// The first pause between two reads of a waited-for order, doubled after each read up to
+/// `MAX_PAUSE`: a saga offline or in AWS takes a few hundred milliseconds when idle.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// `Prefer: wait=N` (RFC 7240): how long the client will wait for the checkout's answer, at
+/// most `MAX_WAIT`. Other preferences are ignored, as the RFC asks; a wait that is not a number
+/// of seconds is refused.
+fn wait_preference(request: &Request) -> Result<Option<Duration>, ApiError> {
+    let name = "Prefer";
+    let preferences = request.headers().get_all(name).iter();
+    let texts = preferences.filter_map(|value| value.to_str().ok());
+    let wait = texts
+        .flat_map(|text| text.split(','))
+        .filter_map(|preference| preference.split(';').next())
+        .filter_map(|token| token.split_once('='))
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case("wait"));
+    let Some((_, seconds)) = wait else {
+        return Ok(None);
+    };
+    let seconds: u64 =
+        seconds
+            .trim()
+            .trim_matches('"')
+            .parse()
+            .map_err(|_| ApiError::InvalidHeader {
+                name,
+                message: "wait must be a whole number of seconds, as in `wait=10`".into(),
+            })?;
+    Ok((seconds > 0).then(|| Duration::from_secs(seconds).min(MAX_WAIT)))
+}
+
+fn answered(code: StatusCode, order_id: OrderId, status: OrderStatus) -> ApiResult {
+    let mut response = json(code, &json!({ "orderId": order_id, "status": status }))?;
     if let Ok(location) = HeaderValue::from_str(&format!("/orders/{order_id}")) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
 }
 
-/// The answer a retry is owed: the order its key placed, unless the key placed another request.
-fn replayed(earlier: &EarlierOrder, fingerprint: &str) -> ApiResult {
+/// The order as the checkout left it within `wait`: 200 once it has answered, else 202 with
+/// the status it has. A read that fails ends the wait with what is known: the order is placed
+/// either way, and the client can read it.
+async fn waited(
+    store: &impl GetOrder,
+    placed: (OrderId, OrderStatus),
+    wait: Duration,
+) -> ApiResult {
+    let (id, mut status) = placed;
+    let deadline = Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    while !status.checkout_answered() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(pause.min(left)).await;
+        pause = (pause * 2).min(MAX_PAUSE);
+        match store.get_order(id).await {
+            Ok(Some(order)) => status = order.status,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(error = %error, "reading the waited-for order failed; answering 202");
+                break;
+            }
+        }
+    }
+    let code = match status.checkout_answered() {
+        true => StatusCode::OK,
+        false => StatusCode::ACCEPTED,
+    };
+    let mut response = answered(code, id, status)?;
+    let applied = format!("wait={}", wait.as_secs());
+    if let Ok(applied) = HeaderValue::from_str(&applied) {
+        response.headers_mut().insert("preference-applied", applied);
+    }
+    Ok(response)
+}
+
+/// The order a retry is owed: the one its key placed, unless the key placed another request.
+fn replayed(earlier: &EarlierOrder, fingerprint: &str) -> Result<(OrderId, OrderStatus), ApiError> {
     if earlier.fingerprint != fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
-    accepted(earlier.order.id, earlier.order.status)
+    Ok((earlier.order.id, earlier.order.status))
 }
 
 fn order_slot(caller: &Caller, limit: &OrderLimit) -> Slot {
@@ -174,30 +250,46 @@ fn order_slot(caller: &Caller, limit: &OrderLimit) -> Slot {
 /// it was ordered from is empty by now (the order emptied it), and the limit counted it already.
 /// The order's place is drawn from the customer and the key, so the lookup is one consistent
 /// GetItem, which a new order pays on top of its reads and its write. The fingerprint is of the
-/// body as sent, so a cart order's retry matches it whatever the cart holds now.
+/// body as sent, so a cart order's retry matches it whatever the cart holds now. A retry with
+/// `Prefer: wait` waits too.
 #[tracing::instrument(skip_all, fields(orderId))]
 pub async fn place_order(
-    store: &(impl FindEarlierOrder + GetCart + GetProducts + PlaceOrder + TakeSlot + GiveBackSlot),
+    store: &(impl FindEarlierOrder
+          + GetCart
+          + GetProducts
+          + PlaceOrder
+          + TakeSlot
+          + GiveBackSlot
+          + GetOrder),
     limit: &OrderLimit,
     request: Request,
 ) -> ApiResult {
     let caller = Caller::of(&request)?;
     let key = idempotency_key(&request)?;
+    let wait = wait_preference(&request)?;
     let body: PlaceOrderRequest = json_body(&request)?;
     let fingerprint = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(ApiError::internal)?,
     ));
     let earlier = store.earlier_order(caller.user_id, &key);
-    if let Some(earlier) = earlier.await.map_err(store_error)? {
-        tracing::Span::current().record("orderId", tracing::field::display(earlier.order.id));
-        return replayed(&earlier, &fingerprint);
-    }
-    let idempotent = IdempotentRequest {
-        user: caller.user_id,
-        key,
-        fingerprint,
+    let placed = match earlier.await.map_err(store_error)? {
+        Some(earlier) => {
+            tracing::Span::current().record("orderId", tracing::field::display(earlier.order.id));
+            replayed(&earlier, &fingerprint)?
+        }
+        None => {
+            let idempotent = IdempotentRequest {
+                user: caller.user_id,
+                key,
+                fingerprint,
+            };
+            place_new_order(store, order_slot(&caller, limit), idempotent, body).await?
+        }
     };
-    place_new_order(store, order_slot(&caller, limit), idempotent, body).await
+    match wait {
+        Some(wait) => waited(store, placed, wait).await,
+        None => answered(StatusCode::ACCEPTED, placed.0, placed.1),
+    }
 }
 
 /// An order its key has not placed yet (as far as the lookup saw). The slot is taken once the
@@ -208,7 +300,7 @@ async fn place_new_order(
     slot: Slot,
     idempotent: IdempotentRequest,
     body: PlaceOrderRequest,
-) -> ApiResult {
+) -> Result<(OrderId, OrderStatus), ApiError> {
     let (lines, cart_lines) = requested_lines(store, idempotent.user, &body).await?;
     let ids: Vec<ProductId> = lines.iter().map(|(id, _)| *id).collect();
     let products = store.get_products(&ids).await.map_err(store_error)?;
@@ -233,7 +325,7 @@ async fn place_new_order(
         Placement::Placed => {
             cartwheel_telemetry::count(cartwheel_telemetry::Metric::OrdersPlaced, 1);
             tracing::info!(lines = order.lines.len(), totalMinor = order.total.amount, currency = ?order.total.currency, "order placed");
-            accepted(order.id, order.status)
+            Ok((order.id, order.status))
         }
         Placement::Replayed(earlier) => replayed(&earlier, &idempotent.fingerprint),
     }

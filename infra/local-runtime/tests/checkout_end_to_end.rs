@@ -190,6 +190,41 @@ async fn approved_and_declined_orders_end_confirmed_and_payment_failed_with_thei
     }
 }
 
+/// `Prefer: wait` through the whole stack: the same POST answers with the checkout's outcome,
+/// and a retry with the key answers the same order, not a second one.
+#[tokio::test]
+async fn a_waiting_client_gets_the_checkouts_answer_in_the_same_call() {
+    let (app, _, mug, customer) =
+        stack_with_product(StackOptions::default(), "WAITMUG", 1299).await;
+    let order = |payment: &str, key: &str| {
+        let body = serde_json::json!({"items": [{"productId": mug, "quantity": 1}],
+            "paymentToken": payment,
+            "shippingAddress": {"name": "A", "line1": "B", "city": "C", "postalCode": "D", "country": "GB"}});
+        app.http
+            .post(app.url("/orders"))
+            .bearer_auth(&customer)
+            .header("Idempotency-Key", key)
+            .header("Prefer", "wait=20")
+            .json(&body)
+            .send()
+    };
+    for (payment, key, outcome) in [
+        ("tok_visa", "waited-visa", "CONFIRMED"),
+        ("tok_chargeDeclined", "waited-declined", "PAYMENT_FAILED"),
+    ] {
+        let answer = order(payment, key).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{payment}");
+        assert_eq!(answer.headers()["preference-applied"], "wait=20");
+        let location = answer.headers()["location"].clone();
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["status"], outcome, "{body}");
+        let retry = order(payment, key).await.unwrap();
+        assert_eq!(retry.status(), StatusCode::OK);
+        assert_eq!(retry.headers()["location"], location);
+    }
+    assert_eq!(stock(&app, &mug).await, 9, "one unit sold, once");
+}
+
 #[tokio::test]
 async fn cancelling_a_confirmed_order_refunds_it_and_restores_stock() {
     let (app, _, kettle, customer) =

@@ -217,6 +217,13 @@ impl OrderStatus {
         }
     }
 
+    /// Whether a customer waiting on the checkout has its answer: the order rests where a saga
+    /// leaves it, confirmed (or shipped since), refused or cancelled. What `POST /orders` with
+    /// `Prefer: wait` waits for.
+    pub fn checkout_answered(self) -> bool {
+        self.settled().is_some()
+    }
+
     /// Whether nothing more will happen to the order without a person (an admin ships it).
     pub fn is_final(self) -> bool {
         matches!(self, Shipped | Rejected | PaymentFailed | Cancelled)
@@ -245,6 +252,18 @@ mod tests {
         for status in OrderStatus::ALL {
             assert!(LIFECYCLE.iter().any(|t| t.to == status), "{status:?}");
         }
+    }
+
+    #[test]
+    fn a_waiting_client_is_answered_by_the_outcomes_and_not_by_the_steps_between() {
+        let answered: Vec<_> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.checkout_answered())
+            .collect();
+        assert_eq!(
+            answered,
+            [Confirmed, Shipped, Rejected, PaymentFailed, Cancelled]
+        );
     }
 
     #[test]
