@@ -5,6 +5,7 @@ A layout pins every process of the stack (and each wrk it starts) to a set of CP
 the running processes, so one stack, warmed once, is measured in every layout in the same run.
 """
 
+import argparse
 import json
 import os
 import resource
@@ -56,6 +57,21 @@ class Stack:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         spent["wrk"] = children.ru_utime + children.ru_stime
         return spent
+
+
+def stack_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the options scripts/bench-* give every benchmark: where the stack is, and
+    its processes by role."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--dynamodb", required=True)
+    parser.add_argument("--table", required=True)
+    parser.add_argument("--pids", required=True, help="role=pid,... of runtime, dynamodb and moto")
+    return parser
+
+
+def stack_of(args) -> Stack:
+    return Stack({role: int(pid) for role, pid in (p.split("=") for p in args.pids.split(","))})
 
 
 def _process_cpu(pid: int) -> float:

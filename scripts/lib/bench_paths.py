@@ -15,7 +15,6 @@ process on every CPU; the split) runs interleaved raw/API pairs and reports each
 median and range. Exits 1 when a must-hold fails. Run it through scripts/bench-paths.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import boto3
 
-from bench_load import Stack, fixed_rate, layouts, median, wrk
+from bench_load import fixed_rate, layouts, median, stack_arguments, stack_of, wrk
 
 SETUP_KEY = f"bench-setup-{time.time_ns()}"
 # DynamoDB Local keeps one database per access key and region and does not check signatures;
@@ -270,11 +269,7 @@ def must_holds(table, order_cpu_before):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api", required=True)
-    parser.add_argument("--dynamodb", required=True)
-    parser.add_argument("--table", required=True)
-    parser.add_argument("--pids", required=True, help="role=pid,... of runtime, dynamodb and moto")
+    parser = stack_arguments(__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=5)
@@ -286,7 +281,7 @@ def main():
     parser.add_argument("--load", required=True, help="the cartwheel-load binary")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
-    stack = Stack({role: int(pid) for role, pid in (p.split("=") for p in args.pids.split(","))})
+    stack = stack_of(args)
     stack.pin(layouts(os.cpu_count() or 1)[0])
     requests, pairs = pairs_of(args, stack, args.api, args.dynamodb, setup(args.api, args.dynamodb, args.table))
     print(f"==> warming DynamoDB Local and the runtime for {args.warmup} s", file=sys.stderr)

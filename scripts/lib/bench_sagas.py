@@ -15,7 +15,6 @@ events (e-mail, live updates, analytics, audit), as they run in `scripts/start`.
 Exits 1 when fewer than 150 sagas/s complete in a layout. Run it through scripts/bench-sagas.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import boto3
 
-from bench_load import Stack, layouts, median
+from bench_load import layouts, median, stack_arguments, stack_of
 from bench_paths import ORDER_BODY, call, login
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "artillery" / "lib"))
@@ -152,20 +151,16 @@ def report(rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--api", required=True)
-    parser.add_argument("--dynamodb", required=True)
-    parser.add_argument("--table", required=True)
-    parser.add_argument("--pids", required=True, help="role=pid,... of runtime, dynamodb and moto")
+    parser = stack_arguments(__doc__.splitlines()[0])
     parser.add_argument("--load", required=True, help="the cartwheel-load binary")
-    parser.add_argument("--rate", type=float, default=300, help="orders a second, all customers together")
+    parser.add_argument("--rate", type=float, default=200, help="orders a second, all customers together")
     parser.add_argument("--seconds", type=int, default=10, help="seconds of load")
     parser.add_argument("--customers", type=int, default=10)
     parser.add_argument("--timeout", type=int, default=300, help="seconds to wait for every order to be final")
     parser.add_argument("--layout", choices=("all", "every", "split"), default="all")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
-    stack = Stack({role: int(pid) for role, pid in (p.split("=") for p in args.pids.split(","))})
+    stack = stack_of(args)
     products = [p["id"] for p in call(args.api, "GET", f"/products?limit={args.customers}")["items"]]
     chosen = layouts(os.cpu_count() or 1)
     if args.layout != "all":
