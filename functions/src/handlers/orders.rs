@@ -218,9 +218,10 @@ async fn waited(
             }
         }
     }
-    let code = match status.checkout_answered() {
-        true => StatusCode::OK,
-        false => StatusCode::ACCEPTED,
+    let code = if status.checkout_answered() {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
     };
     let mut response = answered(code, id, status)?;
     let applied = format!("wait={}", wait.as_secs());
