@@ -96,12 +96,14 @@ def per_unit(spent: dict, units: float) -> dict:
 
 
 def wrk(stack: Stack, url: str, seconds: int, connections: int, *, method="GET", path="/", headers="",
-        body=None, steps=None, run="r") -> dict:
+        body=None, steps=None, run="r", ordered=False, thread_values=None) -> dict:
     """One wrk run, with the CPU each process spent per unit of work (a request, or a round of
-    `steps`: a route's DynamoDB calls made in turn)."""
-    threads = min(2, connections)
+    `steps`: DynamoDB calls or API requests made in turn). `ordered`: each connection is its
+    thread's only one, so that a round's steps go in order on it. `thread_values`: "{{t}}" in
+    `headers` becomes one of them per thread."""
+    threads = connections if ordered else min(2, connections)
     env = dict(os.environ, WRK_METHOD=method, WRK_PATH=path, WRK_HEADERS=headers, WRK_RUN=run,
-               WRK_THREADS=str(threads))
+               WRK_THREADS=str(threads), WRK_THREAD_VALUES="\n".join(thread_values or []))
     if body is not None:
         env["WRK_BODY_FILE"] = str(_scratch("wrk-body.json", json.dumps(body)))
     if steps:

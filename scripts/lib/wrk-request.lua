@@ -7,9 +7,14 @@
 --   WRK_RUN        a prefix that makes "{{n}}" unique across runs against one table
 --   WRK_RATE       requests per second for the whole run, spread over the threads (WRK_THREADS);
 --                  unset: as fast as the server answers
---   WRK_STEPS_FILE a route's DynamoDB calls, made in turn instead of one request: steps separated
---                  by a line "--step--", each an X-Amz-Target operation on its first line and the
---                  body after it; "{{n}}" is the same within one round of the steps
+--   WRK_STEPS_FILE requests made in turn, a round of them counted as one unit: steps separated
+--                  by a line "--step--", each with on its first line either an X-Amz-Target
+--                  operation (a DynamoDB call, POSTed to WRK_PATH) or a method and a path
+--                  ("PUT /cart/items/..."), and its body after it; "{{n}}" is the same within one
+--                  round. A connection makes its round's requests in order only when it is its
+--                  thread's only connection (wrk -t equal to -c)
+--   WRK_THREAD_VALUES lines, one a thread: "{{t}}" in a header becomes its thread's line (a
+--                  customer's token, so that each connection has its own cart)
 -- "{{n}}" in the path, a header or the body becomes a value unique to the request. Without it, wrk
 -- sends one prebuilt request, its fastest path.
 -- At the end it prints one line, "WRK_JSON {...}", for scripts/lib/bench_paths.py.
@@ -33,15 +38,23 @@ end
 local function templated()
   if path:find("{{n}}", 1, true) or (body and body:find("{{n}}", 1, true)) then return true end
   for _, value in pairs(headers) do
-    if value:find("{{n}}", 1, true) then return true end
+    if value:find("{{n}}", 1, true) or value:find("{{t}}", 1, true) then return true end
   end
   return false
+end
+
+local thread_values = {}
+for line in (os.getenv("WRK_THREAD_VALUES") or ""):gmatch("[^\n]+") do
+  thread_values[#thread_values + 1] = line
 end
 
 local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("thread_id", threads)
+  if #thread_values > 0 then
+    thread:set("thread_value", thread_values[(threads - 1) % #thread_values + 1])
+  end
 end
 
 function init(args)
@@ -64,10 +77,15 @@ if steps_file then
   assert(#steps > 0, "no steps in " .. steps_file)
 end
 
--- The headers with "{{n}}" made the value `n`, unique to this thread's request (or round).
+-- The headers with "{{n}}" made the value `n`, unique to this thread's request (or round), and
+-- "{{t}}" this thread's value.
 local function headers_for(n)
   local with = {}
-  for name, value in pairs(headers) do with[name] = value:gsub("{{n}}", n) end
+  for name, value in pairs(headers) do
+    value = value:gsub("{{n}}", n)
+    if thread_value then value = value:gsub("{{t}}", thread_value) end
+    with[name] = value
+  end
   return with
 end
 
@@ -79,8 +97,13 @@ if #steps > 0 then
     local n = string.format("%s-%d-%d", run, thread_id, math.floor(counter / #steps))
     counter = counter + 1
     local with = headers_for(n)
+    local step_body = (step.body:gsub("{{n}}", n))
+    local step_method, step_path = step.operation:match("^(%u+) (/%S*)$")
+    if step_method then
+      return wrk.format(step_method, step_path, with, step_body)
+    end
     with["X-Amz-Target"] = "DynamoDB_20120810." .. step.operation
-    return wrk.format("POST", path, with, (step.body:gsub("{{n}}", n)))
+    return wrk.format("POST", path, with, step_body)
   end
 elseif templated() then
   local counter = 0
