@@ -1,9 +1,11 @@
-//! Every function of template.yaml and the handler it runs: one typed static each, named after its
-//! logical id. A binary in `src/bin` runs exactly one of them, so it links only that handler and the
-//! clients its dependency type builds; the registry lists them all for the offline runtime.
+//! Every function of template.yaml, declared once: its logical id, the kind of event it takes, its
+//! dependency type and its handler. `functions!` makes of each line a typed static named after
+//! the function (a binary in `src/bin` runs exactly one, so it links only that handler and the
+//! clients its dependencies build) and its entry in `all()`, which the offline runtime
+//! instantiates: a function cannot be deployed and missing from the runtime, or the reverse.
 
 use crate::{
-    authorizer::{authorize, AuthorizerRequest, SimpleResponse},
+    authorizer::authorize,
     consumers::{
         audit, notify, order_updates, sales,
         stock_alerts::{self, AlertRecipient},
@@ -14,302 +16,144 @@ use crate::{
         admin, cart, catalog, favourites, identity, notifications, orders, realtime, reports,
         reviews, system,
     },
-    handoff::{self, HandoffError, SagaStarter, SweepReport},
+    handoff::{self, SagaStarter},
     limits::{LoginLimits, OrderLimit, SignUpLimits},
     mail::Mailer,
     publish,
     push::Connections,
-    saga::{self, SagaInput, StepResult},
+    registry::{self, Handler},
+    saga,
     unreadable::UnreadableChanges,
-};
-use aws_lambda_events::{
-    dynamodb,
-    sqs::{SqsBatchResponse, SqsEvent},
-    streams::DynamoDbEventResponse,
 };
 use cartwheel_domain::BreakerPolicy;
 use cartwheel_events::Publisher;
-use cartwheel_http::ApiResult;
 use cartwheel_identity::TokenService;
 use cartwheel_store::Store;
-use lambda_http::Request;
-use serde_json::Value;
 
-/// An HTTP API route (payload format 2.0).
-pub type HttpFunction<D> = Function<D, Request, ApiResult>;
-/// The HTTP API's Lambda authorizer (simple responses).
-pub type AuthorizerFunction<D> = Function<D, AuthorizerRequest, SimpleResponse<Value>>;
-/// A step of the checkout saga, invoked by Step Functions.
-pub type StepFunction<D> = Function<D, SagaInput, StepResult>;
-/// An SQS queue's consumer (batches, partial batch failures).
-pub type QueueFunction<D> = Function<D, SqsEvent, SqsBatchResponse>;
-/// The table stream's consumer.
-pub type StreamFunction<D> = Function<D, dynamodb::Event, DynamoDbEventResponse>;
-/// Invoked on a schedule with the scheduled event.
-pub type ScheduleFunction<D> = Function<D, Value, Result<SweepReport, HandoffError>>;
+/// `Kind STATIC: Dependencies = "LogicalId", handler;` for each function, `Kind` one of
+/// `registry::Handler`'s variants (the event it takes).
+macro_rules! functions {
+    ($($kind:ident $static:ident: $deps:ty = $name:literal, $handle:expr;)*) => {
+        $(pub static $static: registry::$kind<$deps> = Function { name: $name, handle: $handle };)*
 
-pub static AUTHORIZER: AuthorizerFunction<TokenService> = Function {
-    name: "AuthorizerFunction",
-    handle: |tokens, request| Box::pin(async move { authorize(&tokens, &request) }),
-};
+        /// How many functions template.yaml deploys.
+        pub const COUNT: usize = [$($name),*].len();
 
-pub static ROUTE_NOT_FOUND: HttpFunction<()> = Function {
-    name: "RouteNotFoundFunction",
-    handle: |_, request| Box::pin(system::route_not_found(request)),
-};
+        /// Every function, in the order of the table.
+        pub fn all() -> [Handler; COUNT] {
+            [$(Handler::$kind(&$static)),*]
+        }
 
-pub static HEALTH: HttpFunction<()> = Function {
-    name: "HealthFunction",
-    handle: |_, request| Box::pin(system::health(request)),
-};
+        /// Each static's name with the logical id of its function (`GET_PRODUCT`,
+        /// `GetProductFunction`): what a binary names, and what template.yaml deploys.
+        pub const STATICS: [(&str, &str); COUNT] = [$((stringify!($static), $name)),*];
+    };
+}
 
-pub static LIST_PRODUCTS: HttpFunction<Store> = Function {
-    name: "ListProductsFunction",
-    handle: |store, r| Box::pin(async move { catalog::list_products(&*store, r).await }),
-};
+/// The function with this logical id.
+pub fn handler(logical_id: &str) -> Option<Handler> {
+    all().into_iter().find(|h| h.name() == logical_id)
+}
 
-pub static GET_PRODUCT: HttpFunction<Store> = Function {
-    name: "GetProductFunction",
-    handle: |store, r| Box::pin(async move { catalog::get_product(&*store, r).await }),
-};
-
-pub static LIST_CATEGORIES: HttpFunction<Store> = Function {
-    name: "ListCategoriesFunction",
-    handle: |store, r| Box::pin(async move { catalog::list_categories(&*store, r).await }),
-};
-
-pub static CREATE_PRODUCT: HttpFunction<Store> = Function {
-    name: "CreateProductFunction",
-    handle: |store, r| Box::pin(async move { admin::create_product(&*store, r).await }),
-};
-
-pub static UPDATE_PRODUCT: HttpFunction<Store> = Function {
-    name: "UpdateProductFunction",
-    handle: |store, r| Box::pin(async move { admin::update_product(&*store, r).await }),
-};
-
-pub static DELETE_PRODUCT: HttpFunction<Store> = Function {
-    name: "DeleteProductFunction",
-    handle: |store, r| Box::pin(async move { admin::delete_product(&*store, r).await }),
-};
-
-pub static SET_STOCK: HttpFunction<Store> = Function {
-    name: "SetStockFunction",
-    handle: |store, r| Box::pin(async move { admin::change_stock(&*store, r).await }),
-};
-
-pub static SIGN_UP: HttpFunction<(Store, SignUpLimits)> = Function {
-    name: "SignUpFunction",
-    handle: |deps, r| Box::pin(async move { identity::sign_up(&deps.0, &deps.1, r).await }),
-};
-
-pub static LOGIN: HttpFunction<(Store, (TokenService, LoginLimits))> = Function {
-    name: "LoginFunction",
-    handle: |deps, r| {
-        Box::pin(async move { identity::login(&deps.0, &deps.1 .0, &deps.1 .1, r).await })
-    },
-};
-
-pub static GET_ME: HttpFunction<Store> = Function {
-    name: "GetMeFunction",
-    handle: |store, r| Box::pin(async move { identity::get_me(&*store, r).await }),
-};
-
-pub static GET_CART: HttpFunction<Store> = Function {
-    name: "GetCartFunction",
-    handle: |store, r| Box::pin(async move { cart::get_cart(&*store, r).await }),
-};
-
-pub static PUT_CART_ITEM: HttpFunction<Store> = Function {
-    name: "PutCartItemFunction",
-    handle: |store, r| Box::pin(async move { cart::put_item(&*store, r).await }),
-};
-
-pub static REMOVE_CART_ITEM: HttpFunction<Store> = Function {
-    name: "RemoveCartItemFunction",
-    handle: |store, r| Box::pin(async move { cart::remove_item(&*store, r).await }),
-};
-
-pub static PLACE_ORDER: HttpFunction<(Store, OrderLimit)> = Function {
-    name: "PlaceOrderFunction",
-    handle: |deps, r| Box::pin(async move { orders::place_order(&deps.0, &deps.1, r).await }),
-};
-
-pub static GET_ORDER: HttpFunction<Store> = Function {
-    name: "GetOrderFunction",
-    handle: |store, r| Box::pin(async move { orders::get_order(&*store, r).await }),
-};
-
-pub static LIST_ORDERS: HttpFunction<Store> = Function {
-    name: "ListOrdersFunction",
-    handle: |store, r| Box::pin(async move { orders::list_orders(&*store, r).await }),
-};
-
-pub static CANCEL_ORDER: HttpFunction<Store> = Function {
-    name: "CancelOrderFunction",
-    handle: |store, r| Box::pin(async move { orders::cancel_order(&*store, r).await }),
-};
-
-pub static SHIP_ORDER: HttpFunction<Store> = Function {
-    name: "ShipOrderFunction",
-    handle: |store, r| Box::pin(async move { orders::ship_order(&*store, r).await }),
-};
-
-pub static RESERVE_STOCK: StepFunction<Store> = Function {
-    name: "ReserveStockFunction",
-    handle: |store, input| Box::pin(async move { saga::reserve_stock(&*store, input).await }),
-};
-
-pub static AUTHORIZE_PAYMENT: StepFunction<(Store, BreakerPolicy)> = Function {
-    name: "AuthorizePaymentFunction",
-    handle: |deps, input| {
-        Box::pin(async move { saga::authorize_payment(&deps.0, deps.1, input).await })
-    },
-};
-
-pub static CONFIRM_ORDER: StepFunction<Store> = Function {
-    name: "ConfirmOrderFunction",
-    handle: |store, input| Box::pin(async move { saga::confirm_order(&*store, input).await }),
-};
-
-pub static CREATE_SHIPMENT: StepFunction<Store> = Function {
-    name: "CreateShipmentFunction",
-    handle: |store, input| Box::pin(async move { saga::create_shipment(&*store, input).await }),
-};
-
-pub static REFUND_PAYMENT: StepFunction<Store> = Function {
-    name: "RefundPaymentFunction",
-    handle: |store, input| Box::pin(async move { saga::refund_payment(&*store, input).await }),
-};
-
-pub static RELEASE_STOCK: StepFunction<Store> = Function {
-    name: "ReleaseStockFunction",
-    handle: |store, input| Box::pin(async move { saga::release_stock(&*store, input).await }),
-};
-
-pub static MARK_PAYMENT_FAILED: StepFunction<Store> = Function {
-    name: "MarkPaymentFailedFunction",
-    handle: |store, input| Box::pin(async move { saga::mark_payment_failed(&*store, input).await }),
-};
-
-pub static START_CHECKOUT: QueueFunction<(Store, SagaStarter)> = Function {
-    name: "StartCheckoutFunction",
-    handle: |deps, event| {
-        Box::pin(async move { handoff::start_checkout(&deps.0, &deps.1, event).await })
-    },
-};
-
-pub static SWEEP_PENDING_ORDERS: ScheduleFunction<(Store, PendingSweep)> = Function {
-    name: "SweepPendingOrdersFunction",
-    handle: |deps, _scheduled| {
-        Box::pin(async move { handoff::sweep_pending_orders(&deps.0, &deps.1).await })
-    },
-};
-
-pub static PUBLISH_EVENTS: StreamFunction<(Publisher, UnreadableChanges)> = Function {
-    name: "PublishEventsFunction",
-    handle: |deps, batch| {
-        Box::pin(async move { publish::publish_events(&deps.0, &deps.1, batch).await })
-    },
-};
-
-pub static AUDIT: QueueFunction<Store> = Function {
-    name: "AuditFunction",
-    handle: |store, batch| Box::pin(async move { audit::record_events(&*store, batch).await }),
-};
-
-pub static SALES_ANALYTICS: QueueFunction<Store> = Function {
-    name: "SalesAnalyticsFunction",
-    handle: |store, batch| Box::pin(async move { sales::record_sales(&*store, batch).await }),
-};
-
-pub static NOTIFY: QueueFunction<(Store, Mailer)> = Function {
-    name: "NotifyFunction",
-    handle: |deps, batch| {
-        Box::pin(async move { notify::notify_customers(&deps.0, &deps.1, batch).await })
-    },
-};
-
-pub static STOCK_ALERTS: QueueFunction<(Store, (Mailer, AlertRecipient))> = Function {
-    name: "StockAlertsFunction",
-    handle: |deps, batch| {
-        Box::pin(async move { stock_alerts::record_stock_alerts(&deps.0, &deps.1, batch).await })
-    },
-};
-
-pub static LIST_STOCK_ALERTS: HttpFunction<Store> = Function {
-    name: "ListStockAlertsFunction",
-    handle: |store, r| Box::pin(async move { reports::stock_alerts(&*store, r).await }),
-};
-
-pub static WS_CONNECT: HttpFunction<(Store, TokenService)> = Function {
-    name: "WsConnectFunction",
-    handle: |deps, r| Box::pin(async move { realtime::connect(&deps.0, &deps.1, r).await }),
-};
-
-pub static WS_DISCONNECT: HttpFunction<Store> = Function {
-    name: "WsDisconnectFunction",
-    handle: |store, r| Box::pin(async move { realtime::disconnect(&*store, r).await }),
-};
-
-pub static ORDER_UPDATES: QueueFunction<(Store, Connections)> = Function {
-    name: "OrderUpdatesFunction",
-    handle: |deps, batch| {
-        Box::pin(async move { order_updates::push_order_updates(&deps.0, &deps.1, batch).await })
-    },
-};
-
-pub static LIST_NOTIFICATIONS: HttpFunction<Store> = Function {
-    name: "ListNotificationsFunction",
-    handle: |store, r| Box::pin(async move { notifications::list_notifications(&*store, r).await }),
-};
-
-pub static READ_NOTIFICATION: HttpFunction<Store> = Function {
-    name: "ReadNotificationFunction",
-    handle: |store, r| Box::pin(async move { notifications::mark_read(&*store, r).await }),
-};
-
-pub static AUDIT_TRAIL: HttpFunction<Store> = Function {
-    name: "AuditTrailFunction",
-    handle: |store, r| Box::pin(async move { reports::audit_trail(&*store, r).await }),
-};
-
-pub static SALES_REPORT: HttpFunction<Store> = Function {
-    name: "SalesReportFunction",
-    handle: |store, r| Box::pin(async move { reports::sales_report(&*store, r).await }),
-};
-
-pub static LIST_FAVOURITES: HttpFunction<Store> = Function {
-    name: "ListFavouritesFunction",
-    handle: |store, r| Box::pin(async move { favourites::list_favourites(&*store, r).await }),
-};
-
-pub static ADD_FAVOURITE: HttpFunction<Store> = Function {
-    name: "AddFavouriteFunction",
-    handle: |store, r| Box::pin(async move { favourites::add_favourite(&*store, r).await }),
-};
-
-pub static REMOVE_FAVOURITE: HttpFunction<Store> = Function {
-    name: "RemoveFavouriteFunction",
-    handle: |store, r| Box::pin(async move { favourites::remove_favourite(&*store, r).await }),
-};
-
-pub static LIST_REVIEWS: HttpFunction<Store> = Function {
-    name: "ListReviewsFunction",
-    handle: |store, r| Box::pin(async move { reviews::list_reviews(&*store, r).await }),
-};
-
-pub static CREATE_REVIEW: HttpFunction<Store> = Function {
-    name: "CreateReviewFunction",
-    handle: |store, r| Box::pin(async move { reviews::create_review(&*store, r).await }),
-};
-
-pub static UPDATE_REVIEW: HttpFunction<Store> = Function {
-    name: "UpdateReviewFunction",
-    handle: |store, r| Box::pin(async move { reviews::update_review(&*store, r).await }),
-};
-
-pub static DELETE_REVIEW: HttpFunction<Store> = Function {
-    name: "DeleteReviewFunction",
-    handle: |store, r| Box::pin(async move { reviews::delete_review(&*store, r).await }),
-};
+functions! {
+    Authorizer AUTHORIZER: TokenService = "AuthorizerFunction",
+        |tokens, request| Box::pin(async move { authorize(&tokens, &request) });
+    Http ROUTE_NOT_FOUND: () = "RouteNotFoundFunction",
+        |_, request| Box::pin(system::route_not_found(request));
+    Http HEALTH: () = "HealthFunction",
+        |_, request| Box::pin(system::health(request));
+    Http LIST_PRODUCTS: Store = "ListProductsFunction",
+        |store, r| Box::pin(async move { catalog::list_products(&*store, r).await });
+    Http GET_PRODUCT: Store = "GetProductFunction",
+        |store, r| Box::pin(async move { catalog::get_product(&*store, r).await });
+    Http LIST_CATEGORIES: Store = "ListCategoriesFunction",
+        |store, r| Box::pin(async move { catalog::list_categories(&*store, r).await });
+    Http CREATE_PRODUCT: Store = "CreateProductFunction",
+        |store, r| Box::pin(async move { admin::create_product(&*store, r).await });
+    Http UPDATE_PRODUCT: Store = "UpdateProductFunction",
+        |store, r| Box::pin(async move { admin::update_product(&*store, r).await });
+    Http DELETE_PRODUCT: Store = "DeleteProductFunction",
+        |store, r| Box::pin(async move { admin::delete_product(&*store, r).await });
+    Http SET_STOCK: Store = "SetStockFunction",
+        |store, r| Box::pin(async move { admin::change_stock(&*store, r).await });
+    Http SIGN_UP: (Store, SignUpLimits) = "SignUpFunction",
+        |deps, r| Box::pin(async move { identity::sign_up(&deps.0, &deps.1, r).await });
+    Http LOGIN: (Store, (TokenService, LoginLimits)) = "LoginFunction",
+        |deps, r| Box::pin(async move { identity::login(&deps.0, &deps.1 .0, &deps.1 .1, r).await });
+    Http GET_ME: Store = "GetMeFunction",
+        |store, r| Box::pin(async move { identity::get_me(&*store, r).await });
+    Http GET_CART: Store = "GetCartFunction",
+        |store, r| Box::pin(async move { cart::get_cart(&*store, r).await });
+    Http PUT_CART_ITEM: Store = "PutCartItemFunction",
+        |store, r| Box::pin(async move { cart::put_item(&*store, r).await });
+    Http REMOVE_CART_ITEM: Store = "RemoveCartItemFunction",
+        |store, r| Box::pin(async move { cart::remove_item(&*store, r).await });
+    Http PLACE_ORDER: (Store, OrderLimit) = "PlaceOrderFunction",
+        |deps, r| Box::pin(async move { orders::place_order(&deps.0, &deps.1, r).await });
+    Http GET_ORDER: Store = "GetOrderFunction",
+        |store, r| Box::pin(async move { orders::get_order(&*store, r).await });
+    Http LIST_ORDERS: Store = "ListOrdersFunction",
+        |store, r| Box::pin(async move { orders::list_orders(&*store, r).await });
+    Http CANCEL_ORDER: Store = "CancelOrderFunction",
+        |store, r| Box::pin(async move { orders::cancel_order(&*store, r).await });
+    Http SHIP_ORDER: Store = "ShipOrderFunction",
+        |store, r| Box::pin(async move { orders::ship_order(&*store, r).await });
+    Http AUDIT_TRAIL: Store = "AuditTrailFunction",
+        |store, r| Box::pin(async move { reports::audit_trail(&*store, r).await });
+    Http SALES_REPORT: Store = "SalesReportFunction",
+        |store, r| Box::pin(async move { reports::sales_report(&*store, r).await });
+    Http LIST_FAVOURITES: Store = "ListFavouritesFunction",
+        |store, r| Box::pin(async move { favourites::list_favourites(&*store, r).await });
+    Http ADD_FAVOURITE: Store = "AddFavouriteFunction",
+        |store, r| Box::pin(async move { favourites::add_favourite(&*store, r).await });
+    Http REMOVE_FAVOURITE: Store = "RemoveFavouriteFunction",
+        |store, r| Box::pin(async move { favourites::remove_favourite(&*store, r).await });
+    Http LIST_REVIEWS: Store = "ListReviewsFunction",
+        |store, r| Box::pin(async move { reviews::list_reviews(&*store, r).await });
+    Http CREATE_REVIEW: Store = "CreateReviewFunction",
+        |store, r| Box::pin(async move { reviews::create_review(&*store, r).await });
+    Http UPDATE_REVIEW: Store = "UpdateReviewFunction",
+        |store, r| Box::pin(async move { reviews::update_review(&*store, r).await });
+    Http DELETE_REVIEW: Store = "DeleteReviewFunction",
+        |store, r| Box::pin(async move { reviews::delete_review(&*store, r).await });
+    Http LIST_NOTIFICATIONS: Store = "ListNotificationsFunction",
+        |store, r| Box::pin(async move { notifications::list_notifications(&*store, r).await });
+    Http READ_NOTIFICATION: Store = "ReadNotificationFunction",
+        |store, r| Box::pin(async move { notifications::mark_read(&*store, r).await });
+    Http LIST_STOCK_ALERTS: Store = "ListStockAlertsFunction",
+        |store, r| Box::pin(async move { reports::stock_alerts(&*store, r).await });
+    Http WS_CONNECT: (Store, TokenService) = "WsConnectFunction",
+        |deps, r| Box::pin(async move { realtime::connect(&deps.0, &deps.1, r).await });
+    Http WS_DISCONNECT: Store = "WsDisconnectFunction",
+        |store, r| Box::pin(async move { realtime::disconnect(&*store, r).await });
+    Step RESERVE_STOCK: Store = "ReserveStockFunction",
+        |store, input| Box::pin(async move { saga::reserve_stock(&*store, input).await });
+    Step AUTHORIZE_PAYMENT: (Store, BreakerPolicy) = "AuthorizePaymentFunction",
+        |deps, input| Box::pin(async move { saga::authorize_payment(&deps.0, deps.1, input).await });
+    Step CONFIRM_ORDER: Store = "ConfirmOrderFunction",
+        |store, input| Box::pin(async move { saga::confirm_order(&*store, input).await });
+    Step CREATE_SHIPMENT: Store = "CreateShipmentFunction",
+        |store, input| Box::pin(async move { saga::create_shipment(&*store, input).await });
+    Step REFUND_PAYMENT: Store = "RefundPaymentFunction",
+        |store, input| Box::pin(async move { saga::refund_payment(&*store, input).await });
+    Step RELEASE_STOCK: Store = "ReleaseStockFunction",
+        |store, input| Box::pin(async move { saga::release_stock(&*store, input).await });
+    Step MARK_PAYMENT_FAILED: Store = "MarkPaymentFailedFunction",
+        |store, input| Box::pin(async move { saga::mark_payment_failed(&*store, input).await });
+    Queue START_CHECKOUT: (Store, SagaStarter) = "StartCheckoutFunction",
+        |deps, event| Box::pin(async move { handoff::start_checkout(&deps.0, &deps.1, event).await });
+    Queue AUDIT: Store = "AuditFunction",
+        |store, batch| Box::pin(async move { audit::record_events(&*store, batch).await });
+    Queue SALES_ANALYTICS: Store = "SalesAnalyticsFunction",
+        |store, batch| Box::pin(async move { sales::record_sales(&*store, batch).await });
+    Queue NOTIFY: (Store, Mailer) = "NotifyFunction",
+        |deps, batch| Box::pin(async move { notify::notify_customers(&deps.0, &deps.1, batch).await });
+    Queue STOCK_ALERTS: (Store, (Mailer, AlertRecipient)) = "StockAlertsFunction",
+        |deps, batch| Box::pin(async move { stock_alerts::record_stock_alerts(&deps.0, &deps.1, batch).await });
+    Queue ORDER_UPDATES: (Store, Connections) = "OrderUpdatesFunction",
+        |deps, batch| Box::pin(async move { order_updates::push_order_updates(&deps.0, &deps.1, batch).await });
+    Schedule SWEEP_PENDING_ORDERS: (Store, PendingSweep) = "SweepPendingOrdersFunction",
+        |deps, _scheduled| Box::pin(async move { handoff::sweep_pending_orders(&deps.0, &deps.1).await });
+    Stream PUBLISH_EVENTS: (Publisher, UnreadableChanges) = "PublishEventsFunction",
+        |deps, batch| Box::pin(async move { publish::publish_events(&deps.0, &deps.1, batch).await });
+}

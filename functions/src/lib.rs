@@ -1,6 +1,7 @@
 //! Every Cartwheel Lambda. Handlers are plain async functions of (dependencies, event);
-//! `deployed` gives each function of template.yaml its handler and dependency type, each binary in
-//! `src/bin` runs one of them, and the offline runtime runs them all from the `registry`.
+//! `deployed` declares each function of template.yaml once (its handler and dependency type),
+//! each binary in `src/bin` runs one of them, and the offline runtime runs them all
+//! (`deployed::all`, typed by `registry::Handler`).
 
 pub mod authorizer;
 pub mod config;

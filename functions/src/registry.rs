@@ -1,11 +1,10 @@
-//! Every function of template.yaml in one typed table, for the offline runtime: it instantiates
-//! each in its own sandbox. A test checks the table against template.yaml in both directions. The
-//! Lambda binaries do not use it: each names its own function in `deployed`.
+//! The kinds of function, by the event each takes: a type for each (`Http<D>`: a route whose
+//! handler is built from dependencies `D`) and `Handler`, any function whatever its dependencies,
+//! for the offline runtime. The functions themselves are declared in `deployed`.
 
 use crate::{
     authorizer::{AuthorizerRequest, SimpleResponse},
-    deployed::*,
-    function::Instantiate,
+    function::{Function, Instantiate},
     handoff::{HandoffError, SweepReport},
     saga::{SagaInput, StepResult},
 };
@@ -17,6 +16,19 @@ use aws_lambda_events::{
 use cartwheel_http::ApiResult;
 use lambda_http::Request;
 use serde_json::Value;
+
+/// An HTTP API route (payload format 2.0).
+pub type Http<D> = Function<D, Request, ApiResult>;
+/// The HTTP API's Lambda authorizer (simple responses).
+pub type Authorizer<D> = Function<D, AuthorizerRequest, SimpleResponse<Value>>;
+/// A step of the checkout saga, invoked by Step Functions.
+pub type Step<D> = Function<D, SagaInput, StepResult>;
+/// An SQS queue's consumer (batches, partial batch failures).
+pub type Queue<D> = Function<D, SqsEvent, SqsBatchResponse>;
+/// The table stream's consumer.
+pub type Stream<D> = Function<D, dynamodb::Event, DynamoDbEventResponse>;
+/// Invoked on a schedule with the scheduled event.
+pub type Schedule<D> = Function<D, Value, Result<SweepReport, HandoffError>>;
 
 /// A function by the kind of event it takes.
 #[derive(Clone, Copy)]
@@ -40,64 +52,4 @@ impl Handler {
             Self::Schedule(f) => f.name(),
         }
     }
-}
-
-pub fn all() -> [Handler; 50] {
-    use Handler::{Authorizer, Http, Queue, Schedule, Step, Stream};
-    [
-        Authorizer(&AUTHORIZER),
-        Http(&ROUTE_NOT_FOUND),
-        Http(&HEALTH),
-        Http(&LIST_PRODUCTS),
-        Http(&GET_PRODUCT),
-        Http(&LIST_CATEGORIES),
-        Http(&CREATE_PRODUCT),
-        Http(&UPDATE_PRODUCT),
-        Http(&DELETE_PRODUCT),
-        Http(&SET_STOCK),
-        Http(&SIGN_UP),
-        Http(&LOGIN),
-        Http(&GET_ME),
-        Http(&GET_CART),
-        Http(&PUT_CART_ITEM),
-        Http(&REMOVE_CART_ITEM),
-        Http(&PLACE_ORDER),
-        Http(&GET_ORDER),
-        Http(&LIST_ORDERS),
-        Http(&CANCEL_ORDER),
-        Http(&SHIP_ORDER),
-        Http(&AUDIT_TRAIL),
-        Http(&SALES_REPORT),
-        Http(&LIST_FAVOURITES),
-        Http(&ADD_FAVOURITE),
-        Http(&REMOVE_FAVOURITE),
-        Http(&LIST_REVIEWS),
-        Http(&CREATE_REVIEW),
-        Http(&UPDATE_REVIEW),
-        Http(&DELETE_REVIEW),
-        Http(&LIST_NOTIFICATIONS),
-        Http(&READ_NOTIFICATION),
-        Http(&LIST_STOCK_ALERTS),
-        Http(&WS_CONNECT),
-        Http(&WS_DISCONNECT),
-        Step(&RESERVE_STOCK),
-        Step(&AUTHORIZE_PAYMENT),
-        Step(&CONFIRM_ORDER),
-        Step(&CREATE_SHIPMENT),
-        Step(&REFUND_PAYMENT),
-        Step(&RELEASE_STOCK),
-        Step(&MARK_PAYMENT_FAILED),
-        Queue(&START_CHECKOUT),
-        Queue(&AUDIT),
-        Queue(&SALES_ANALYTICS),
-        Queue(&NOTIFY),
-        Queue(&STOCK_ALERTS),
-        Queue(&ORDER_UPDATES),
-        Schedule(&SWEEP_PENDING_ORDERS),
-        Stream(&PUBLISH_EVENTS),
-    ]
-}
-
-pub fn handler(function: &str) -> Option<Handler> {
-    all().into_iter().find(|h| h.name() == function)
 }

@@ -19,7 +19,7 @@ use crate::{
     stream_retries::RetryPolicy,
 };
 use aws_config::SdkConfig;
-use cartwheel_functions::{registry, Env};
+use cartwheel_functions::{deployed, Env};
 use cartwheel_template::{Expr, Template, TemplateError, Trigger};
 use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
 use tokio::task::JoinHandle;
@@ -583,7 +583,7 @@ async fn deploy_functions(
     let mut by_id = HashMap::new();
     for function in template.functions()? {
         let id = function.logical_id.clone();
-        let handler = registry::handler(&id).ok_or_else(|| {
+        let handler = deployed::handler(&id).ok_or_else(|| {
             StackError::Wiring(format!(
                 "template.yaml declares {id}, but the registry has no handler for it"
             ))

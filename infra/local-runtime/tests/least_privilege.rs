@@ -7,7 +7,7 @@
 mod support;
 
 use cartwheel_domain::Role;
-use cartwheel_functions::registry::{self, Handler};
+use cartwheel_functions::{deployed, registry::Handler};
 use cartwheel_local::sandbox::Deployed;
 use futures::future::join_all;
 use support::{
@@ -61,7 +61,7 @@ async fn refused_calls(function: &str, binary: &str) -> Vec<String> {
         );
         return denials(&deployed);
     }
-    match registry::handler(function).expect("a registered function") {
+    match deployed::handler(function).expect("a registered function") {
         Handler::Http(_) => {
             let request = lambda_http::request::from_str(&event).unwrap();
             let response = deployed.http(request).await.unwrap();

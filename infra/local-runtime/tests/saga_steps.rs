@@ -4,10 +4,7 @@
 mod support;
 
 use cartwheel_domain::{Order, OrderStatus};
-use cartwheel_functions::{
-    registry::{self, Handler},
-    saga::StepError,
-};
+use cartwheel_functions::{deployed, registry::Handler, saga::StepError};
 use cartwheel_store::{
     CreateShipment, GetOrder, GetPayment, GetProduct, PaymentState, TransitionOrder,
 };
@@ -63,7 +60,7 @@ fn the_state_machine_names_only_saga_steps_and_all_of_them() {
         used, substituted,
         "every Resource is substituted, every substitution used"
     );
-    let steps: BTreeSet<String> = registry::all()
+    let steps: BTreeSet<String> = deployed::all()
         .into_iter()
         .filter(|handler| matches!(handler, Handler::Step(_)))
         .map(|handler| handler.name().to_owned())

@@ -4,10 +4,7 @@
 mod support;
 
 use cartwheel_domain::{OrderStatus, Role};
-use cartwheel_functions::{
-    registry::{self, Handler},
-    saga::SagaInput,
-};
+use cartwheel_functions::{deployed, registry::Handler, saga::SagaInput};
 use cartwheel_store::{
     GetOrder, GetOrderDetails, GetProduct, ListProducts, PaymentState, ProductQuery,
 };
@@ -45,7 +42,7 @@ fn expected_status(binary: &str) -> u16 {
 #[tokio::test]
 async fn every_http_function_answers_its_fixture() {
     for function in template().functions().unwrap() {
-        let Some(Handler::Http(_)) = registry::handler(&function.logical_id) else {
+        let Some(Handler::Http(_)) = deployed::handler(&function.logical_id) else {
             continue;
         };
         let app = app_with_fixture_data(StackOptions::api_only()).await;
@@ -180,7 +177,7 @@ async fn every_saga_step_takes_its_fixture() {
         .functions()
         .unwrap()
         .into_iter()
-        .filter(|f| matches!(registry::handler(&f.logical_id), Some(Handler::Step(_))))
+        .filter(|f| matches!(deployed::handler(&f.logical_id), Some(Handler::Step(_))))
         .collect();
     let mut binaries: Vec<&str> = steps.iter().map(|f| f.binary.as_str()).collect();
     binaries.sort_unstable();

@@ -2,7 +2,7 @@
 
 mod support;
 
-use cartwheel_functions::registry;
+use cartwheel_functions::{deployed, registry};
 use cartwheel_template::Expr;
 use reqwest::{Method, StatusCode};
 use std::collections::BTreeSet;
@@ -16,24 +16,22 @@ fn every_template_function_has_a_handler_and_every_handler_is_deployed() {
         .into_iter()
         .map(|f| f.logical_id)
         .collect();
-    let registered: BTreeSet<String> = registry::all()
+    let registered: BTreeSet<String> = deployed::all()
         .into_iter()
         .map(|handler| handler.name().to_owned())
         .collect();
     assert_eq!(declared, registered);
 }
 
-/// The logical id of the `deployed` static a binary runs, read from the source of both.
+/// The logical id of the `deployed` static a binary's source runs.
 fn deployed_name(binary_source: &str) -> Option<String> {
-    let deployed = include_str!("../../../functions/src/deployed.rs");
     let (_, after) = binary_source.split_once("deployed::")?;
     let name: String = after
         .chars()
-        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
         .collect();
-    let (_, definition) = deployed.split_once(&format!("pub static {name}:"))?;
-    let (_, logical_id) = definition.split_once("name: \"")?;
-    Some(logical_id.split('"').next()?.to_owned())
+    let (_, logical_id) = deployed::STATICS.iter().find(|(s, _)| *s == name)?;
+    Some((*logical_id).to_owned())
 }
 
 #[test]
@@ -356,7 +354,7 @@ fn only_the_http_api_s_functions_check_the_cdn_s_header() {
     let template = template();
     let functions = template.functions().unwrap();
     let mut exempt = Vec::new();
-    for handler in registry::all() {
+    for handler in deployed::all() {
         let registry::Handler::Http(_) = handler else {
             continue;
         };
