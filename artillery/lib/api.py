@@ -40,7 +40,7 @@ class Api:
             except urllib.error.HTTPError as error:
                 wait = backoff(error, attempt)
                 if wait is None:
-                    raise SystemExit(f"{method} {path}: {error.code} {error.read().decode(errors='replace')}")
+                    raise SystemExit(f"{method} {path}: {error.code} {error.read().decode(errors='replace')}") from error
                 time.sleep(wait)
         raise SystemExit(f"{method} {path}: still 429 after {ATTEMPTS} attempts")
 

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import fixed_cost
+
 from api import client
 
 PRICES = Path(__file__).resolve().parent.parent / "prices.json"
@@ -254,12 +255,16 @@ def model(stack: str, table: str, start_ms: int, end_ms: int, api_requests: int,
         "API Gateway requests": (api_requests, api_requests / 1e6 * prices["api_gateway_http_per_million_requests"], "measured"),
         "Lambda requests": (calls, calls / 1e6 * prices["lambda_per_million_requests"], "measured"),
         "Lambda GB-seconds": (gb_seconds, gb_seconds * prices["lambda_arm64_per_gb_second"], "measured"),
-        "DynamoDB write request units": (write_units, write_units / 1e6 * prices["dynamodb_on_demand_per_million_write_units"], "measured"),
-        "DynamoDB read request units": (read_units, read_units / 1e6 * prices["dynamodb_on_demand_per_million_read_units"], "measured"),
-        "Step Functions transitions (Standard)": (transitions, transitions / 1e3 * prices["step_functions_standard_per_thousand_transitions"], "measured, sampled"),
+        "DynamoDB write request units": (
+            write_units, write_units / 1e6 * prices["dynamodb_on_demand_per_million_write_units"], "measured"),
+        "DynamoDB read request units": (
+            read_units, read_units / 1e6 * prices["dynamodb_on_demand_per_million_read_units"], "measured"),
+        "Step Functions transitions (Standard)": (
+            transitions, transitions / 1e3 * prices["step_functions_standard_per_thousand_transitions"], "measured, sampled"),
         "SQS requests, order queue": (sqs_requests, sqs_requests / 1e6 * prices["sqs_standard_per_million_requests"], "modelled"),
         "EventBridge events": (events, events / 1e6 * prices["eventbridge_per_million_custom_events"], "measured"),
-        "EventBridge Pipes requests": (orders, orders / 1e6 * prices["eventbridge_pipes_per_million_requests"], "modelled, 1 per order"),
+        "EventBridge Pipes requests": (
+            orders, orders / 1e6 * prices["eventbridge_pipes_per_million_requests"], "modelled, 1 per order"),
         "CloudWatch Logs GB": (log_gb, log_gb * prices["cloudwatch_logs_ingestion_per_gb"], "modelled"),
         "X-Ray traces (default sampling)": (traces, traces / 1e6 * prices["xray_per_million_traces_recorded"], "modelled"),
         **added_lines(of_functions, invocations, memory, orders, prices),

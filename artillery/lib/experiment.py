@@ -25,6 +25,7 @@ import cost  # noqa: E402
 import invariants  # noqa: E402
 import report  # noqa: E402
 import thresholds  # noqa: E402
+
 from api import Api  # noqa: E402
 
 HERE = Path(__file__).resolve().parent.parent

@@ -7,6 +7,8 @@ import sys
 import time
 from datetime import datetime
 
+import keys
+
 TERMINAL = {"CONFIRMED", "SHIPPED", "REJECTED", "PAYMENT_FAILED", "CANCELLED"}
 # Statuses whose units are taken from stock: reserved and not (yet) released.
 HOLDING = {"RESERVED", "PAID", "CONFIRMED", "SHIPPED"}
@@ -27,22 +29,15 @@ def summary(item: dict) -> dict:
         "status": status,
         "created_at": millis(item["createdAt"]["S"]),
         "final_at": final_at,
-        "units": {l["M"]["productId"]["S"]: int(l["M"]["quantity"]["N"]) for l in lines},
+        "units": {line["M"]["productId"]["S"]: int(line["M"]["quantity"]["N"]) for line in lines},
     }
-
-
-def order_key(order_id: str) -> dict:
-    """An order's key (shared/store/src/keys.rs): its partition is the id's last 16 characters,
-    which every attempt of one request shares."""
-    return {"PK": {"S": f"ORDER#{order_id[10:]}"}, "SK": {"S": "ORDER"}}
 
 
 def read_orders(dynamodb, table: str, ids: list) -> dict:
     """The orders with these ids; an id that names no stored order is missing from the answer."""
     found = {}
     for start in range(0, len(ids), 100):
-        keys = [order_key(i) for i in ids[start:start + 100]]
-        request = {table: {"Keys": keys, "ConsistentRead": True}}
+        request = {table: {"Keys": [keys.order_key(i) for i in ids[start:start + 100]], "ConsistentRead": True}}
         while request:
             answer = dynamodb.batch_get_item(RequestItems=request)
             for item in answer["Responses"].get(table, []):
@@ -78,7 +73,8 @@ def orders_of(dynamodb, table: str, user_id: str) -> set:
         page = dynamodb.query(
             TableName=table, IndexName="GSI1",
             KeyConditionExpression="GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
-            ExpressionAttributeValues={":pk": {"S": f"USER#{user_id}"}, ":prefix": {"S": "ORDER#"}},
+            ExpressionAttributeValues={":pk": {"S": keys.text("orders_of", user=user_id)},
+                                       ":prefix": {"S": keys.prefix("order_sort_key")}},
             **({"ExclusiveStartKey": start} if start else {}))
         ids.update(item["id"]["S"] for item in page["Items"])
         start = page.get("LastEvaluatedKey")
@@ -95,7 +91,7 @@ def check(dynamodb, table: str, product: dict, initial_stock: int, customers: li
     unannounced = sorted(in_table - set(accepted))
     not_final = sorted(i for i, o in orders.items() if o["status"] not in TERMINAL)
     item = dynamodb.get_item(TableName=table, ConsistentRead=True,
-                             Key={"PK": {"S": f"PRODUCT#{product['id']}"}, "SK": {"S": "PRODUCT"}})["Item"]
+                             Key=keys.key("product", product=product["id"]))["Item"]
     stock = int(item["stock"]["N"])
     held = sum(o["units"].get(product["id"], 0) for o in orders.values() if o["status"] in HOLDING)
     statuses = {}

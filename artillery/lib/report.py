@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import cost
+import matplotlib
 import thresholds
 from thresholds import FINAL, pct
+
 from api import client
-import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -107,7 +108,7 @@ def metric_series(stack: str, start: int, end: int, period: int):
             "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [{"Name": "QueueName", "Value": queue}]}, "Period": period, "Stat": "Maximum"}}])
     series = answer["MetricDataResults"][0]
-    points = sorted(zip(series["Timestamps"], series["Values"]))
+    points = sorted(zip(series["Timestamps"], series["Values"], strict=True))
     return [(t.timestamp() * 1000 - start) / 1000 for t, _ in points], [v for _, v in points]
 
 
@@ -180,11 +181,11 @@ def charts(out: Path, title: str, requests: list, orders: dict, runs: list, stac
 
     fig, axis = plt.subplots(figsize=(6, 5))
     if levels:
-        users = [l["users"] for l in levels]
-        axis.plot(users, [l["throughput"] for l in levels], "o-", label="throughput")
+        users = [level["users"] for level in levels]
+        axis.plot(users, [level["throughput"] for level in levels], "o-", label="throughput")
         axis.set(xlabel="concurrent virtual users", ylabel="completed 2xx (requests/s)")
         right = axis.twinx()
-        right.plot(users, [l["p99"] for l in levels], "s--", color="tab:red", label="p99")
+        right.plot(users, [level["p99"] for level in levels], "s--", color="tab:red", label="p99")
         right.set_ylabel("p99 latency (ms)")
         axis.set_xscale("log")
         axis.legend(loc="upper left")
@@ -207,8 +208,8 @@ def save(fig, path: Path) -> str:
 
 
 def machine() -> str:
-    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                  if l.startswith("model name")), platform.machine())
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.machine())
     return f"{os.cpu_count()} cores, {model}"
 
 
@@ -246,7 +247,7 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
           checks=()) -> str:
     phases = [p for r in runs for p in r["phases"]]
     figures = [phase_figures(requests, p, orders) for p in phases]
-    levels = [{**f, "users": p["users"]} for f, p in zip(figures, phases) if p["users"]]
+    levels = [{**f, "users": p["users"]} for f, p in zip(figures, phases, strict=True) if p["users"]]
     made = charts(out, experiment, requests, orders, runs, stack, levels)
     recovery = thresholds.recovery_seconds(requests, phases)
     lines = [f"# Experiment: {experiment}{' (smoke)' if smoke else ''}", "",
@@ -263,8 +264,8 @@ def write(out: Path, experiment: str, runs: list, requests: list, orders: dict, 
                      f"{ms(f['p50'])} | {ms(f['p95'])} | {ms(f['p99'])} | {e['429']} | {e['5xx']} | {e['4xx']} | {e['rejected']} |")
     lines += [""] + by_route(requests, phases) + [""]
     if levels:
-        best = max(levels, key=lambda l: l["throughput"])
-        saturated = next((l for l in levels if l["throughput"] >= 0.9 * best["throughput"]), best)
+        best = max(levels, key=lambda level: level["throughput"])
+        saturated = next((level for level in levels if level["throughput"] >= 0.9 * best["throughput"]), best)
         lines.append(f"Saturation: {saturated['throughput']:.0f} requests/s from {saturated['users']} users on "
                      f"(peak {best['throughput']:.0f}/s at {best['users']}); more users only add latency.")
     if any(r["route"] == FINAL for r in requests):

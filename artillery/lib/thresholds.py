@@ -201,7 +201,7 @@ def readme_latency(plan: Plan, phase: dict):
 
 def percentile_checks(name: str, values: list, figures: tuple, plan: Plan) -> list:
     checks = []
-    for rank, figure in zip((95, 99), figures):
+    for rank, figure in zip((95, 99), figures, strict=True):
         bound, value = up10(plan.margin * figure), pct(values, rank)
         checks.append(check(f"{name}: p{rank}", PERFORMANCE, f"≤ {bound} ms", ms(value),
                             value is not None and value <= bound, f"{plan.margin} × {figure} ms, {plan.source}"))

@@ -55,26 +55,25 @@ Its log: werkzeug's line per request (8 % of moto's CPU in the same profile) is 
 warnings and errors still reach moto.log.
 """
 
-import math
-import re
-import sys
-from collections import defaultdict
-from datetime import datetime, timedelta
-from typing import Any
-
-from collections.abc import Mapping
 import functools
 import json
 import logging
+import math
+import re
+import sys
 import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
-from botocore.config import Config
 import boto3
+import jsonpath_ng.ext
+from botocore.config import Config
 from moto.cloudwatch import models
 from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.metric_data_expression_parser import parse_expression
 from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
-import jsonpath_ng.ext
 from moto.events.models import Replay, ReplayState, events_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -138,7 +137,7 @@ def put_metric_data(self: models.CloudWatchBackend, namespace: str, metric_data:
     _put_metric_data(self, namespace, [m for m in metric_data if not m.get("Values")])
     for member in (m for m in metric_data if m.get("Values")):
         counts = member.get("Counts") or ["1"] * len(member["Values"])
-        for value, count in zip(member["Values"], counts):
+        for value, count in zip(member["Values"], counts, strict=False):
             self.metric_data.append(WeightedDatum(namespace, member, float(value), float(count)))
 
 

@@ -29,8 +29,10 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-
 from bench_load import fixed_rate, layouts, median, stack_arguments, stack_of, wrk
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "artillery" / "lib"))
+import keys  # noqa: E402 (the key formats, from artillery/lib)
 
 SETUP_KEY = f"bench-setup-{time.time_ns()}"
 # DynamoDB Local keeps one database per access key and region and does not check signatures;
@@ -103,12 +105,12 @@ def stored(dynamodb, table, pk, sk):
 
 def order_item(dynamodb, table, order_id):
     """The order's item; its place is the id's part after the 10-character time prefix."""
-    return stored(dynamodb, table, f"ORDER#{order_id[10:]}", "ORDER")
+    return stored(dynamodb, table, *keys.parts("order", placement=keys.placement(order_id)))
 
 
 def limit_counter(dynamodb, table, user_id):
     return next(item for item in dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
-                if item["PK"]["S"].startswith("LIMIT#") and user_id in item["PK"]["S"])
+                if item["PK"]["S"].startswith(keys.prefix("limit_window")) and user_id in item["PK"]["S"])
 
 
 def get_item(table, pk, sk, consistent=False):
@@ -118,12 +120,12 @@ def get_item(table, pk, sk, consistent=False):
 
 def product_batch(table, product):
     return ("BatchGetItem", {"RequestItems": {table: {"Keys": [
-        {"PK": {"S": f"PRODUCT#{product}"}, "SK": {"S": "PRODUCT"}}]}}, **TOTAL})
+        keys.key("product", product=product)]}}, **TOTAL})
 
 
 def cart_query(table, pk):
     return ("Query", {"TableName": table, "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-                      "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": "CART#"}}, **TOTAL})
+                      "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": keys.prefix("cart_line", 1)}}, **TOTAL})
 
 
 def limit_slot(table, counter):
@@ -164,7 +166,7 @@ def cart_order_steps(table, order, line, product, counter):
                  "ConditionExpression": "attribute_not_exists(PK)"}},
         {"Delete": {"TableName": table, "Key": line_key}}], **TOTAL}
     return [
-        get_item(table, f"PRODUCT#{product}", "PRODUCT"),
+        get_item(table, *keys.parts("product", product=product)),
         cart_query(table, customer),
         ("PutItem", {"TableName": table, "Item": dict(line, **line_key), **TOTAL}),
         cart_query(table, customer),
@@ -213,7 +215,7 @@ def pairs_of(args, stack, api, dynamodb_url, fixtures):
 
 
 def raw_call(table, product):
-    return get_item(table, f"PRODUCT#{product}", "PRODUCT")[1]
+    return get_item(table, *keys.parts("product", product=product))[1]
 
 
 def customer(api, name):
@@ -237,7 +239,7 @@ def setup(api, dynamodb_url, table, connections):
     placed = call(api, "POST", "/orders", ORDER_BODY(product), token=token)
     cart_user, cart_token = cart_customers[0]
     call(api, "PUT", f"/cart/items/{product}", {"quantity": 1}, token=cart_token)
-    line = stored(dynamodb, table, f"USER#{cart_user}", f"CART#{product}")
+    line = stored(dynamodb, table, *keys.parts("cart_line", user=cart_user, product=product))
     from_cart = call(api, "POST", "/orders", CART_ORDER_BODY, token=cart_token)
     return {
         "product": product, "token": token, "cart_tokens": [t for _, t in cart_customers],
@@ -395,8 +397,8 @@ def main():
         print(f"| {what} | {measured} | {'yes' if held else '**no**'} |")
     if args.out:
         Path(args.out).write_text(json.dumps({"warmed_s": warmed, "args": vars(args),
-                                              "rows": [{"layout": l, "path": p, **row}
-                                                       for (l, p), row in table.items()],
+                                              "rows": [{"layout": layout, "path": path, **row}
+                                                       for (layout, path), row in table.items()],
                                               "fixed_rate": fixed, "must_holds": checks}, indent=2))
     return 0 if all(held for _, _, held in checks) else 1
 

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import boto3
-
 from bench_load import layouts, median, stack_arguments, stack_of
 from bench_paths import ORDER_BODY, call, login
 

@@ -2,11 +2,21 @@
 
 Usage: cold_start.py FUNCTION_NAME BINARY EVENT_FILE RUNS WARMUP LOG_PATH
 """
-import collections, http.server, json, math, os, subprocess, sys, threading, time, uuid
+import collections
+import http.server
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
 
 name, binary, event_file, runs, warmup, log_path = sys.argv[1:]
 runs, warmup = int(runs), int(warmup)
-event = open(event_file, "rb").read()
+event = Path(event_file).read_bytes()
 INVOCATION = "/2018-06-01/runtime/invocation/"
 
 
@@ -113,11 +123,16 @@ with open(log_path, "w") as log:
         server.shutdown()
         server.server_close()
         if run.done_ms is None:
-            sys.exit(f"{name}: run {i} got no answer ({run.answer or 'exit %s' % proc.returncode}); see {log_path}")
+            sys.exit(f"{name}: run {i} got no answer ({run.answer or f'exit {proc.returncode}'}); see {log_path}")
         if i >= warmup:
             done.append(run)
 
-rank = lambda xs, p: sorted(xs)[max(0, math.ceil(p / 100 * len(xs)) - 1)]
+
+
+def rank(xs, p):
+    return sorted(xs)[max(0, math.ceil(p / 100 * len(xs)) - 1)]
+
+
 print(f"{name}: {len(done)} cold starts (+{warmup} warm-up), answers:",
       dict(collections.Counter(r.answer for r in done)))
 print(f"{'ms since spawn':<16}{'p50':>8}{'p90':>8}{'min':>8}{'max':>8}")

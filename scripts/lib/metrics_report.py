@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ def client(args: argparse.Namespace) -> Any:
 
 
 def window(args: argparse.Namespace) -> tuple[datetime, datetime]:
-    end = parse_time(args.end) if args.end else datetime.now(timezone.utc)
+    end = parse_time(args.end) if args.end else datetime.now(UTC)
     if args.start:
         return parse_time(args.start), end
     match = re.fullmatch(r"(\d+)([smh])", args.since)
@@ -94,7 +94,7 @@ def window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 
 def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def dashboard(cloudwatch: Any, name: str) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def widget_of(properties: dict[str, Any], period: int | None) -> Widget:
             series.append(Series(query_id, options.get("label", query_id), query))
             continue
         namespace, name, *pairs = fields
-        dimensions = [{"Name": n, "Value": v} for n, v in zip(pairs[::2], pairs[1::2])]
+        dimensions = [{"Name": n, "Value": v} for n, v in zip(pairs[::2], pairs[1::2], strict=True)]
         stat = options.get("stat", default_stat)
         label = options.get("label") or f"{name} {stat} ({', '.join(pairs[1::2])})"
         metric = {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions}
@@ -178,7 +178,7 @@ def fetch(cloudwatch: Any, widget: Widget, start: datetime, end: datetime) -> No
             for series in widget.series:
                 series.error = str(error)
     for series in widget.series:
-        points = sorted(zip(series.timestamps, series.values))
+        points = sorted(zip(series.timestamps, series.values, strict=True))
         series.timestamps, series.values = [t for t, _ in points], [v for _, v in points]
 
 
@@ -205,7 +205,7 @@ def draw(widget: Widget, path: Path, start: datetime, end: datetime) -> None:
     axes.set_ylabel(widget.y_label)
     axes.set_xlim(start, end)
     axes.set_ylim(bottom=0)
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=timezone.utc))
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=UTC))
     axes.grid(True, alpha=0.3)
     legend(axes, lines)
     figure.tight_layout()
@@ -237,7 +237,7 @@ def summary(widgets: list[tuple[Widget, str]], args: argparse.Namespace, source:
         "",
         f"- source: {source}",
         f"- window: {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} UTC",
-        f"- generated: {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC",
+        f"- generated: {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
         "",
     ]
     for widget, png in widgets:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/start, scripts/test and scripts/bench: idempotent installs and the emulators.
 # Source it; it defines functions and sets ROOT, VENV, STATE.
 
@@ -45,7 +46,8 @@ ensure_python_deps() {
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
   local req
   for req in "$@"; do
-    local stamp="$VENV/.stamp-$(basename "$req")"
+    local stamp
+    stamp="$VENV/.stamp-$(basename "$req")"
     if stale "$stamp" "$req"; then
       say "installing $(basename "$req") into .venv"
       "$VENV/bin/pip" install -q --disable-pip-version-check -r "$req"
@@ -114,6 +116,7 @@ split_cpus() {
     if ((cpu < first || cpu > last)); then rest+=${rest:+,}$cpu; fi
   done
   [ -n "$rest" ] || { echo "EMULATOR_CPUS=$spec leaves no CPU for the runtime" >&2; return 1; }
+  # shellcheck disable=SC2034 # RUNTIME_PIN is for the scripts that source this file
   EMULATOR_PIN=(taskset -c "$spec") RUNTIME_PIN=(taskset -c "$rest")
   say "emulators on CPUs $spec, the runtime and load generators on $rest (EMULATOR_CPUS=all: no split)"
 }

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "artillery" / "lib"))
 import invariants  # noqa: E402
+
 from api import PASSWORD, Api  # noqa: E402
 
 ADDRESS = {"name": "Drill", "line1": "1 Restart Road", "city": "Lisbon", "postalCode": "1000-001",

@@ -225,3 +225,64 @@ pub fn breaker(name: &str) -> (String, String) {
 pub fn processor_outage() -> (String, String) {
     ("SIMULATOR#card-processor".to_owned(), "OUTAGE".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartwheel_domain::IdempotencyKey;
+    use serde_json::Value;
+
+    /// The formats the Python scripts read, as `key-formats.json` writes them with `values`.
+    fn written(formats: &Value, name: &str, values: &[(&str, String)]) -> Vec<String> {
+        let texts: Vec<&str> = match &formats[name] {
+            Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
+            one => one.as_str().into_iter().collect(),
+        };
+        assert!(!texts.is_empty(), "key-formats.json has no {name}");
+        texts
+            .into_iter()
+            .map(|text| {
+                values.iter().fold(text.to_owned(), |text, (name, value)| {
+                    text.replace(&format!("{{{name}}}"), value)
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_key_formats_python_reads_are_the_ones_the_store_writes() {
+        let formats: Value = serde_json::from_str(include_str!("../key-formats.json")).unwrap();
+        let (user, product) = (UserId::generate(), ProductId::generate());
+        let placed = Timestamp::now();
+        let key = IdempotencyKey::parse("a-key").unwrap();
+        let order = OrderId::for_request(user, &key, placed);
+        let from = formats["placement_starts_at"].as_u64().unwrap() as usize;
+        let placement = order.to_string()[from..].to_owned();
+        assert_eq!(placement, order.placement());
+        let pair = |(pk, sk): (String, String)| vec![pk, sk];
+        let values = [
+            ("user", user.to_string()),
+            ("product", product.to_string()),
+            ("placement", placement),
+            ("scope", "orders-customer".to_owned()),
+            ("subject", user.to_string()),
+            ("window_start", "60".to_owned()),
+            ("created_at", placed.to_string()),
+            ("order", order.to_string()),
+        ];
+        let cases = [
+            ("product", pair(self::product(product))),
+            ("order", pair(self::order(order))),
+            ("cart_line", pair(cart_line(user, product))),
+            (
+                "limit_window",
+                pair(limit_window("orders-customer", &user.to_string(), 60)),
+            ),
+            ("orders_of", vec![orders_of(user)]),
+            ("order_sort_key", vec![order_sort_key(placed, order)]),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(written(&formats, name, &values), expected, "{name}");
+        }
+    }
+}
