@@ -57,7 +57,7 @@ class Plan:
     orders: bool = True
 
 
-README = "README, Results on this machine (2026-12-03)"
+README = "docs/experiments.md, Results on this machine (2026-12-03)"
 PLANS = {
     "baseline": Plan(
         latency={10: (34, 54), 50: (140, 189), 100: (251, 322), 500: (565, 876)},

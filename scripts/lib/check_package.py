@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 EM_AARCH64 = 183
-# The size target (README, "Packaging"): a bootstrap is read from the package at every cold start.
+# The size target (docs/deploy.md, "Packaging"): a bootstrap is read from the package at every cold start.
 MAX_BOOTSTRAP_BYTES = 8_000_000
 
 

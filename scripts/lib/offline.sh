@@ -98,7 +98,7 @@ stop_started() {
 # AWS services) half the CPUs and the runtime and the load generators (the functions and their
 # clients) the other half. In AWS a function does not share its CPU with the table or the queues it
 # calls; on one shared set of CPUs, a benchmark measures how the processes divide the CPUs rather
-# than what the code costs (README, "Experiments"). EMULATOR_CPUS=N or N-M chooses the emulators'
+# than what the code costs (docs/experiments.md). EMULATOR_CPUS=N or N-M chooses the emulators'
 # CPUs; EMULATOR_CPUS=all turns the split off. It sets two command prefixes:
 # "${EMULATOR_PIN[@]}" CMD runs CMD on the emulators' CPUs, "${RUNTIME_PIN[@]}" CMD on the others.
 EMULATOR_PIN=() RUNTIME_PIN=()
@@ -137,7 +137,7 @@ start_emulators() {
   # It runs niced (MOTO_NICE, 10): in AWS, Step Functions, SQS and CloudWatch do not take the CPU
   # of the table or the functions they serve, while here moto's saga engine would take a core from
   # the API during a burst (measured without split_cpus: POST /orders 125/s with moto at nice 0,
-  # 341/s at nice 10; README, "Experiments"). No read or order route calls moto; its work waits
+  # 341/s at nice 10; docs/experiments.md). No read or order route calls moto; its work waits
   # for idle CPU.
   MOTO_PORT="$edge_port" "${EMULATOR_PIN[@]}" nice -n "${MOTO_NICE:-10}" "$VENV/bin/python" "$OFFLINE/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
   STARTED_PIDS+=($!)
@@ -150,7 +150,7 @@ start_emulators() {
 
 # CARTWHEEL_STATES: which engine runs the checkout's executions. `local` (the default): the local
 # runtime's own (infra/local-runtime/src/states), reached by every Step Functions client at the
-# AWS edge (README, "The offline saga engine"). `moto`: moto's Step Functions engine.
+# AWS edge (docs/checkout.md, "The offline saga engine"). `moto`: moto's Step Functions engine.
 select_states_engine() {
   case "${CARTWHEEL_STATES:-local}" in
     moto) unset AWS_ENDPOINT_URL_SFN ;;

@@ -1,6 +1,8 @@
 //! The contract and its viewer, served by the offline stack only: `GET /openapi.yaml` and
 //! `GET /docs` (Swagger UI, from the npm package `swagger-ui-dist` that `scripts/start` installs).
 //! In AWS the HTTP API has no such routes; the document is `api/openapi.yaml` in the repository.
+//! The contract served lists the stack serving it as its first server, so that the page's
+//! "Try it out" calls this stack, not the placeholder of a deployed API.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -46,8 +48,9 @@ pub struct Docs {
 }
 
 impl Docs {
-    /// Reads the contract and the viewer's files once, so a missing one fails the start.
-    pub fn load(contract: &Path, viewer_dir: &Path) -> Result<Self, DocsError> {
+    /// Reads the contract and the viewer's files once, so a missing one fails the start;
+    /// `served_at` is this stack's base URL.
+    pub fn load(contract: &Path, viewer_dir: &Path, served_at: &str) -> Result<Self, DocsError> {
         let read = |path: PathBuf| {
             std::fs::read(&path)
                 .map(Bytes::from)
@@ -57,8 +60,10 @@ impl Docs {
             .iter()
             .map(|(name, kind)| Ok((*name, *kind, read(viewer_dir.join(name))?)))
             .collect::<Result<_, DocsError>>()?;
+        let contract = read(contract.to_owned())?;
+        let contract = listing_first(&String::from_utf8_lossy(&contract), served_at);
         Ok(Self {
-            contract: read(contract.to_owned())?,
+            contract: Bytes::from(contract),
             assets,
         })
     }
@@ -89,6 +94,28 @@ impl Docs {
     }
 }
 
+/// The contract with `url` as its first server (and not again further down).
+fn listing_first(contract: &str, url: &str) -> String {
+    const SERVERS: &str = "\nservers:\n";
+    let Some(at) = contract.find(SERVERS) else {
+        return contract.to_owned();
+    };
+    let (before, after) = contract.split_at(at + SERVERS.len());
+    let mut rest = String::new();
+    let mut entries = after.split_inclusive('\n').peekable();
+    // The same URL further down is dropped with its indented lines (its description).
+    while let Some(line) = entries.next() {
+        if line.trim_end() == format!("  - url: {url}") {
+            while entries.next_if(|next| next.starts_with("    ")).is_some() {}
+            continue;
+        }
+        rest.push_str(line);
+    }
+    format!(
+        "{before}  - url: {url}\n    description: This stack, the one serving this page\n{rest}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +125,7 @@ mod tests {
         Docs::load(
             &root.join("api/openapi.yaml"),
             &root.join("infra/offline/node_modules/swagger-ui-dist"),
+            "http://127.0.0.1:3000",
         )
         .expect("the contract and the viewer are in place")
     }
@@ -117,5 +145,21 @@ mod tests {
             assert!(docs.answer("GET", other).is_none(), "{other}");
         }
         assert!(docs.answer("POST", "/docs").is_none());
+    }
+
+    #[test]
+    fn the_contract_served_lists_the_serving_stack_first() {
+        let contract = "info: {}\nservers:\n  - url: https://api.example\n    description: deployed\n  - url: http://127.0.0.1:3000\n    description: offline\ntags: []\n";
+        let served = listing_first(contract, "http://127.0.0.1:3000");
+        assert_eq!(
+            served,
+            "info: {}\nservers:\n  - url: http://127.0.0.1:3000\n    description: This stack, the one serving this page\n  - url: https://api.example\n    description: deployed\ntags: []\n"
+        );
+        let elsewhere = listing_first(contract, "http://127.0.0.1:4000");
+        assert!(elsewhere.contains("servers:\n  - url: http://127.0.0.1:4000\n"));
+        assert!(elsewhere.contains("  - url: http://127.0.0.1:3000\n"));
+        let docs = docs();
+        assert!(String::from_utf8_lossy(&docs.contract)
+            .contains("servers:\n  - url: http://127.0.0.1:3000\n    description: This stack"));
     }
 }

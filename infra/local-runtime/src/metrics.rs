@@ -187,8 +187,8 @@ async fn put_metrics(client: Client, mut samples: mpsc::UnboundedReceiver<Sample
 
 async fn flush(client: &Client, samples: Vec<Sample>) {
     // A busy second holds tens of thousands of samples: aggregated on a worker, they would stall
-    // every request queued behind them (the runtime may have one CPU to itself, README
-    // "Experiments"), so they are aggregated beside the workers.
+    // every request queued behind them (the runtime may have one CPU to itself,
+    // docs/experiments.md), so they are aggregated beside the workers.
     let aggregated = tokio::task::spawn_blocking(move || aggregate(samples)).await;
     for (namespace, data) in aggregated.unwrap_or_default() {
         for call in calls(data) {

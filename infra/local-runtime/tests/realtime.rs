@@ -91,7 +91,7 @@ async fn a_customer_follows_their_order_live_and_no_one_elses() {
         "live-1",
     )
     .await;
-    // Two batches may be pushed at once (README, "Realtime order status"): a client orders the
+    // Two batches may be pushed at once (docs/api.md, "Realtime order status"): a client orders the
     // updates by `occurredAt`, and each names the status it followed.
     let lifecycle = ["PENDING", "RESERVED", "PAID", "CONFIRMED"];
     let mut seen = updates_until(&mut ann_socket, &lifecycle).await;

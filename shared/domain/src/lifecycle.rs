@@ -1,7 +1,7 @@
 //! The order lifecycle as data: every move of an order, who makes it, from which statuses, and
 //! what must hold once it is made (the units the order holds, its payment, its shipment). The
 //! store conditions its writes on the `from` statuses named here, the saga's steps and the
-//! starter decide from it, the fault explorer checks its `after` columns, and the README's table
+//! starter decide from it, the fault explorer checks its `after` columns, and docs/lifecycle.md's table
 //! is printed from it (`scripts/explore --table`).
 
 use crate::OrderStatus::{self, *};

@@ -1,4 +1,4 @@
-//! The single DynamoDB table (see README "Data model"). Every write that can race is conditional,
+//! The single DynamoDB table (see docs/data-model.md). Every write that can race is conditional,
 //! and uniqueness (SKU, e-mail) is guarded by a second item in the same transaction.
 
 mod audit;

@@ -1,6 +1,6 @@
 //! Every metric Cartwheel's functions emit, in one table: its name in the `Cartwheel` namespace,
 //! its unit, whether it is high resolution, and what it means. The dashboard in template.yaml may
-//! name only these (a test holds it to that), and the README's table is this one.
+//! name only these (a test holds it to that), and docs/metrics.md's table is this one.
 
 /// A CloudWatch unit, as EMF spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -126,9 +126,16 @@ async fn run() -> Result<(), Box<dyn Error>> {
     }
 
     let root = Path::new(&template_path).parent().unwrap_or(Path::new("."));
+    let address: SocketAddr = format!(
+        "{}:{}",
+        setting("CARTWHEEL_HOST", "127.0.0.1"),
+        setting("CARTWHEEL_PORT", "3000")
+    )
+    .parse()?;
     let docs = Docs::load(
         &root.join("api/openapi.yaml"),
         &root.join("infra/offline/node_modules/swagger-ui-dist"),
+        &format!("http://{address}"),
     )?;
     let mut gateway = Gateway::new(&template, Arc::clone(&stack.functions))?.with_docs(docs);
     // scripts/fuzz counts (and checks against the contract) every answer the fuzzer received.
@@ -141,12 +148,6 @@ async fn run() -> Result<(), Box<dyn Error>> {
         gateway = gateway.with_access_log();
     }
     let gateway = Arc::new(gateway);
-    let address: SocketAddr = format!(
-        "{}:{}",
-        setting("CARTWHEEL_HOST", "127.0.0.1"),
-        setting("CARTWHEEL_PORT", "3000")
-    )
-    .parse()?;
     let listener = TcpListener::bind(address).await.map_err(|e| {
         format!("cannot listen on {address}: {e} (is Cartwheel already running? set CARTWHEEL_PORT to use another port)")
     })?;
