@@ -6,6 +6,10 @@ pub mod checkout;
 pub mod conflicts;
 pub mod fixtures;
 
+use aws_sdk_cloudwatch::{
+    primitives::DateTime,
+    types::{Dimension, Metric, MetricDataQuery, MetricStat},
+};
 use aws_sdk_dynamodb::types::AttributeValue::S;
 use cartwheel_domain::{
     Email, IdempotencyKey, NewProduct, NewUser, Order, OrderLine, OrderStatus, Password,
@@ -33,7 +37,7 @@ use std::{
     collections::HashMap,
     path::PathBuf,
     sync::{Arc, OnceLock},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 pub struct TestApp {
@@ -134,6 +138,44 @@ pub fn collect_metrics() {
     });
 }
 
+/// One statistic of one metric per second over the last ten minutes, oldest first.
+pub async fn metric_series(
+    client: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    name: &str,
+    dimensions: &[(&str, &str)],
+    stat: &str,
+) -> Vec<f64> {
+    let dimensions = dimensions
+        .iter()
+        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+        .collect();
+    let metric = Metric::builder()
+        .namespace(namespace)
+        .metric_name(name)
+        .set_dimensions(Some(dimensions))
+        .build();
+    let stat = MetricStat::builder()
+        .metric(metric)
+        .period(1)
+        .stat(stat)
+        .build();
+    let query = MetricDataQuery::builder().id("q").metric_stat(stat).build();
+    let now = SystemTime::now();
+    let data = client
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from(now - Duration::from_secs(600)))
+        .end_time(DateTime::from(now + Duration::from_secs(60)))
+        .send()
+        .await
+        .expect("moto answers GetMetricData");
+    data.metric_data_results()
+        .iter()
+        .flat_map(|r| r.values().iter().copied())
+        .collect()
+}
+
 /// How a test's offline stack runs.
 pub struct StackOptions {
     /// Whether queues, streams and schedules invoke their functions.
@@ -190,7 +232,7 @@ fn parameters(extra: &[(String, String)]) -> HashMap<String, String> {
 /// Sleeps until a fixed window of `seconds` (a limit's) begins, so that what a test does next
 /// falls in one window.
 pub async fn next_window(seconds: u64) {
-    let now = std::time::SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     let into = now.as_millis() % (u128::from(seconds) * 1000);

@@ -1,7 +1,7 @@
 //! The `sam local invoke` fixtures of the event-driven functions (queue, stream, schedule), run
 //! through their handlers against a whole offline stack, as Lambda would deliver them.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{OrderStatus, Timestamp};
 use cartwheel_events::Publisher;

@@ -1,63 +1,18 @@
 //! The review of a burst, offline: the functions' EMF metrics and what the runtime observes as AWS
 //! would (queue depth) land in moto's CloudWatch, and `GetMetricData` reads back what happened.
 
-mod support;
+use crate::support;
 
-use aws_sdk_cloudwatch::{
-    primitives::DateTime,
-    types::{Dimension, Metric, MetricDataQuery, MetricStat},
-    Client,
-};
+use aws_sdk_cloudwatch::Client;
 use cartwheel_domain::{OrderStatus, Role};
 use cartwheel_local::observers::queue_name;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
-use std::{
-    future::Future,
-    time::{Duration, SystemTime},
-};
+use std::{future::Future, time::Duration};
 use support::{
     checkout::{place, stack_with_product, wait_for_outcomes},
-    collect_metrics, sdk_config, StackOptions,
+    collect_metrics, metric_series as series, sdk_config, StackOptions,
 };
-
-/// One statistic of one metric per second over the last ten minutes, oldest first.
-async fn series(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-    dimensions: &[(&str, &str)],
-    stat: &str,
-) -> Vec<f64> {
-    let dimensions = dimensions
-        .iter()
-        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
-        .collect();
-    let metric = Metric::builder()
-        .namespace(namespace)
-        .metric_name(name)
-        .set_dimensions(Some(dimensions))
-        .build();
-    let stat = MetricStat::builder()
-        .metric(metric)
-        .period(1)
-        .stat(stat)
-        .build();
-    let query = MetricDataQuery::builder().id("q").metric_stat(stat).build();
-    let now = SystemTime::now();
-    let data = client
-        .get_metric_data()
-        .metric_data_queries(query)
-        .start_time(DateTime::from(now - Duration::from_secs(600)))
-        .end_time(DateTime::from(now + Duration::from_secs(60)))
-        .send()
-        .await
-        .expect("moto answers GetMetricData");
-    data.metric_data_results()
-        .iter()
-        .flat_map(|r| r.values().iter().copied())
-        .collect()
-}
 
 /// The collector puts once a second: waits until `check` holds, or fails with its last answer.
 async fn eventually<F, Fut>(what: &str, mut check: F)

@@ -1,7 +1,7 @@
 //! The event consumers: an event applied once however often it is delivered, a poison message
 //! in the dead-letter queue without holding up its batch, and the figures they keep.
 
-mod support;
+use crate::support;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use cartwheel_domain::{OrderId, Role};

@@ -1,7 +1,7 @@
 //! The `sam local invoke` fixtures in infra/events, run through the handlers exactly as Lambda
 //! would deliver them (lambda_http parses the API Gateway v2 event).
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{OrderStatus, Role};
 use cartwheel_functions::{deployed, registry::Handler, saga::SagaInput};

@@ -1,7 +1,7 @@
 //! Favourites over HTTP: idempotent adds and removes, unknown products, one customer's list, and
 //! the limit of 500 held under concurrency.
 
-mod support;
+use crate::support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use cartwheel_domain::Role;

@@ -4,7 +4,7 @@
 //! the fixture and end-to-end tests, which assert no call was refused; what an event source mapping
 //! needs, by `principals`.)
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::Role;
 use cartwheel_functions::{deployed, registry::Handler};

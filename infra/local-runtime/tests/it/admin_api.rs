@@ -1,6 +1,6 @@
 //! Catalog management over HTTP: who may do it, what input is refused, and races.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{Role, UserId};
 use futures::future::join_all;

@@ -2,7 +2,7 @@
 //! the charge, a deleted product, a cancel after the shipment, a long sweep, racing writes and
 //! retried steps. Each step runs in its sandbox (its own role) against DynamoDB Local.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::UserId;
 use cartwheel_domain::{

@@ -2,7 +2,7 @@
 //! SES (moto's, whose recorded messages the tests read), however often it is delivered; the
 //! customer lists them with the unread count and marks them read.
 
-mod support;
+use crate::support;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use cartwheel_domain::{OrderStatus, Role};

@@ -1,7 +1,7 @@
 //! The checkout saga's steps, run through the registry as Step Functions would run them, and the
 //! state machine definition checked against template.yaml and the registry.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{Order, OrderStatus};
 use cartwheel_functions::{deployed, registry::Handler, saga::StepError};

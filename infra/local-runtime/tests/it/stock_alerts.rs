@@ -1,7 +1,7 @@
 //! Stock alerts: a product running low opens its alert and e-mails the admins once; stock raised
 //! again closes it; the product's version orders the events however late or often they come.
 
-mod support;
+use crate::support;
 
 use aws_lambda_events::sqs::SqsEvent;
 use cartwheel_domain::Role;

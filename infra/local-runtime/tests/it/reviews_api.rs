@@ -1,7 +1,7 @@
 //! Reviews over HTTP: only buyers may write one, one each, only the author may change it, and the
 //! product's totals stay exact when many customers review it at once.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{OrderStatus, Product, ProductUpdate, Role, Timestamp, UserId};
 use cartwheel_store::{DeleteProduct, GetProduct, ReplaceProduct};

@@ -1,6 +1,6 @@
 //! The cart over HTTP: lines priced from the catalog, quantities validated, one cart per caller.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::Role;
 use reqwest::{Method, StatusCode};

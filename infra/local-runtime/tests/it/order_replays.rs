@@ -2,7 +2,7 @@
 //! placed, whatever changed since: the cart it was ordered from is empty, the customer's order
 //! limit is reached. (orders_api.rs has the concurrent retries and the reused key.)
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{Role, UserId};
 use cartwheel_store::Store;

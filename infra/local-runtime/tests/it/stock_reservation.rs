@@ -1,7 +1,7 @@
 //! The saga's stock steps against DynamoDB Local: reservation never oversells, takes all lines or
 //! none, and both it and its compensation are harmless when run twice.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{Order, OrderStatus, ProductId, Stock, StockChange, StockDelta, Timestamp};
 use cartwheel_store::Store;

@@ -3,7 +3,7 @@
 //! the function roles that event source mappings poll with; and a function's reserved concurrency
 //! bounds how many of its invocations run at once.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::OrderId;
 use cartwheel_local::sandbox::Failure;

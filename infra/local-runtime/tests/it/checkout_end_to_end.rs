@@ -2,7 +2,7 @@
 //! stream, the pipe, the order queue and the starter; the saga runs the real ASL in moto's engine;
 //! every transition's domain event reaches the bus, the audit trail and the customer.
 
-mod support;
+use crate::support;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
 use cartwheel_domain::{BreakerState, OrderId, OrderStatus, Role};

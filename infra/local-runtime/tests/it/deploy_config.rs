@@ -1,11 +1,11 @@
 //! samconfig.toml deploys what template.yaml declares, with no secret in either: a deploy that
 //! works first time, non-interactively.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 
-const SAMCONFIG: &str = include_str!("../../../samconfig.toml");
+const SAMCONFIG: &str = include_str!("../../../../samconfig.toml");
 
 /// `Key="value" Key2="value2"`, as SAM writes `parameter_overrides`.
 fn overrides(text: &str) -> BTreeMap<String, String> {

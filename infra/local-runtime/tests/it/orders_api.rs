@@ -1,6 +1,6 @@
 //! Placing and reading orders over HTTP: catalog prices, idempotency, privacy, bad input.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::Role;
 use cartwheel_store::{GetPayment, PaymentState};

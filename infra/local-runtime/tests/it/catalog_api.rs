@@ -1,6 +1,6 @@
 //! Public catalog reads over HTTP: listing, filters, pagination, single products, categories.
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use serde_json::Value;

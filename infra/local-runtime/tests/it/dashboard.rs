@@ -371,7 +371,7 @@ fn a_metric_nobody_emits_is_found() {
 /// The table of business metrics in docs/metrics.md names every metric of the catalog.
 #[test]
 fn the_docs_explain_every_business_metric() {
-    let readme = include_str!("../../../docs/metrics.md");
+    let readme = include_str!("../../../../docs/metrics.md");
     let missing: Vec<&str> = Metric::ALL
         .iter()
         .map(|m| m.name())

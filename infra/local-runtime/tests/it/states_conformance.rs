@@ -3,7 +3,7 @@
 //! with an order of its own, and what each execution entered, failed with and answered is
 //! compared. moto's engine (LocalStack's interpreter) is the reference.
 
-mod support;
+use crate::support;
 
 use aws_sdk_sfn::{types::ExecutionStatus, Client};
 use cartwheel_domain::Product;

@@ -1,6 +1,6 @@
 //! Sign-up, login and the caller's profile over HTTP.
 
-mod support;
+use crate::support;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use futures::future::join_all;

@@ -2,7 +2,7 @@
 //! invocation (Lambda's request id and trace id, the function and whether it was a cold start)
 //! and of the handler (the order it is about).
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::Role;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! template.yaml and the code agree, and unmatched requests get API-Gateway-shaped answers.
 
-mod support;
+use crate::support;
 
 use cartwheel_functions::{deployed, registry};
 use cartwheel_template::Expr;
@@ -68,7 +68,7 @@ fn every_function_has_a_binary_that_runs_its_handler() {
 /// The routes of the table in the contract's description (`api/openapi.yaml`, `info.description`:
 /// their first column, the query string left out).
 fn documented_routes() -> BTreeSet<String> {
-    let contract = include_str!("../../../api/openapi.yaml");
+    let contract = include_str!("../../../../api/openapi.yaml");
     contract
         .lines()
         .filter_map(|line| line.trim_start().strip_prefix("| `"))
@@ -288,7 +288,7 @@ async fn the_argon2_routes_keep_their_reserved_concurrency_offline() {
 #[test]
 fn the_openapi_contract_has_exactly_the_template_routes() {
     let contract: serde_yaml::Value =
-        serde_yaml::from_str(include_str!("../../../api/openapi.yaml")).unwrap();
+        serde_yaml::from_str(include_str!("../../../../api/openapi.yaml")).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in contract["paths"].as_mapping().unwrap() {
         for (method, operation) in item.as_mapping().unwrap() {

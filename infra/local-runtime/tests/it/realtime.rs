@@ -2,7 +2,7 @@
 //! customer receives each status change of their order, which its `occurredAt` and
 //! `previousStatus` put in order (two batches may be pushed at once), and no one else's.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{Role, Timestamp};
 use cartwheel_store::{ListConnections, OpenConnection};

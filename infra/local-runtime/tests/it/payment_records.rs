@@ -1,7 +1,7 @@
 //! The saga's payment and shipment steps against DynamoDB Local: each writes its record and the
 //! order's status together, runs twice harmlessly, and the refund undoes the payment.
 
-mod support;
+use crate::support;
 
 use cartwheel_domain::{OrderStatus, Timestamp};
 use cartwheel_store::Store;
