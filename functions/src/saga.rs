@@ -287,6 +287,10 @@ pub async fn mark_payment_failed(
 }
 
 #[cfg(test)]
+#[path = "saga_decisions.rs"]
+mod decisions;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
