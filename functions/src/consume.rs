@@ -5,6 +5,7 @@
 //! the same way: it cannot block the batch, and it ends in the dead-letter queue for a person.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use cartwheel_http::ErrorChain;
 use cartwheel_store::{Applied, StoreError};
 use cartwheel_telemetry::{count, Metric};
 use serde::Deserialize;
@@ -132,19 +133,4 @@ fn parse(message: &SqsMessage) -> Result<(Delivered, &str), ConsumeError> {
     let raw = message.body.as_deref().ok_or(ConsumeError::NoBody)?;
     let event = serde_json::from_str(raw).map_err(ConsumeError::NotAnEvent)?;
     Ok((event, raw))
-}
-
-/// An error and its causes, one after the other, for a log line.
-struct ErrorChain<'a>(&'a dyn std::error::Error);
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
-    }
 }

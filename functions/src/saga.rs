@@ -37,8 +37,8 @@ pub enum StepError {
     OrderCancelled(OrderId),
     #[error("order {0} is not in a state this step can act on")]
     UnexpectedStatus(OrderId),
-    #[error(transparent)]
-    Store(StoreError),
+    #[error("the store failed for this step")]
+    Store(#[source] StoreError),
 }
 
 impl StepError {
@@ -91,7 +91,7 @@ impl From<StepError> for Diagnostic {
     fn from(error: StepError) -> Self {
         Diagnostic {
             error_type: error.error_type().into(),
-            error_message: error.to_string(),
+            error_message: cartwheel_http::ErrorChain(&error).to_string(),
         }
     }
 }

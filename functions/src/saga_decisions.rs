@@ -14,6 +14,7 @@ enum Fail {
     NotFound,
     Moved,
     Down,
+    Throttled,
 }
 
 impl Fail {
@@ -21,7 +22,8 @@ impl Fail {
         match self {
             Self::NotFound => StoreError::NotFound,
             Self::Moved => StoreError::VersionConflict,
-            Self::Down => StoreError::Dynamo("injected: the table is unavailable".into()),
+            Self::Down => StoreError::Call("injected: the table is unavailable".into()),
+            Self::Throttled => StoreError::Throttled("injected: over capacity".into()),
         }
     }
 }
@@ -253,6 +255,7 @@ fn reserve_stock_maps_each_store_failure_to_its_retry_or_its_end() {
         (Fail::NotFound, "OrderNotFound"),
         (Fail::Moved, "UnexpectedStatus"),
         (Fail::Down, "StoreUnavailable"),
+        (Fail::Throttled, "StoreUnavailable"),
     ] {
         let store = Steps {
             reserve: Err(fail),

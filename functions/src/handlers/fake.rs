@@ -30,7 +30,7 @@ pub fn fixture_product() -> Product {
 }
 
 fn injected() -> StoreError {
-    StoreError::Dynamo("injected failure".into())
+    StoreError::Call("injected failure".into())
 }
 
 #[derive(Default)]

@@ -213,7 +213,7 @@ async fn waited(
             Ok(Some(order)) => status = order.status,
             Ok(None) => {}
             Err(error) => {
-                tracing::warn!(error = %error, "reading the waited-for order failed; answering 202");
+                tracing::warn!(error = %cartwheel_http::ErrorChain(&error), "reading the waited-for order failed; answering 202");
                 break;
             }
         }

@@ -121,3 +121,20 @@ impl ApiError {
         }
     }
 }
+
+/// An error and each cause under it, outermost first, joined by ": ", for logs and for the
+/// messages other services keep (Step Functions' error cause): a `#[source]` chain displayed
+/// whole, so that "a DynamoDB call failed" says why.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'a));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}

@@ -11,7 +11,7 @@ mod respond;
 pub use address::client_address;
 pub use cache::{cached_json, Freshness};
 pub use caller::Caller;
-pub use error::{ApiError, FieldError};
+pub use error::{ApiError, ErrorChain, FieldError};
 pub use input::{json_body, path_id, query_param, MAX_BODY_BYTES};
 pub use respond::{json, no_content, problem};
 

@@ -31,7 +31,7 @@ pub fn no_content() -> ApiResult {
 pub fn problem(error: &ApiError) -> Response<Body> {
     let status = error.status();
     if let ApiError::Internal(source) = error {
-        tracing::error!(error = %source, "request failed");
+        tracing::error!(error = %crate::ErrorChain(source.as_ref()), "request failed");
     }
     let mut body = json!({
         "type": format!("https://cartwheel.dev/problems/{}", error.kind()),

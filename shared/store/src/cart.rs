@@ -30,7 +30,7 @@ impl Store {
         let mut pending = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .map_err(StoreError::from)?;
         let mut found = Vec::new();
         for attempt in 0..=UNPROCESSED_RETRIES {
             if attempt > 0 {
@@ -58,7 +58,7 @@ impl Store {
                 _ => return Ok(found),
             }
         }
-        Err(StoreError::Dynamo(format!(
+        Err(StoreError::Unexpected(format!(
             "BatchGetItem left keys unprocessed after {UNPROCESSED_RETRIES} retries"
         )))
     }

@@ -11,16 +11,12 @@ use crate::{
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use cartwheel_domain::{Timestamp, UserId};
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Dynamo(e.to_string()))
-}
-
 fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
         .build();
-    Ok(TransactWriteItem::builder().put(built(put)?).build())
+    Ok(TransactWriteItem::builder().put(put?).build())
 }
 
 fn delete(table: &str, at: (String, String)) -> Result<TransactWriteItem, StoreError> {
@@ -28,7 +24,7 @@ fn delete(table: &str, at: (String, String)) -> Result<TransactWriteItem, StoreE
         .table_name(table)
         .set_key(Some(key(at)))
         .build();
-    Ok(TransactWriteItem::builder().delete(built(delete)?).build())
+    Ok(TransactWriteItem::builder().delete(delete?).build())
 }
 
 impl OpenConnection for Store {

@@ -1,5 +1,17 @@
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use cartwheel_domain::Sku;
+
+/// A cause kept as it came, with its own chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// The error codes with which DynamoDB refuses a call for capacity, not for what it asked: a
+/// retry later succeeds, so a client is told to come back (429), not that something broke.
+const THROTTLING: [&str; 4] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -23,8 +35,23 @@ pub enum StoreError {
     LimitReached(i64),
     #[error("one event asks for {0} writes; a transaction takes 99 besides its dedup record")]
     TooManyWrites(usize),
-    #[error("DynamoDB call failed: {0}")]
-    Dynamo(String),
+    /// DynamoDB refused the call for capacity (`THROTTLING`); the same call later succeeds.
+    #[error("DynamoDB throttled the call")]
+    Throttled(#[source] Cause),
+    /// The call failed otherwise: no connection, a timeout, a 5xx, an error this store does not
+    /// expect.
+    #[error("a DynamoDB call failed")]
+    Call(#[source] Cause),
+    /// A request could not be built from what the store gave it (a required field unset).
+    #[error("a DynamoDB request could not be built")]
+    Build(#[source] BuildError),
+    /// A value could not be written as, or read from, DynamoDB's attributes.
+    #[error("a value could not be converted to or from DynamoDB attributes")]
+    Encoding(#[source] serde_dynamo::Error),
+    /// A call answered in a way the store's own rules say cannot happen (a transaction cancelled
+    /// for no condition, a write that kept conflicting): the message says which.
+    #[error("{0}")]
+    Unexpected(String),
 }
 
 impl StoreError {
@@ -36,12 +63,73 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the same call may succeed later: a throttle, or a failed call. Decided here, once,
+    /// from the cause, for the handlers (429 or 500) and the saga (retried or final).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Throttled(_) | Self::Call(_))
+    }
+}
+
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     fn from(error: SdkError<E, R>) -> Self {
-        Self::Dynamo(DisplayErrorContext(&error).to_string())
+        let throttled = error.code().is_some_and(|code| THROTTLING.contains(&code));
+        if throttled {
+            Self::Throttled(Box::new(error))
+        } else {
+            Self::Call(Box::new(error))
+        }
+    }
+}
+
+impl From<BuildError> for StoreError {
+    fn from(error: BuildError) -> Self {
+        Self::Build(error)
+    }
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(error: serde_dynamo::Error) -> Self {
+        Self::Encoding(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::{
+        config::http::HttpResponse, error::ErrorMetadata, operation::get_item::GetItemError,
+    };
+    use aws_smithy_types::body::SdkBody;
+    use std::error::Error;
+
+    fn refused(code: &str) -> StoreError {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("refused")
+            .build();
+        let raw = HttpResponse::new(400.try_into().unwrap(), SdkBody::from(""));
+        SdkError::service_error(GetItemError::generic(meta), raw).into()
+    }
+
+    #[test]
+    fn a_throttle_is_told_from_a_failure_by_its_code_and_keeps_its_cause() {
+        for code in THROTTLING {
+            let error = refused(code);
+            assert!(
+                matches!(error, StoreError::Throttled(_)),
+                "{code}: {error:?}"
+            );
+            assert!(error.is_transient());
+        }
+        let error = refused("ResourceNotFoundException");
+        assert!(matches!(error, StoreError::Call(_)), "{error:?}");
+        let cause = error.source().expect("the SDK's error is kept");
+        assert!(format!("{cause:?}").contains("ResourceNotFoundException"));
+        assert!(!StoreError::VersionConflict.is_transient());
     }
 }

@@ -27,10 +27,6 @@ pub enum Added {
     Already,
 }
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Dynamo(e.to_string()))
-}
-
 fn counter_by(
     table: &str,
     user: UserId,
@@ -47,9 +43,7 @@ fn counter_by(
             .condition_expression(condition)
             .expression_attribute_values(":max", n(MAX_FAVOURITES));
     }
-    Ok(TransactWriteItem::builder()
-        .update(built(update.build())?)
-        .build())
+    Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
 impl AddFavourite for Store {
@@ -65,7 +59,7 @@ impl AddFavourite for Store {
         item.insert("addedAt".into(), s(Timestamp::now().to_string()));
         let items = vec![
             TransactWriteItem::builder()
-                .condition_check(built(exists)?)
+                .condition_check(exists?)
                 .build(),
             put_new(&self.table, item)?,
             counter_by(
@@ -96,7 +90,7 @@ impl RemoveFavourite for Store {
             .condition_expression("attribute_exists(PK)")
             .build();
         let items = vec![
-            TransactWriteItem::builder().delete(built(delete)?).build(),
+            TransactWriteItem::builder().delete(delete?).build(),
             counter_by(&self.table, user, -1, None)?,
         ];
         match transaction::settle(&self.client, items).await? {

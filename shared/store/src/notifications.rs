@@ -21,19 +21,13 @@ pub struct NotificationPage {
     pub next_cursor: Option<String>,
 }
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Dynamo(e.to_string()))
-}
-
 fn unread_by(table: &str, user: UserId, by: i64) -> Result<TransactWriteItem, StoreError> {
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key(keys::unread_counter(user))))
         .update_expression("ADD unread :by")
         .expression_attribute_values(":by", n(by));
-    Ok(TransactWriteItem::builder()
-        .update(built(update.build())?)
-        .build())
+    Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
 impl RecordNotification for Store {
@@ -94,9 +88,7 @@ impl MarkRead for Store {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":no", AttributeValue::Bool(false));
         let items = vec![
-            TransactWriteItem::builder()
-                .update(built(update.build())?)
-                .build(),
+            TransactWriteItem::builder().update(update.build()?).build(),
             unread_by(&self.table, user, -1)?,
         ];
         match transaction::settle(&self.client, items).await? {

@@ -166,7 +166,7 @@ impl Store {
                     match failed.item.clone() {
                         Some(item) => replayed(item),
                         None => self.earlier_placement(order).await?.ok_or_else(|| {
-                            StoreError::Dynamo("the order's condition failed on no item".into())
+                            StoreError::Unexpected("the order's condition failed on no item".into())
                         }),
                     }
                 }
@@ -189,7 +189,7 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(key(keys::cart_line(request.user, *product))))
                 .build()
-                .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+                .map_err(StoreError::from)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
         for attempt in 0..CONFLICT_ATTEMPTS {
@@ -208,7 +208,7 @@ impl Store {
             }
         }
         self.earlier_placement(order).await?.ok_or_else(|| {
-            StoreError::Dynamo("the order kept conflicting with concurrent writes".into())
+            StoreError::Unexpected("the order kept conflicting with concurrent writes".into())
         })
     }
 }

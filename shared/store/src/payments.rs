@@ -4,7 +4,7 @@
 use crate::{
     keys,
     records::record_item,
-    reservations::{build, lifecycle_update},
+    reservations::lifecycle_update,
     transaction::{self, key, n, s, CONDITION_FAILED},
     AuthorizePayment, CapturePayment, CreateShipment, GetPayment, RefundPayment, Store, StoreError,
 };
@@ -49,9 +49,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(record_item(at.clone(), body.clone())?))
             .condition_expression("attribute_not_exists(PK)");
-        let mut items = vec![TransactWriteItem::builder()
-            .put(build(put.build())?)
-            .build()];
+        let mut items = vec![TransactWriteItem::builder().put(put.build()?).build()];
         items.extend(with_order);
         // Concurrent steps and cancels write the same order: conflicts are retried.
         match transaction::settle(&self.client, items).await? {
@@ -90,9 +88,7 @@ impl Store {
         for (name, state) in names.iter().zip(from) {
             update = update.expression_attribute_values(name, state_value(*state)?);
         }
-        let mut items = vec![TransactWriteItem::builder()
-            .update(build(update.build())?)
-            .build()];
+        let mut items = vec![TransactWriteItem::builder().update(update.build()?).build()];
         items.extend(transition.map(|t| TransactWriteItem::builder().update(t).build()));
         match transaction::settle(&self.client, items).await? {
             None => Ok(true),
@@ -103,7 +99,7 @@ impl Store {
 }
 
 fn state_value(state: PaymentState) -> Result<aws_sdk_dynamodb::types::AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(state).map_err(|e| StoreError::Dynamo(e.to_string()))
+    serde_dynamo::to_attribute_value(state).map_err(StoreError::from)
 }
 
 impl GetPayment for Store {
@@ -145,7 +141,7 @@ impl AuthorizePayment for Store {
         let with_order = vec![
             TransactWriteItem::builder().update(transition).build(),
             TransactWriteItem::builder()
-                .condition_check(build(held.build())?)
+                .condition_check(held.build()?)
                 .build(),
         ];
         self.create_for_order(keys::payment(order.id), payment, with_order)
@@ -213,7 +209,7 @@ impl RefundPayment for Store {
             &refundable,
             PaymentState::Refunded,
             now,
-            Some(build(reindex.build())?),
+            Some(reindex.build()?),
         )
         .await
     }
@@ -249,7 +245,7 @@ impl CreateShipment for Store {
             .expression_attribute_names("#since", keys::PENDING_SINCE)
             .expression_attribute_values(":confirmed", s("CONFIRMED"));
         let confirmed = TransactWriteItem::builder()
-            .update(build(confirmed.build())?)
+            .update(confirmed.build()?)
             .build();
         // Only for a payment still captured: a compensation that refunded it is under way.
         let captured = ConditionCheck::builder()
@@ -259,7 +255,7 @@ impl CreateShipment for Store {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":captured", s("CAPTURED"));
         let captured = TransactWriteItem::builder()
-            .condition_check(build(captured.build())?)
+            .condition_check(captured.build()?)
             .build();
         self.create_for_order(keys::shipment(order), shipment, vec![confirmed, captured])
             .await

@@ -69,7 +69,7 @@ fn release_sku(table: &str, product: &Product) -> Result<TransactWriteItem, Stor
         .table_name(table)
         .set_key(Some(key(keys::sku(&product.sku))))
         .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
@@ -87,7 +87,7 @@ fn count_in_category(
         .expression_attribute_values(":delta", n(delta))
         .expression_attribute_values(":name", s(category.to_string()))
         .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -128,7 +128,7 @@ fn update_if_version(
     let update = update
         .update_expression(format!("SET {}", assignments.join(", ")))
         .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -154,7 +154,7 @@ impl CreateProduct for Store {
             if cancelled.failed(1) {
                 StoreError::DuplicateSku(product.sku.clone())
             } else {
-                StoreError::Dynamo(format!("product id {} is already in use", product.id))
+                StoreError::Unexpected(format!("product id {} is already in use", product.id))
             }
         })
         .await
@@ -196,7 +196,7 @@ impl DeleteProduct for Store {
             .condition_expression("version = :expected")
             .expression_attribute_values(":expected", n(current.version))
             .build()
-            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            .map_err(StoreError::from)?;
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
             release_sku(table, current)?,

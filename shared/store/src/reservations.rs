@@ -42,14 +42,8 @@ pub enum ReserveOutcome {
     },
 }
 
-pub(crate) fn build<T>(
-    built: Result<T, aws_sdk_dynamodb::error::BuildError>,
-) -> Result<T, StoreError> {
-    built.map_err(|e| StoreError::Dynamo(e.to_string()))
-}
-
 fn status_value(status: OrderStatus) -> Result<AttributeValue, StoreError> {
-    serde_dynamo::to_attribute_value(status).map_err(|e| StoreError::Dynamo(e.to_string()))
+    serde_dynamo::to_attribute_value(status).map_err(StoreError::from)
 }
 
 /// The conditional status change, as one transaction item.
@@ -64,7 +58,7 @@ pub(crate) fn transition_update(
         status: to,
         at: now,
     }])
-    .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+    .map_err(StoreError::from)?;
     let set = "SET #status = :to, updatedAt = :now, history = list_append(history, :change)";
     // The sparse index holds the orders still in checkout, keyed by the time of their last move
     // (what the sweeper looks for); a move out of checkout leaves it. A move to CONFIRMED has no
@@ -95,11 +89,9 @@ pub(crate) fn transition_update(
         allowed.push(format!(":from{i}"));
         update = update.expression_attribute_values(format!(":from{i}"), status_value(*status)?);
     }
-    build(
-        update
-            .condition_expression(format!("#status IN ({})", allowed.join(", ")))
-            .build(),
-    )
+    Ok(update
+        .condition_expression(format!("#status IN ({})", allowed.join(", ")))
+        .build()?)
 }
 
 /// The move `actor` makes to `to`, conditioned on the statuses the lifecycle names for it.
@@ -192,11 +184,7 @@ impl ReserveStock for Store {
                 .expression_attribute_values(":q", n(line.quantity.units()))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":now", s(now.to_string()));
-            items.push(
-                TransactWriteItem::builder()
-                    .update(build(update.build())?)
-                    .build(),
-            );
+            items.push(TransactWriteItem::builder().update(update.build()?).build());
         }
         let (pk, sk) = keys::reservation(order.id);
         let reservation = Reservation {
@@ -214,11 +202,7 @@ impl ReserveStock for Store {
             .table_name(&self.table)
             .set_item(Some(record))
             .condition_expression("attribute_not_exists(PK)");
-        items.push(
-            TransactWriteItem::builder()
-                .put(build(put.build())?)
-                .build(),
-        );
+        items.push(TransactWriteItem::builder().put(put.build()?).build());
         let transition = lifecycle_update(
             &self.table,
             order.id,

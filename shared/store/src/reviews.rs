@@ -27,10 +27,6 @@ pub struct ReviewPage {
     pub next_cursor: Option<String>,
 }
 
-fn built<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, StoreError> {
-    result.map_err(|e| StoreError::Dynamo(e.to_string()))
-}
-
 /// Moves the product's totals; its condition keeps a deleted product from coming back as a stub.
 fn totals(
     table: &str,
@@ -45,9 +41,7 @@ fn totals(
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_values(":count", n(count_by))
         .expression_attribute_values(":sum", n(sum_by));
-    Ok(TransactWriteItem::builder()
-        .update(built(update.build())?)
-        .build())
+    Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
 fn review_item(review: &AuthoredReview) -> Result<Item, StoreError> {
@@ -107,9 +101,7 @@ impl ReviseReview for Store {
         }
         let delta = next.review.rating.stars() - current.review.rating.stars();
         let items = vec![
-            TransactWriteItem::builder()
-                .put(built(put.build())?)
-                .build(),
+            TransactWriteItem::builder().put(put.build()?).build(),
             totals(&self.table, current.review.product_id, 0, delta)?,
         ];
         self.settle_change(items).await
@@ -133,12 +125,8 @@ impl DeleteReview for Store {
             .set_key(Some(key(keys::reviewer(product, current.author_id))));
         let stars = current.review.rating.stars();
         let mut items = vec![
-            TransactWriteItem::builder()
-                .delete(built(delete.build())?)
-                .build(),
-            TransactWriteItem::builder()
-                .delete(built(guard.build())?)
-                .build(),
+            TransactWriteItem::builder().delete(delete.build()?).build(),
+            TransactWriteItem::builder().delete(guard.build()?).build(),
             totals(&self.table, product, -1, -stars)?,
         ];
         match self.settle_change(items.clone()).await {

@@ -85,7 +85,7 @@ fn add(
         .expression_attribute_values(":product", s(product))
         .expression_attribute_values(":currency", s(currency))
         .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 

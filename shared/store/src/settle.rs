@@ -7,7 +7,7 @@
 use crate::{
     keys,
     records::Record,
-    reservations::{build, lifecycle_update, transition_update},
+    reservations::{lifecycle_update, transition_update},
     transaction::{self, key, n, s, Item, CONDITION_FAILED},
     Payment, ReadOrderRecords, ReleaseStock, Reservation, SettleOrder, ShipOrder, Shipment, Store,
     StoreError,
@@ -87,9 +87,7 @@ fn move_state(
         .expression_attribute_values(":from", s(from))
         .expression_attribute_values(":to", s(to))
         .expression_attribute_values(":now", s(now.to_string()));
-    Ok(TransactWriteItem::builder()
-        .update(build(update.build())?)
-        .build())
+    Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
 /// Puts a held reservation's units back: the record moves HELD -> RELEASED and each product that
@@ -121,7 +119,7 @@ pub(crate) fn release_items(
             .expression_attribute_values(":now", s(now.to_string()));
         items.push(
             TransactWriteItem::builder()
-                .update(build(restore.build())?)
+                .update(restore.build()?)
                 .build(),
         );
     }
@@ -230,7 +228,7 @@ impl Store {
                 .expression_attribute_values(":to", to_value);
             items.push(
                 TransactWriteItem::builder()
-                    .condition_check(build(check.build())?)
+                    .condition_check(check.build()?)
                     .build(),
             );
         }
@@ -285,9 +283,7 @@ fn void_shipment(
         .expression_attribute_values(":voided", s("VOIDED"))
         .expression_attribute_values(":created", s("CREATED"))
         .expression_attribute_values(":now", s(now.to_string()));
-    Ok(TransactWriteItem::builder()
-        .update(build(update.build())?)
-        .build())
+    Ok(TransactWriteItem::builder().update(update.build()?).build())
 }
 
 impl SettleOrder for Store {
@@ -304,7 +300,7 @@ impl SettleOrder for Store {
                 return Ok(settled);
             }
         }
-        Err(StoreError::Dynamo(format!(
+        Err(StoreError::Unexpected(format!(
             "order {id} kept changing under its settlement ({ROUNDS} rounds)"
         )))
     }
@@ -332,7 +328,7 @@ impl ReleaseStock for Store {
                 Some(cancelled) => return Err(cancelled.unexpected()),
             }
         }
-        Err(StoreError::Dynamo(format!(
+        Err(StoreError::Unexpected(format!(
             "the release of order {order} kept meeting concurrent writes"
         )))
     }
@@ -374,7 +370,7 @@ fn shipment_live(table: &str, id: OrderId) -> Result<TransactWriteItem, StoreErr
         .expression_attribute_names("#state", "state")
         .expression_attribute_values(":created", s("CREATED"));
     Ok(TransactWriteItem::builder()
-        .condition_check(build(check.build())?)
+        .condition_check(check.build()?)
         .build())
 }
 

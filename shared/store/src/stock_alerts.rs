@@ -82,9 +82,7 @@ fn alert_update(table: &str, change: &AlertChange) -> Result<TransactWriteItem, 
             )
             .expression_attribute_values(":closed", s("CLOSED")),
     };
-    let update = update
-        .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+    let update = update.build().map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 

@@ -30,12 +30,12 @@ pub fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError>
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
         .build()
-        .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        .map_err(StoreError::from)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// Whether a conditional UpdateItem wrote: `false` if its condition refused it.
-pub(crate) fn updated<O, R: std::fmt::Debug>(
+pub(crate) fn updated<O, R: std::fmt::Debug + Send + Sync + 'static>(
     result: Result<O, SdkError<UpdateItemError, R>>,
 ) -> Result<bool, StoreError> {
     match result {
@@ -67,7 +67,7 @@ impl Cancelled {
 
     /// A cancellation that no caller expects: reported as a store failure.
     pub fn unexpected(&self) -> StoreError {
-        StoreError::Dynamo(format!("transaction cancelled: {:?}", self.0))
+        StoreError::Unexpected(format!("transaction cancelled: {:?}", self.0))
     }
 }
 
@@ -123,7 +123,7 @@ pub async fn settle(
             outcome => return Ok(outcome),
         }
     }
-    Err(StoreError::Dynamo(format!(
+    Err(StoreError::Unexpected(format!(
         "the transaction conflicted with concurrent ones {CONFLICT_ATTEMPTS} times"
     )))
 }

@@ -58,7 +58,7 @@ impl CreateUser for Store {
             if cancelled.failed(1) {
                 StoreError::EmailTaken
             } else {
-                StoreError::Dynamo(format!("user id {} is already in use", user.id))
+                StoreError::Unexpected(format!("user id {} is already in use", user.id))
             }
         })
         .await
