@@ -21,6 +21,9 @@ pub enum ConfigError {
 /// The stack's name: the `service` dimension of every metric, as Powertools names it.
 pub const SERVICE_NAME: &str = "SERVICE_NAME";
 
+/// The CDN's shared secret (`origin`): empty or unset without the CDN.
+pub const ORIGIN_VERIFY: &str = "ORIGIN_VERIFY";
+
 /// Every variable a Cartwheel function reads; a test holds template.yaml to this list.
 pub const SETTINGS: [&str; 23] = [
     SERVICE_NAME,
@@ -42,7 +45,7 @@ pub const SETTINGS: [&str; 23] = [
     "ORDER_LIMIT_PER_CUSTOMER",
     "PAYMENT_BREAKER_THRESHOLD",
     "PAYMENT_BREAKER_OPEN_SECONDS",
-    crate::origin::ORIGIN_VERIFY,
+    ORIGIN_VERIFY,
     // Read by the telemetry crate's subscriber.
     "RUST_LOG",
     // Read by the AWS SDK; empty in AWS (see template.yaml's Globals).

@@ -10,12 +10,12 @@ use crate::{
         audit, notify, order_updates, sales,
         stock_alerts::{self, AlertRecipient},
     },
-    deps::PendingSweep,
     function::Function,
     handlers::{
         admin, cart, catalog, favourites, identity, notifications, orders, realtime, reports,
         reviews, system,
     },
+    handoff::PendingSweep,
     handoff::{self, SagaStarter},
     limits::{LoginLimits, OrderLimit, SignUpLimits},
     mail::Mailer,

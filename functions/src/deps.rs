@@ -4,7 +4,6 @@
 use crate::{
     config::{ConfigError, Env},
     consumers::stock_alerts::AlertRecipient,
-    handoff::{OrderQueue, SagaStarter},
     limits::{HashLimit, LoginLimits, OrderLimit, SignUpLimits},
     mail::Mailer,
     push::Connections,
@@ -85,13 +84,6 @@ impl Dependencies for TokenService {
     }
 }
 
-impl Dependencies for SagaStarter {
-    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
-        let arn = env.require("STATE_MACHINE_ARN")?;
-        Ok(SagaStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
-    }
-}
-
 impl Dependencies for Mailer {
     async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let from = env.require("NOTIFICATION_SENDER")?;
@@ -135,25 +127,6 @@ impl Dependencies for UnreadableChanges {
     async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
         let url = env.require("UNREADABLE_CHANGES_QUEUE_URL")?;
         Ok(UnreadableChanges::new(aws_sdk_sqs::Client::new(sdk), url))
-    }
-}
-
-pub const DEFAULT_PENDING_GRACE_SECONDS: u64 = 120;
-
-/// The sweeper's queue and how long an order may stay PENDING before it is handed off again.
-pub struct PendingSweep {
-    pub queue: OrderQueue,
-    pub grace: Duration,
-}
-
-impl Dependencies for PendingSweep {
-    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
-        let url = env.require("ORDER_QUEUE_URL")?;
-        let grace = env.seconds("PENDING_GRACE_SECONDS", DEFAULT_PENDING_GRACE_SECONDS)?;
-        Ok(Self {
-            queue: OrderQueue::new(aws_sdk_sqs::Client::new(sdk), url),
-            grace: Duration::from_secs(grace),
-        })
     }
 }
 

@@ -4,7 +4,12 @@
 //! re-queues any order in checkout that has not moved for the grace period, whatever went wrong on
 //! the way (a lost hand-off, an execution that died).
 
-use crate::{deps::PendingSweep, saga::SagaInput};
+use crate::{
+    config::{ConfigError, Env},
+    deps::Dependencies,
+    saga::SagaInput,
+};
+use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -16,6 +21,7 @@ use cartwheel_store::{FindStalledOrders, ReadOrderRecords, SettleOrder, StoreErr
 use cartwheel_telemetry::{count, Metric};
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandoffError {
@@ -342,4 +348,30 @@ pub async fn sweep_pending_orders(
     Ok(SweepReport {
         requeued: stale.len(),
     })
+}
+
+impl Dependencies for SagaStarter {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let arn = env.require("STATE_MACHINE_ARN")?;
+        Ok(SagaStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
+    }
+}
+
+pub const DEFAULT_PENDING_GRACE_SECONDS: u64 = 120;
+
+/// The sweeper's queue and how long an order may stay PENDING before it is handed off again.
+pub struct PendingSweep {
+    pub queue: OrderQueue,
+    pub grace: Duration,
+}
+
+impl Dependencies for PendingSweep {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let url = env.require("ORDER_QUEUE_URL")?;
+        let grace = env.seconds("PENDING_GRACE_SECONDS", DEFAULT_PENDING_GRACE_SECONDS)?;
+        Ok(Self {
+            queue: OrderQueue::new(aws_sdk_sqs::Client::new(sdk), url),
+            grace: Duration::from_secs(grace),
+        })
+    }
 }

@@ -1,9 +1,7 @@
 //! E-mail to customers through Amazon SES (v2), from the one verified sender identity the
 //! template declares.
 
-use crate::consume::ConsumeError;
 use cartwheel_domain::Email;
-use cartwheel_store::{Claim, ClaimEmail, Mailing};
 use std::{future::Future, time::Duration};
 
 /// How long a claim to send an e-mail holds: longer than a send takes (a consumer's timeout is
@@ -64,24 +62,5 @@ impl SendMail for Mailer {
             .await
             .map_err(|e| MailError(Box::new(e.into())))?;
         Ok(output.message_id.unwrap_or_default())
-    }
-}
-
-/// Sends the e-mail about `mailing` unless it went out already (`ClaimEmail`). A copy of the
-/// event being sent at this moment fails with `EmailInFlight`, to come back after it.
-pub async fn send_once(
-    store: &impl ClaimEmail,
-    mailer: &impl SendMail,
-    mailing: Mailing,
-    to: &Email,
-    (subject, body): (&str, &str),
-) -> Result<(), ConsumeError> {
-    match store.claim_email(mailing, EMAIL_LEASE).await? {
-        Claim::Sent => Ok(()),
-        Claim::Held => Err(ConsumeError::EmailInFlight),
-        Claim::Granted => {
-            let message_id = mailer.send(to, subject, body).await?;
-            Ok(store.mark_emailed(mailing, &message_id).await?)
-        }
     }
 }

@@ -4,13 +4,12 @@
 //! with a value only the stack knows (template.yaml's `ORIGIN_VERIFY`), and an HTTP function given
 //! that setting answers a request without it 403, before its handler runs.
 
+pub use crate::config::ORIGIN_VERIFY;
 use crate::{config::Env, function::Gate, Invoke};
 use cartwheel_http::{ApiError, ApiResult};
 use lambda_http::Request;
 use std::sync::Arc;
 
-/// The setting: empty or unset without the CDN.
-pub const ORIGIN_VERIFY: &str = "ORIGIN_VERIFY";
 /// The header CloudFront adds (template.yaml's `OriginCustomHeaders`).
 pub const HEADER: &str = "x-origin-verify";
 

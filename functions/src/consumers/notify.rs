@@ -1,10 +1,11 @@
 //! The notifications' consumer: each event about an order that its customer is told of becomes a
-//! notification, stored once (`RecordNotification`), and one e-mail (`mail::send_once`). A
+//! notification, stored once (`RecordNotification`), and one e-mail (`consumers::send_once`). A
 //! redelivery finds both done and does nothing.
 
 use crate::{
     consume::{each_event, ConsumeError, Delivered},
-    mail::{send_once, SendMail},
+    consumers::send_once,
+    mail::SendMail,
 };
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use cartwheel_domain::{Notification, NotificationKind, OrderId, OrderStatus, Timestamp, UserId};

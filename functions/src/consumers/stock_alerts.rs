@@ -3,7 +3,8 @@
 
 use crate::{
     consume::{each_event, ConsumeError, Delivered},
-    mail::{send_once, SendMail},
+    consumers::send_once,
+    mail::SendMail,
 };
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use cartwheel_domain::Email;

@@ -5,7 +5,7 @@
 //! `AWS_ENDPOINT_URL_SFN` names the edge) are served by the offline engine (`states`); every
 //! other call is passed through to moto itself on its own port.
 
-use crate::{iam::Call, sandbox::Failure, stack::Functions, states};
+use crate::{iam::Call, sandbox::Failure, stack::model::Functions, states};
 use bytes::Bytes;
 use cartwheel_functions::saga::SagaInput;
 use http_body_util::{BodyExt, Full};

@@ -4,6 +4,7 @@
 //! calling the same handlers in process.
 
 pub mod accept;
+pub mod arns;
 pub mod aws_edge;
 pub mod capacity;
 pub mod cors;

@@ -3,6 +3,7 @@
 //! watch themselves, and record the same metrics (`metrics::observe`). Lambda's and API Gateway's
 //! own metrics are recorded where the runtime plays those services: the sandbox and the gateway.
 
+pub use crate::queues::{queue_age, queue_name};
 use crate::{metrics, queues::QueueAddress};
 use aws_sdk_cloudwatch::types::StandardUnit;
 use aws_sdk_sfn::{primitives::DateTime, types::ExecutionStatus};
@@ -21,11 +22,6 @@ pub const OTHER_QUEUE_EVERY: Duration = Duration::from_secs(10);
 const EXECUTIONS_EVERY: Duration = Duration::from_secs(2);
 /// Executions per ListExecutions page when looking for new ones (newest first).
 const NEW_EXECUTIONS_PAGE: i32 = 100;
-
-/// A queue's name, the `QueueName` dimension: the last part of its URL.
-pub fn queue_name(queue: &QueueAddress) -> &str {
-    queue.url.rsplit('/').next().unwrap_or_default()
-}
 
 /// Records the queues' depths every `every`. The age of the oldest message is recorded by the
 /// queue's consumer when it receives (see `queue_age`), and is 0 when the queue is empty.
@@ -76,18 +72,6 @@ async fn observe_depth(client: &aws_sdk_sqs::Client, queue: &QueueAddress) -> Re
         queue_age(queue, 0.0);
     }
     Ok(())
-}
-
-/// `ApproximateAgeOfOldestMessage`, in seconds, as a consumer saw it when it received a batch.
-pub fn queue_age(queue: &QueueAddress, seconds: f64) {
-    let dimensions = [("QueueName", queue_name(queue))];
-    metrics::observe(
-        "AWS/SQS",
-        "ApproximateAgeOfOldestMessage",
-        StandardUnit::Seconds,
-        seconds,
-        &dimensions,
-    );
 }
 
 /// Records `AWS/States` metrics for each state machine: executions started, and how each ended,

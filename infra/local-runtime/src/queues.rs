@@ -127,7 +127,7 @@ impl QueueConsumer {
         if messages.is_empty() {
             return Ok(());
         }
-        crate::observers::queue_age(&self.queue, oldest_age_seconds(&messages));
+        queue_age(&self.queue, oldest_age_seconds(&messages));
         let records: Vec<_> = messages
             .iter()
             .map(|m| {
@@ -178,4 +178,21 @@ impl QueueConsumer {
         }
         Ok(())
     }
+}
+
+/// A queue's name, the `QueueName` dimension: the last part of its URL.
+pub fn queue_name(queue: &QueueAddress) -> &str {
+    queue.url.rsplit('/').next().unwrap_or_default()
+}
+
+/// `ApproximateAgeOfOldestMessage`, in seconds, as a consumer saw it when it received a batch.
+pub fn queue_age(queue: &QueueAddress, seconds: f64) {
+    let dimensions = [("QueueName", queue_name(queue))];
+    crate::metrics::observe(
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        aws_sdk_cloudwatch::types::StandardUnit::Seconds,
+        seconds,
+        &dimensions,
+    );
 }

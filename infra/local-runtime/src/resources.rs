@@ -5,7 +5,7 @@
 //! `!Join`, and `!Select` of a `!Split`, work on what those give. Parameters take their offline
 //! values.
 
-use crate::iam::ArnScheme;
+use crate::arns::ArnScheme;
 use cartwheel_template::{EnvValue, Expr};
 use std::collections::HashMap;
 

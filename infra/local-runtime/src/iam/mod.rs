@@ -8,9 +8,10 @@ mod client;
 mod expand;
 mod request;
 
+pub use crate::arns::ArnScheme;
 pub use client::sandboxed_sdk;
 pub use expand::{function_statements, principal_statements, ExpandError};
-pub use request::{calls, ArnScheme, Call, Operation};
+pub use request::{calls, Call, Operation};
 
 use std::sync::Mutex;
 

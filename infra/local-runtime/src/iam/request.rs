@@ -3,51 +3,13 @@
 //! item's own action; a batch needs the single-message action), or for a REST protocol (SESv2)
 //! from its method and path.
 
+use crate::arns::ArnScheme;
 use serde_json::Value;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub action: String,
     pub resource: String,
-}
-
-/// How the stack's resources are named, to turn a request's names and URLs into ARNs.
-#[derive(Debug, Clone, Default)]
-pub struct ArnScheme {
-    /// `arn:aws:dynamodb:<region>:<account>:table/`, as DynamoDB Local names its tables.
-    pub table_prefix: String,
-    pub region: String,
-    pub account: String,
-    /// Queue URL → ARN for the queues the stack created.
-    pub queues: HashMap<String, String>,
-    /// Secret name → ARN (which ends in Secrets Manager's random `-XXXXXX`).
-    pub secrets: HashMap<String, String>,
-}
-
-impl ArnScheme {
-    fn table(&self, name: &str) -> String {
-        format!("{}{name}", self.table_prefix)
-    }
-
-    fn queue(&self, url: &str) -> String {
-        self.queues.get(url).cloned().unwrap_or_else(|| {
-            let name = url.rsplit('/').next().unwrap_or(url);
-            format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account)
-        })
-    }
-
-    fn bus(&self, name: Option<&str>) -> String {
-        match name {
-            Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
-            other => format!(
-                "arn:aws:events:{}:{}:event-bus/{}",
-                self.region,
-                self.account,
-                other.unwrap_or("default")
-            ),
-        }
-    }
 }
 
 fn call(action: String, resource: String) -> Call {
@@ -223,6 +185,7 @@ pub fn calls(operation: Operation<'_>, body: &[u8], arns: &ArnScheme) -> Vec<Cal
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::HashMap;
 
     fn arns() -> ArnScheme {
         ArnScheme {

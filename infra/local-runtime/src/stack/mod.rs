@@ -17,7 +17,7 @@ use std::{collections::HashMap, sync::Arc};
 
 mod event_sources;
 mod functions;
-mod model;
+pub(crate) mod model;
 mod provisioning;
 
 use functions::deploy_functions;
