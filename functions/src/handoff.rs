@@ -11,7 +11,7 @@ use crate::{
 };
 use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use aws_sdk_sfn::{error::DisplayErrorContext, types::ExecutionStatus};
+use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use cartwheel_domain::{
     lifecycle::{self, Actor},
@@ -23,15 +23,18 @@ use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use std::time::Duration;
 
+/// A cause kept as it came, with its own chain.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HandoffError {
-    #[error("the queued message is not an order hand-off: {0}")]
-    BadMessage(String),
-    #[error("Step Functions failed: {0}")]
-    StepFunctions(String),
-    #[error("SQS failed: {0}")]
-    Queue(String),
-    #[error(transparent)]
+    #[error("the queued message is not an order hand-off")]
+    BadMessage(#[source] Cause),
+    #[error("Step Functions failed")]
+    StepFunctions(#[source] Cause),
+    #[error("SQS failed")]
+    Queue(#[source] Cause),
+    #[error("the store failed")]
     Store(#[from] StoreError),
 }
 
@@ -45,7 +48,7 @@ impl From<HandoffError> for Diagnostic {
         };
         Diagnostic {
             error_type: error_type.into(),
-            error_message: error.to_string(),
+            error_message: cartwheel_http::ErrorChain(&error).to_string(),
         }
     }
 }
@@ -100,9 +103,7 @@ impl SagaStarter {
             {
                 Ok(false)
             }
-            Err(e) => Err(HandoffError::StepFunctions(
-                DisplayErrorContext(&e).to_string(),
-            )),
+            Err(e) => Err(HandoffError::StepFunctions(Box::new(e))),
         }
     }
 
@@ -118,7 +119,7 @@ impl SagaStarter {
             .send()
             .await
             .map(|described| described.status)
-            .map_err(|e| HandoffError::StepFunctions(DisplayErrorContext(&e).to_string()))
+            .map_err(|e| HandoffError::StepFunctions(Box::new(e)))
     }
 
     /// Starts the order's checkout unless it is already under way. An order whose execution died
@@ -244,12 +245,12 @@ impl OrderQueue {
             .enumerate()
             .map(|(slot, order)| {
                 let body = serde_json::to_string(&SagaInput { order_id: *order })
-                    .map_err(|e| HandoffError::BadMessage(e.to_string()))?;
+                    .map_err(|e| HandoffError::BadMessage(Box::new(e)))?;
                 SendMessageBatchRequestEntry::builder()
                     .id(slot.to_string())
                     .message_body(body)
                     .build()
-                    .map_err(|e| HandoffError::Queue(e.to_string()))
+                    .map_err(|e| HandoffError::Queue(Box::new(e)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let sent = self
@@ -259,15 +260,15 @@ impl OrderQueue {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| HandoffError::Queue(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| HandoffError::Queue(Box::new(e)))?;
         match sent.failed.first() {
-            Some(failure) => Err(HandoffError::Queue(format!(
+            Some(failure) => Err(HandoffError::Queue(Cause::from(format!(
                 "{} of {} messages refused, e.g. {}: {}",
                 sent.failed.len(),
                 chunk.len(),
                 failure.code,
                 failure.message.as_deref().unwrap_or_default()
-            ))),
+            )))),
             None => Ok(()),
         }
     }
@@ -281,9 +282,9 @@ async fn start_from_message(
     let body = message
         .body
         .as_deref()
-        .ok_or_else(|| HandoffError::BadMessage("no body".into()))?;
-    let input: SagaInput =
-        serde_json::from_str(body).map_err(|e| HandoffError::BadMessage(format!("{e}: {body}")))?;
+        .ok_or_else(|| HandoffError::BadMessage("the message has no body".into()))?;
+    let input: SagaInput = serde_json::from_str(body)
+        .map_err(|e| HandoffError::BadMessage(format!("{e}: {body}").into()))?;
     saga.start(store, input).await
 }
 
@@ -307,7 +308,7 @@ pub async fn start_checkout(
             Ok(Start::Started | Start::Restarted) => started += 1,
             Ok(Start::AlreadyStarted | Start::GaveUp) => {}
             Err(error) => {
-                tracing::error!(message = ?message.message_id, %error, "could not start a checkout");
+                tracing::error!(message = ?message.message_id, error = %cartwheel_http::ErrorChain(&error), "could not start a checkout");
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = message.message_id.clone().unwrap_or_default();
                 response.batch_item_failures.push(failure);
@@ -373,5 +374,28 @@ impl Dependencies for PendingSweep {
             queue: OrderQueue::new(aws_sdk_sqs::Client::new(sdk), url),
             grace: Duration::from_secs(grace),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_hand_off_tells_step_functions_its_whole_cause() {
+        let refused = HandoffError::Queue("3 of 10 messages refused, e.g. Throttled".into());
+        let diagnostic = Diagnostic::from(refused);
+        assert_eq!(diagnostic.error_type, "QueueFailed");
+        assert_eq!(
+            diagnostic.error_message,
+            "SQS failed: 3 of 10 messages refused, e.g. Throttled"
+        );
+        let store = HandoffError::from(StoreError::Call("timed out".into()));
+        let diagnostic = Diagnostic::from(store);
+        assert_eq!(diagnostic.error_type, "StoreUnavailable");
+        assert_eq!(
+            diagnostic.error_message,
+            "the store failed: a DynamoDB call failed: timed out"
+        );
     }
 }
