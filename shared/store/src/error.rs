@@ -64,8 +64,9 @@ impl StoreError {
 }
 
 impl StoreError {
-    /// Whether the same call may succeed later: a throttle, or a failed call. Decided here, once,
-    /// from the cause, for the handlers (429 or 500) and the saga (retried or final).
+    /// Whether the same call may succeed later: a throttle, or a failed call. The handlers and
+    /// the saga match on the variants themselves today; the saga still retries every other
+    /// store failure too, until its Catch (see the closing note of 2026-12-07).
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Throttled(_) | Self::Call(_))
     }
