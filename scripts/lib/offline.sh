@@ -10,7 +10,14 @@ STATE=${CARTWHEEL_STATE:-$ROOT/.offline}
 OFFLINE="$ROOT/infra/offline"
 mkdir -p "$STATE"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Every progress line carries the time since the outermost script started (scripts it runs inherit
+# CARTWHEEL_T0), so a slow step of a long run shows where the minutes went.
+: "${CARTWHEEL_T0:=$(date +%s)}"
+export CARTWHEEL_T0
+say() {
+  local t=$(($(date +%s) - CARTWHEEL_T0))
+  printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((t / 60)) $((t % 60)) "$*" >&2
+}
 
 apt_install() {
   say "installing $* with apt"
