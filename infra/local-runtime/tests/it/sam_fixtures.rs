@@ -3,10 +3,11 @@
 
 use crate::support;
 
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use cartwheel_domain::{OrderStatus, Role};
 use cartwheel_functions::{deployed, registry::Handler, saga::SagaInput};
 use cartwheel_store::{
-    GetOrder, GetOrderDetails, GetProduct, ListProducts, PaymentState, ProductQuery,
+    GetOrder, GetOrderDetails, GetProduct, ListProducts, PaymentState, ProductQuery, Store,
 };
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
@@ -20,6 +21,58 @@ async fn app_with_fixture_data(options: StackOptions) -> TestApp {
     let app = TestApp::start_stack(options).await;
     store_fixture_data(&app.store).await;
     app
+}
+
+/// Deletes every item of the stack's table, so that the next fixture finds the fixture data as
+/// it was written: one stack serves every fixture (a stack costs 50 cold starts, emptying a table
+/// of a few dozen items a scan and a batch delete).
+async fn empty_table(store: &Store) {
+    let client = store.client();
+    let table = client
+        .describe_table()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .expect("the test's own table");
+    let keys: Vec<String> = (table.table().and_then(|t| t.key_schema.clone()))
+        .expect("a table has a key schema")
+        .into_iter()
+        .map(|k| k.attribute_name)
+        .collect();
+    let items = client
+        .scan()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .expect("the test's scan of its own table");
+    assert!(
+        items.last_evaluated_key().is_none(),
+        "a fixture table fits in one page"
+    );
+    for chunk in items.items().chunks(25) {
+        let deletes = chunk.iter().map(|item| {
+            let key = item.iter().filter(|(name, _)| keys.contains(name));
+            let key = key
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            let delete = DeleteRequest::builder().set_key(Some(key)).build();
+            WriteRequest::builder()
+                .delete_request(delete.expect("a key"))
+                .build()
+        });
+        client
+            .batch_write_item()
+            .request_items(store.table_name(), deletes.collect())
+            .send()
+            .await
+            .expect("the test's delete of its own items");
+    }
+}
+
+/// The one stack the HTTP fixtures share, with the fixture data written anew.
+async fn with_fresh_fixture_data(app: &TestApp) {
+    empty_table(&app.store).await;
+    store_fixture_data(&app.store).await;
 }
 
 fn expected_status(binary: &str) -> u16 {
@@ -41,11 +94,12 @@ fn expected_status(binary: &str) -> u16 {
 
 #[tokio::test]
 async fn every_http_function_answers_its_fixture() {
+    let app = TestApp::start_stack(StackOptions::api_only()).await;
     for function in template().functions().unwrap() {
         let Some(Handler::Http(_)) = deployed::handler(&function.logical_id) else {
             continue;
         };
-        let app = app_with_fixture_data(StackOptions::api_only()).await;
+        with_fresh_fixture_data(&app).await;
         let request = lambda_http::request::from_str(&fixture(&function.binary))
             .expect("the fixture is an API Gateway v2 event");
         let deployed = app.function(&function.logical_id);
