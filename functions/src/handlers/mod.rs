@@ -19,8 +19,10 @@ use cartwheel_store::StoreError;
 /// about this long before the SDK gives up.
 const THROTTLED_RETRY_AFTER_S: u64 = 1;
 
-/// The one place where store failures become HTTP problems. DynamoDB refusing a call for capacity
-/// is overload, answered 429 with `Retry-After`, never a 5xx.
+/// The one place where store failures become HTTP problems. DynamoDB refusing a call for capacity,
+/// or not answering it in time, is overload, answered 429 with `Retry-After`, never a 5xx. A
+/// write that timed out may have been made: the client's retry finds it (an order by its
+/// Idempotency-Key, a cart line or a favourite by its key).
 pub(crate) fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::DuplicateSku(_) | StoreError::EmailTaken | StoreError::VersionConflict => {
@@ -31,7 +33,7 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
         StoreError::LimitReached(_)
         | StoreError::AlreadyReviewed
         | StoreError::StockOutOfRange(_) => ApiError::Conflict(error.to_string()),
-        StoreError::Throttled(_) => ApiError::TooManyRequests {
+        StoreError::Throttled(_) | StoreError::TimedOut(_) => ApiError::TooManyRequests {
             what: "requests",
             retry_after: THROTTLED_RETRY_AFTER_S,
         },
@@ -50,11 +52,13 @@ mod tests {
     use lambda_http::http::StatusCode;
 
     #[test]
-    fn a_throttled_store_is_overload_and_a_failed_call_is_an_error() {
+    fn a_throttled_or_timed_out_store_is_overload_and_a_failed_call_is_an_error() {
         let throttled = store_error(StoreError::Throttled("slow down".into()));
         assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
         let response = cartwheel_http::problem(&throttled);
         assert_eq!(response.headers()["retry-after"], "1");
+        let timed_out = store_error(StoreError::TimedOut("no answer".into()));
+        assert_eq!(timed_out.status(), StatusCode::TOO_MANY_REQUESTS);
         let failed = store_error(StoreError::Call("connection refused".into()));
         assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }

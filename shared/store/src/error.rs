@@ -38,8 +38,11 @@ pub enum StoreError {
     /// DynamoDB refused the call for capacity (`THROTTLING`); the same call later succeeds.
     #[error("DynamoDB throttled the call")]
     Throttled(#[source] Cause),
-    /// The call failed otherwise: no connection, a timeout, a 5xx, an error this store does not
-    /// expect.
+    /// DynamoDB did not answer in time (the SDK's timeout, or a stalled response): overload as
+    /// much as a throttle is. A write may have been made; a retry must recognise it.
+    #[error("DynamoDB did not answer in time")]
+    TimedOut(#[source] Cause),
+    /// The call failed otherwise: no connection, a 5xx, an error this store does not expect.
     #[error("a DynamoDB call failed")]
     Call(#[source] Cause),
     /// A request could not be built from what the store gave it (a required field unset).
@@ -64,11 +67,11 @@ impl StoreError {
 }
 
 impl StoreError {
-    /// Whether the same call may succeed later: a throttle, or a failed call. The handlers and
+    /// Whether the same call may succeed later: a throttle, a timeout, or a failed call. The handlers and
     /// the saga match on the variants themselves today; the saga still retries every other
     /// store failure too, until its Catch (see the closing note of 2026-12-07).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Throttled(_) | Self::Call(_))
+        matches!(self, Self::Throttled(_) | Self::TimedOut(_) | Self::Call(_))
     }
 }
 
@@ -79,8 +82,15 @@ where
 {
     fn from(error: SdkError<E, R>) -> Self {
         let throttled = error.code().is_some_and(|code| THROTTLING.contains(&code));
+        let timed_out = match &error {
+            SdkError::TimeoutError(_) => true,
+            SdkError::DispatchFailure(failure) => failure.is_timeout(),
+            _ => false,
+        };
         if throttled {
             Self::Throttled(Box::new(error))
+        } else if timed_out {
+            Self::TimedOut(Box::new(error))
         } else {
             Self::Call(Box::new(error))
         }
@@ -103,7 +113,9 @@ impl From<serde_dynamo::Error> for StoreError {
 mod tests {
     use super::*;
     use aws_sdk_dynamodb::{
-        config::http::HttpResponse, error::ErrorMetadata, operation::get_item::GetItemError,
+        config::http::HttpResponse,
+        error::{ConnectorError, ErrorMetadata},
+        operation::get_item::GetItemError,
     };
     use aws_smithy_types::body::SdkBody;
     use std::error::Error;
@@ -132,5 +144,27 @@ mod tests {
         let cause = error.source().expect("the SDK's error is kept");
         assert!(format!("{cause:?}").contains("ResourceNotFoundException"));
         assert!(!StoreError::VersionConflict.is_transient());
+    }
+
+    /// An overloaded DynamoDB (here: DynamoDB Local starved of CPU) stops answering before it
+    /// throttles; a client must hear "come back" then too, not that something broke.
+    #[test]
+    fn a_call_that_timed_out_is_told_from_a_failure_and_keeps_its_cause() {
+        let stalled = ConnectorError::timeout("minimum throughput was not met".into());
+        let timeouts: [SdkError<GetItemError, HttpResponse>; 2] = [
+            SdkError::dispatch_failure(stalled),
+            SdkError::timeout_error("the operation's timeout passed"),
+        ];
+        for timeout in timeouts {
+            let error = StoreError::from(timeout);
+            assert!(matches!(error, StoreError::TimedOut(_)), "{error:?}");
+            assert!(error.is_transient());
+            assert!(error.source().is_some(), "the SDK's error is kept");
+        }
+        let refused = ConnectorError::io("connection refused".into());
+        let error = StoreError::from(SdkError::<GetItemError, HttpResponse>::dispatch_failure(
+            refused,
+        ));
+        assert!(matches!(error, StoreError::Call(_)), "{error:?}");
     }
 }
