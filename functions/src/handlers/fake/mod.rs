@@ -87,6 +87,11 @@ impl Event {
         self
     }
 
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.0["requestContext"]["http"]["sourceIp"] = json!(ip);
+        self
+    }
+
     pub fn request(self) -> Request {
         lambda_http::request::from_str(&self.0.to_string())
             .expect("a fixture is an API Gateway v2 event")
