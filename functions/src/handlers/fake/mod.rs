@@ -4,19 +4,26 @@
 //! faithful as a handler's decision needs, and a call can be made to fail on demand.
 
 mod catalog;
+mod notices;
 mod orders;
 mod people;
 
+pub use notices::FakeMailer;
 pub use orders::order_of;
 
-use cartwheel_domain::{CartLine, OrderStatus, Product, ProductId, Timestamp, UserId};
+use cartwheel_domain::{
+    CartLine, Notification, OrderStatus, Product, ProductId, Timestamp, UserId,
+};
 use cartwheel_http::ApiError;
 use cartwheel_store::{
-    AuthoredReview, Credentials, EarlierOrder, Favourite, ProductQuery, StoreError,
+    AuthoredReview, Claim, Credentials, EarlierOrder, Favourite, Mailing, ProductQuery, StoreError,
 };
 use lambda_http::{http::StatusCode, Body, Request, Response};
 use serde_json::{json, Value};
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Mutex,
+};
 
 /// The customer the fixtures sign in as.
 pub const CUSTOMER: &str = "01HZX3N5Q8V2K7M4R9T6W1Y0AC";
@@ -172,6 +179,11 @@ pub struct FakeStore {
     pub users: Mutex<Vec<Credentials>>,
     pub favourites: Mutex<HashMap<UserId, Vec<Favourite>>>,
     pub reviews: Mutex<Vec<AuthoredReview>>,
+    pub notifications: Mutex<HashMap<UserId, Vec<Notification>>>,
+    /// The (consumer, event id) pairs applied, as the dedup records keep them.
+    pub applied: Mutex<HashSet<(String, String)>>,
+    /// Where each e-mail claim stands.
+    pub emails: Mutex<Vec<(Mailing, Claim)>>,
     /// The calls made, by trait method name, in order.
     pub calls: Mutex<Vec<&'static str>>,
     /// Calls that fail, by trait method name, and with what.
