@@ -186,8 +186,8 @@ pub struct FakeStore {
     pub emails: Mutex<Vec<(Mailing, Claim)>>,
     /// The calls made, by trait method name, in order.
     pub calls: Mutex<Vec<&'static str>>,
-    /// Calls that fail, by trait method name, and with what.
-    pub failing: HashMap<&'static str, fn() -> StoreError>,
+    /// Calls that fail, by trait method name, and with what (set with `failing`).
+    pub failures: HashMap<&'static str, fn() -> StoreError>,
 }
 
 impl FakeStore {
@@ -200,14 +200,14 @@ impl FakeStore {
 
     /// Makes every call of `method` fail with `error`.
     pub fn failing(mut self, method: &'static str, error: fn() -> StoreError) -> Self {
-        self.failing.insert(method, error);
+        self.failures.insert(method, error);
         self
     }
 
     /// Records a call of `method`, and fails it if the test said so.
     fn call(&self, method: &'static str) -> Result<(), StoreError> {
         self.calls.lock().unwrap().push(method);
-        self.failing
+        self.failures
             .get(method)
             .map_or(Ok(()), |error| Err(error()))
     }
