@@ -108,3 +108,6 @@ pub async fn give_back_all(store: &impl GiveBackSlot, slots: &[Slot], taken_at: 
         slot.give_back(store, taken_at).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

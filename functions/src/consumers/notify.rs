@@ -53,3 +53,6 @@ pub async fn notify_customers(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,3 +77,6 @@ pub async fn change_stock(store: &impl ChangeStock, request: Request) -> ApiResu
         Err(error) => Err(store_error(error)),
     }
 }
+
+#[cfg(test)]
+mod tests;

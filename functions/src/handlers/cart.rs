@@ -140,3 +140,6 @@ pub async fn remove_item(
         .map_err(store_error)?;
     cart_of(store, caller.user_id).await
 }
+
+#[cfg(test)]
+mod tests;

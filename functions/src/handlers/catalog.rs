@@ -108,3 +108,6 @@ pub async fn list_categories(store: &impl ListCategories, request: Request) -> A
     let categories = store.list_categories().await.map_err(store_error)?;
     cached_json(&request, CATEGORIES_FRESH, &json!({ "items": categories }))
 }
+
+#[cfg(test)]
+mod tests;

@@ -83,3 +83,6 @@ pub async fn remove_favourite(store: &impl RemoveFavourite, request: Request) ->
         .map_err(store_error)?;
     no_content()
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@ pub mod admin;
 pub mod cart;
 pub mod catalog;
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 pub mod favourites;
 pub mod identity;
 pub mod notifications;

@@ -32,3 +32,6 @@ pub async fn mark_read(store: &impl MarkRead, request: Request) -> ApiResult {
         Err(error) => Err(store_error(error)),
     }
 }
+
+#[cfg(test)]
+mod tests;

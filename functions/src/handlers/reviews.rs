@@ -168,3 +168,6 @@ pub async fn list_reviews(store: &(impl GetProduct + ListReviews), request: Requ
         .map_err(store_error)?;
     cached_json(&request, REVIEWS_FRESH, &page)
 }
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ fn limit() -> OrderLimit {
 #[tokio::test]
 async fn a_slot_taken_before_the_order_write_fails_is_given_back() {
     let store = FakeStore {
-        products: vec![fixture_product()],
+        products: vec![fixture_product()].into(),
         fail_order_writes: true,
         ..FakeStore::default()
     };
@@ -35,7 +35,7 @@ async fn a_slot_taken_before_the_order_write_fails_is_given_back() {
 #[tokio::test]
 async fn an_order_that_a_concurrent_attempt_placed_counts_once() {
     let store = FakeStore {
-        products: vec![fixture_product()],
+        products: vec![fixture_product()].into(),
         lookup_misses: true,
         ..FakeStore::default()
     };
@@ -65,7 +65,7 @@ fn status_of(body: &Body) -> Value {
 
 fn ordering(saga: Vec<OrderStatus>) -> FakeStore {
     FakeStore {
-        products: vec![fixture_product()],
+        products: vec![fixture_product()].into(),
         saga: saga.into(),
         ..FakeStore::default()
     }
