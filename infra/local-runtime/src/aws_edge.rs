@@ -5,7 +5,13 @@
 //! `AWS_ENDPOINT_URL_SFN` names the edge) are served by the offline engine (`states`); every
 //! other call is passed through to moto itself on its own port.
 
-use crate::{iam::Call, sandbox::Failure, stack::model::Functions, states};
+use crate::{
+    iam::Call,
+    invocation::{InvokeStep, Invoked},
+    sandbox::Failure,
+    stack::model::Functions,
+    states,
+};
 use bytes::Bytes;
 use cartwheel_functions::saga::SagaInput;
 use http_body_util::{BodyExt, Full};
@@ -64,37 +70,6 @@ fn aws_error(
     response
 }
 
-/// What a Lambda Invoke of a saga step came to.
-pub enum Invoked {
-    /// The step's answer (its JSON).
-    Output(Vec<u8>),
-    /// The function failed: what Lambda reports with `X-Amz-Function-Error`.
-    FunctionError { error_type: String, message: String },
-    /// Lambda itself refused the call (not found, denied, throttled).
-    ApiError {
-        status: StatusCode,
-        error_type: &'static str,
-        body: serde_json::Value,
-    },
-}
-
-impl Invoked {
-    fn function_error(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::FunctionError {
-            error_type: error_type.into(),
-            message: message.into(),
-        }
-    }
-
-    fn api(status: StatusCode, error_type: &'static str, body: serde_json::Value) -> Self {
-        Self::ApiError {
-            status,
-            error_type,
-            body,
-        }
-    }
-}
-
 /// The region a SigV4 `Authorization` header's credential scope names.
 fn signed_region(headers: &hyper::HeaderMap) -> Option<&str> {
     let authorization = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
@@ -136,16 +111,6 @@ impl AwsEdge {
         Some((functions, logical_id.to_owned()))
     }
 
-    /// The region and account of the stack a resource named `<stack>-<logical id>` belongs to.
-    pub fn location_of(&self, name: &str) -> Option<(String, String)> {
-        let (stack, _) = name.rsplit_once('-')?;
-        let functions = self.stacks.read().ok()?.get(stack).cloned()?;
-        Some((
-            functions.resources.region.clone(),
-            functions.resources.account.clone(),
-        ))
-    }
-
     pub async fn handle(self: &Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
         let body = match body.collect().await {
@@ -180,9 +145,47 @@ impl AwsEdge {
         }
     }
 
-    /// Invokes a saga step as Lambda does for Step Functions (with the state machine's role):
-    /// moto's engine through `invoke`, the offline engine (`states`) directly.
-    pub async fn invoke_step(&self, function: &str, payload: &[u8]) -> Invoked {
+    async fn pass_to_moto(
+        &self,
+        parts: hyper::http::request::Parts,
+        body: Bytes,
+    ) -> Response<Full<Bytes>> {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let mut forward = Request::new(Full::new(body));
+        *forward.method_mut() = parts.method;
+        *forward.headers_mut() = parts.headers;
+        forward.headers_mut().remove(hyper::header::HOST);
+        match format!("{}{path}", self.moto).parse() {
+            Ok(uri) => *forward.uri_mut() = uri,
+            Err(_) => return answer(StatusCode::BAD_REQUEST, "bad path", false),
+        }
+        match self.client.request(forward).await {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
+                Response::from_parts(parts, Full::new(bytes))
+            }
+            Err(error) => answer(
+                StatusCode::BAD_GATEWAY,
+                format!("moto did not answer: {error}"),
+                false,
+            ),
+        }
+    }
+}
+
+/// Moto's engine reaches `invoke_step` through `invoke`; the offline engine (`states`) calls it
+/// directly.
+impl InvokeStep for AwsEdge {
+    async fn invoke_step(&self, function: &str, payload: &[u8]) -> Invoked {
         let Some((functions, logical_id)) = self.target(function) else {
             let body =
                 json!({"Type": "User", "Message": format!("Function not found: {function}")});
@@ -227,40 +230,13 @@ impl AwsEdge {
         }
     }
 
-    async fn pass_to_moto(
-        &self,
-        parts: hyper::http::request::Parts,
-        body: Bytes,
-    ) -> Response<Full<Bytes>> {
-        let path = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
-        let mut forward = Request::new(Full::new(body));
-        *forward.method_mut() = parts.method;
-        *forward.headers_mut() = parts.headers;
-        forward.headers_mut().remove(hyper::header::HOST);
-        match format!("{}{path}", self.moto).parse() {
-            Ok(uri) => *forward.uri_mut() = uri,
-            Err(_) => return answer(StatusCode::BAD_REQUEST, "bad path", false),
-        }
-        match self.client.request(forward).await {
-            Ok(response) => {
-                let (parts, body) = response.into_parts();
-                let bytes = body
-                    .collect()
-                    .await
-                    .map(|c| c.to_bytes())
-                    .unwrap_or_default();
-                Response::from_parts(parts, Full::new(bytes))
-            }
-            Err(error) => answer(
-                StatusCode::BAD_GATEWAY,
-                format!("moto did not answer: {error}"),
-                false,
-            ),
-        }
+    fn location_of(&self, name: &str) -> Option<(String, String)> {
+        let (stack, _) = name.rsplit_once('-')?;
+        let functions = self.stacks.read().ok()?.get(stack).cloned()?;
+        Some((
+            functions.resources.region.clone(),
+            functions.resources.account.clone(),
+        ))
     }
 }
 

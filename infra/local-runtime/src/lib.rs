@@ -14,6 +14,7 @@ mod expanded;
 pub mod explore;
 pub mod gateway;
 pub mod iam;
+pub mod invocation;
 pub mod invoke_permission;
 pub mod metrics;
 pub mod observers;
