@@ -9,7 +9,7 @@ use crate::{
     iam::Call,
     invocation::{InvokeStep, Invoked},
     sandbox::Failure,
-    stack::model::Functions,
+    stack_functions::Functions,
     states,
 };
 use bytes::Bytes;

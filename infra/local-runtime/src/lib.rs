@@ -30,6 +30,7 @@ pub mod response_log;
 pub mod sandbox;
 pub mod seed;
 pub mod stack;
+pub mod stack_functions;
 pub mod states;
 pub mod stream;
 pub mod stream_retries;

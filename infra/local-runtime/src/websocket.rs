@@ -7,7 +7,7 @@
 
 use crate::{
     invoke_permission::{may_invoke, refused, API_GATEWAY},
-    stack::Functions,
+    stack_functions::Functions,
 };
 use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode as SdkStatus};
 use aws_smithy_types::body::SdkBody;

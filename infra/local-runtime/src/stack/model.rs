@@ -1,12 +1,12 @@
 //! What an offline stack is: its settings, its parts once started, and how it fails to start.
 
+pub use crate::stack_functions::Functions;
 use crate::{
     iam::{self, Principal},
     pattern::UnsupportedPattern,
-    provision::{offline_function_arn, offline_name, ProvisionError},
+    provision::{offline_name, ProvisionError},
     queues::QueueAddress,
     resources::Resources,
-    sandbox::Deployed,
 };
 use aws_config::SdkConfig;
 use cartwheel_template::TemplateError;
@@ -47,30 +47,6 @@ pub struct EventSourceSettings {
     pub schedule_every: Option<Duration>,
     /// Whether pipes run; a test switches them off to prove the sweeper alone hands orders off.
     pub play_pipes: bool,
-}
-
-/// A stack's functions, each in its sandbox, and the principals that may invoke them.
-pub struct Functions {
-    pub stack: String,
-    pub(super) by_id: HashMap<String, Arc<Deployed>>,
-    /// The state machines' roles: Step Functions invokes the saga's steps with them.
-    pub invokers: Vec<Principal>,
-    pub resources: Resources,
-}
-
-impl Functions {
-    pub fn get(&self, logical_id: &str) -> Option<&Arc<Deployed>> {
-        self.by_id.get(logical_id)
-    }
-
-    pub fn arn(&self, logical_id: &str) -> String {
-        offline_function_arn(
-            &self.resources.region,
-            &self.resources.account,
-            &self.stack,
-            logical_id,
-        )
-    }
 }
 
 pub struct OfflineStack {
