@@ -198,7 +198,7 @@ impl InvokeStep for AwsEdge {
         if !functions.invokers.iter().any(|p| p.allows(&call)) {
             let denied = functions.invokers.first().map(|p| p.check(&call));
             let message = match denied {
-                Some(Err(message)) => message,
+                Some(Err(denied)) => denied.to_string(),
                 _ => format!("no principal of the stack may invoke {function}"),
             };
             let body = json!({"Message": message});

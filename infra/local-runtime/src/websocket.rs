@@ -7,6 +7,7 @@
 
 use crate::{
     invoke_permission::{may_invoke, refused, API_GATEWAY},
+    resources::ResolveError,
     stack_functions::Functions,
 };
 use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode as SdkStatus};
@@ -34,6 +35,23 @@ use tokio_tungstenite::{
     tungstenite::{handshake::derive_accept_key, protocol::Role, Message},
     WebSocketStream,
 };
+
+/// Why the template's WebSocket API cannot be served as it is wired.
+#[derive(Debug, thiserror::Error)]
+pub enum WebSocketError {
+    #[error("{what}")]
+    Unresolved {
+        what: String,
+        #[source]
+        source: ResolveError,
+    },
+    #[error("{0} has no stage")]
+    NoStage(String),
+    #[error("{0} has no literal RouteKey")]
+    NoRouteKey(String),
+    #[error("{0}'s Target is not an integration with a function")]
+    NoFunction(String),
+}
 
 /// Every WebSocket API of the process's stacks, by its id.
 static APIS: LazyLock<RwLock<HashMap<String, Arc<WebSocketApi>>>> =
@@ -86,7 +104,7 @@ impl WebSocketApi {
     pub fn from_template(
         template: &Template,
         functions: Arc<Functions>,
-    ) -> Result<Option<Arc<Self>>, String> {
+    ) -> Result<Option<Arc<Self>>, WebSocketError> {
         let Some(api) = template
             .ids_of_type("AWS::ApiGatewayV2::Api")
             .into_iter()
@@ -96,14 +114,20 @@ impl WebSocketApi {
         else {
             return Ok(None);
         };
-        let resolve = |expr: Expr| functions.resources.resolve(&expr);
-        let api_id = resolve(Expr::Ref(api.clone()))?;
+        let resolve = |id: &str, what: &str| {
+            let reference = Expr::Ref(id.to_owned());
+            functions.resources.resolve(&reference).map_err(|source| {
+                let what = format!("the WebSocket API's {what}");
+                WebSocketError::Unresolved { what, source }
+            })
+        };
+        let api_id = resolve(&api, "id")?;
         let stage = template
             .ids_of_type("AWS::ApiGatewayV2::Stage")
             .into_iter()
             .find(|id| refers_to(template.property(id, "ApiId"), &api))
-            .ok_or_else(|| format!("{api} has no stage"))?;
-        let stage = resolve(Expr::Ref(stage))?;
+            .ok_or_else(|| WebSocketError::NoStage(api.clone()))?;
+        let stage = resolve(&stage, "stage")?;
         let mut routes = HashMap::new();
         for route in template.ids_of_type("AWS::ApiGatewayV2::Route") {
             if !refers_to(template.property(&route, "ApiId"), &api) {
@@ -111,7 +135,7 @@ impl WebSocketApi {
             }
             let key = match template.property(&route, "RouteKey") {
                 Some(Expr::Literal(key)) => key,
-                _ => return Err(format!("{route} has no literal RouteKey")),
+                _ => return Err(WebSocketError::NoRouteKey(route)),
             };
             let function = match template.property(&route, "Target") {
                 Some(Expr::Sub(target)) => first_reference(&target).and_then(|integration| {
@@ -122,7 +146,7 @@ impl WebSocketApi {
                 }),
                 _ => None,
             }
-            .ok_or_else(|| format!("{route}'s Target is not an integration with a function"))?;
+            .ok_or_else(|| WebSocketError::NoFunction(route.clone()))?;
             routes.insert(key, function);
         }
         let resources = &functions.resources;

@@ -5,8 +5,9 @@ use crate::{
     iam::{self, Principal},
     pattern::UnsupportedPattern,
     provision::{offline_name, ProvisionError},
+    queue_policy::UnevaluatedPolicy,
     queues::QueueAddress,
-    resources::Resources,
+    resources::{ResolveError, Resources},
 };
 use aws_config::SdkConfig;
 use cartwheel_template::TemplateError;
@@ -23,8 +24,31 @@ pub enum StackError {
     Policy(#[from] iam::ExpandError),
     #[error(transparent)]
     Pattern(#[from] UnsupportedPattern),
+    #[error(transparent)]
+    QueuePolicy(#[from] UnevaluatedPolicy),
+    /// An intrinsic of `what` (a function's environment, a dashboard's body) does not resolve.
+    #[error("{what}")]
+    Unresolved {
+        what: String,
+        #[source]
+        source: ResolveError,
+    },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Wiring(String),
+}
+
+impl StackError {
+    /// Why `what` could not be resolved, for `map_err`.
+    pub(super) fn unresolved(what: impl Into<String>) -> impl FnOnce(ResolveError) -> Self {
+        let what = what.into();
+        move |source| Self::Unresolved { what, source }
+    }
 }
 
 pub struct StackSettings {
@@ -89,4 +113,23 @@ pub(super) fn queue<'a>(
     queues
         .get(logical_id)
         .ok_or_else(|| StackError::Wiring(format!("{logical_id} is not a queue of the template")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartwheel_template::Expr;
+
+    #[test]
+    fn an_unresolved_intrinsic_says_what_it_was_for_and_why() {
+        let resources = Resources::new("us-east-1", "1", "shop", HashMap::new());
+        let error = resources
+            .resolve(&Expr::Ref("Nope".into()))
+            .map_err(StackError::unresolved("F's environment"))
+            .unwrap_err();
+        assert_eq!(
+            cartwheel_http::ErrorChain(&error).to_string(),
+            "F's environment: !Ref Nope: the offline stack has no such resource or parameter"
+        );
+    }
 }
