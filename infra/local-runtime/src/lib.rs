@@ -38,3 +38,6 @@ pub mod throttle;
 pub mod websocket;
 
 pub use gateway::{serve, Gateway, GatewayError};
+
+/// What an error keeps of the SDK's (or serde's) error under it, as its `#[source]`.
+pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync>;
