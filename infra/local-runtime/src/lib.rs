@@ -36,6 +36,7 @@ pub mod stream;
 pub mod stream_retries;
 pub mod throttle;
 pub mod websocket;
+pub mod ws_management;
 
 pub use gateway::{serve, Gateway, GatewayError};
 

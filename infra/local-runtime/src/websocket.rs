@@ -1,17 +1,15 @@
 //! API Gateway's WebSocket API in process, from template.yaml: a client's upgrade request is the
 //! `$connect` route's event (a 200 from its function admits the connection, anything else refuses
 //! it with that status), a closed connection is `$disconnect`'s, and the management API's
-//! `PostToConnection` (`https://<api>.execute-api.<region>.amazonaws.com/<stage>/@connections/<id>`)
-//! is answered here, from the functions' sandboxed HTTP client: 200 to a connected client, API
-//! Gateway's 410 `GoneException` otherwise.
+//! `PostToConnection` reaches the API's connected clients through `ws_management`, where each API
+//! registers them: 200 to a connected client, API Gateway's 410 `GoneException` otherwise.
 
 use crate::{
     invoke_permission::{may_invoke, refused, API_GATEWAY},
     resources::ResolveError,
     stack_functions::Functions,
+    ws_management::{self, Connections},
 };
-use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode as SdkStatus};
-use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use cartwheel_template::{Expr, Template};
 use futures::{SinkExt, StreamExt};
@@ -28,7 +26,7 @@ use std::{
     collections::HashMap,
     convert::Infallible,
     net::SocketAddr,
-    sync::{Arc, LazyLock, Mutex, RwLock},
+    sync::{Arc, Mutex},
 };
 use tokio::{net::TcpListener, sync::mpsc};
 use tokio_tungstenite::{
@@ -52,10 +50,6 @@ pub enum WebSocketError {
     #[error("{0}'s Target is not an integration with a function")]
     NoFunction(String),
 }
-
-/// Every WebSocket API of the process's stacks, by its id.
-static APIS: LazyLock<RwLock<HashMap<String, Arc<WebSocketApi>>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
 
 pub struct WebSocketApi {
     pub api_id: String,
@@ -169,9 +163,7 @@ impl WebSocketApi {
             functions,
             connections: Mutex::new(HashMap::new()),
         });
-        if let Ok(mut apis) = APIS.write() {
-            apis.insert(api.api_id.clone(), Arc::clone(&api));
-        }
+        ws_management::register(api.api_id.clone(), Arc::clone(&api) as Arc<dyn Connections>);
         Ok(Some(api))
     }
 
@@ -317,16 +309,6 @@ impl WebSocketApi {
         self.call("$disconnect", event).await;
     }
 
-    /// `PostToConnection`: whether the client was connected.
-    fn post(&self, connection: &str, data: &[u8]) -> bool {
-        let text = String::from_utf8_lossy(data).into_owned();
-        self.connections
-            .lock()
-            .ok()
-            .and_then(|connections| connections.get(connection).cloned())
-            .is_some_and(|client| client.send(text).is_ok())
-    }
-
     /// Serves upgrades on `listener` until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         crate::accept::accept_forever(listener, |stream, peer| {
@@ -350,61 +332,30 @@ impl WebSocketApi {
     }
 }
 
+impl Connections for WebSocketApi {
+    fn stage(&self) -> &str {
+        &self.stage
+    }
+
+    fn post(&self, connection: &str, data: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(data).into_owned();
+        self.connections
+            .lock()
+            .ok()
+            .and_then(|connections| connections.get(connection).cloned())
+            .is_some_and(|client| client.send(text).is_ok())
+    }
+}
+
 fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
     response
 }
 
-/// The API and connection a management API URL names: `https://<api>.execute-api.<region>.
-/// amazonaws.com/<stage>/@connections/<id>`.
-pub fn management_target(uri: &str) -> Option<(String, String, String)> {
-    let rest = uri.split_once("://")?.1;
-    let (host, path) = rest.split_once('/')?;
-    let api = host.split_once(".execute-api.")?.0.to_lowercase();
-    let (stage, connection) = path.split_once("/@connections/")?;
-    let connection = connection.split('?').next()?;
-    let connection = percent_encoding::percent_decode_str(connection).decode_utf8_lossy();
-    Some((api, stage.to_owned(), connection.into_owned()))
-}
-
-/// Answers a management API call to one of the process's WebSocket APIs; `None` for any other
-/// request (it goes on to the emulators).
-pub fn management_answer(method: &str, uri: &str, body: &[u8]) -> Option<HttpResponse> {
-    let (api, stage, connection) = management_target(uri)?;
-    let api = APIS.read().ok()?.get(&api).cloned()?;
-    let delivered = method == "POST" && stage == api.stage && api.post(&connection, body);
-    let (status, body, error) = if delivered {
-        (200, String::new(), None)
-    } else {
-        let message = json!({"message": format!("connection {connection} is gone")});
-        (410, message.to_string(), Some("GoneException"))
-    };
-    let mut response = HttpResponse::new(
-        SdkStatus::try_from(status).expect("a valid status"),
-        SdkBody::from(body),
-    );
-    let headers = response.headers_mut();
-    headers.insert("content-type", "application/json");
-    headers.insert("x-amzn-requestid", ulid::Ulid::new().to_string());
-    if let Some(error) = error {
-        headers.insert("x-amzn-errortype", error);
-    }
-    Some(response)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_management_url_names_its_api_stage_and_connection() {
-        assert_eq!(
-            management_target("https://Stack-WebSocketApi.execute-api.us-east-1.amazonaws.com/live/@connections/abc%3D"),
-            Some(("stack-websocketapi".into(), "live".into(), "abc=".into()))
-        );
-        assert_eq!(management_target("http://127.0.0.1:8000/"), None);
-    }
 
     #[test]
     fn a_sub_names_its_first_resource() {

@@ -91,7 +91,7 @@ impl HttpConnector for Guard {
         }
         // API Gateway's management API of an offline WebSocket API is answered in process.
         if let Some(answer) =
-            crate::websocket::management_answer(request.method(), request.uri(), body)
+            crate::ws_management::management_answer(request.method(), request.uri(), body)
         {
             return HttpConnectorFuture::ready(Ok(answer));
         }
