@@ -5,7 +5,13 @@
 //! `AWS_ENDPOINT_URL_SFN` names the edge) are served by the offline engine (`states`); every
 //! other call is passed through to moto itself on its own port.
 
-use crate::{iam::Call, sandbox::Failure, stack::model::Functions, states};
+use crate::{
+    iam::Call,
+    invocation::{InvokeStep, Invoked},
+    sandbox::Failure,
+    stack_functions::Functions,
+    states,
+};
 use bytes::Bytes;
 use cartwheel_functions::saga::SagaInput;
 use http_body_util::{BodyExt, Full};
@@ -64,37 +70,6 @@ fn aws_error(
     response
 }
 
-/// What a Lambda Invoke of a saga step came to.
-pub enum Invoked {
-    /// The step's answer (its JSON).
-    Output(Vec<u8>),
-    /// The function failed: what Lambda reports with `X-Amz-Function-Error`.
-    FunctionError { error_type: String, message: String },
-    /// Lambda itself refused the call (not found, denied, throttled).
-    ApiError {
-        status: StatusCode,
-        error_type: &'static str,
-        body: serde_json::Value,
-    },
-}
-
-impl Invoked {
-    fn function_error(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::FunctionError {
-            error_type: error_type.into(),
-            message: message.into(),
-        }
-    }
-
-    fn api(status: StatusCode, error_type: &'static str, body: serde_json::Value) -> Self {
-        Self::ApiError {
-            status,
-            error_type,
-            body,
-        }
-    }
-}
-
 /// The region a SigV4 `Authorization` header's credential scope names.
 fn signed_region(headers: &hyper::HeaderMap) -> Option<&str> {
     let authorization = headers.get(hyper::header::AUTHORIZATION)?.to_str().ok()?;
@@ -136,16 +111,6 @@ impl AwsEdge {
         Some((functions, logical_id.to_owned()))
     }
 
-    /// The region and account of the stack a resource named `<stack>-<logical id>` belongs to.
-    pub fn location_of(&self, name: &str) -> Option<(String, String)> {
-        let (stack, _) = name.rsplit_once('-')?;
-        let functions = self.stacks.read().ok()?.get(stack).cloned()?;
-        Some((
-            functions.resources.region.clone(),
-            functions.resources.account.clone(),
-        ))
-    }
-
     pub async fn handle(self: &Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
         let body = match body.collect().await {
@@ -177,53 +142,6 @@ impl AwsEdge {
                 error_type,
                 body,
             } => aws_error(status, error_type, body),
-        }
-    }
-
-    /// Invokes a saga step as Lambda does for Step Functions (with the state machine's role):
-    /// moto's engine through `invoke`, the offline engine (`states`) directly.
-    pub async fn invoke_step(&self, function: &str, payload: &[u8]) -> Invoked {
-        let Some((functions, logical_id)) = self.target(function) else {
-            let body =
-                json!({"Type": "User", "Message": format!("Function not found: {function}")});
-            return Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
-        };
-        let call = Call {
-            action: "lambda:InvokeFunction".into(),
-            resource: functions.arn(&logical_id),
-        };
-        if !functions.invokers.iter().any(|p| p.allows(&call)) {
-            let denied = functions.invokers.first().map(|p| p.check(&call));
-            let message = match denied {
-                Some(Err(message)) => message,
-                _ => format!("no principal of the stack may invoke {function}"),
-            };
-            let body = json!({"Message": message});
-            return Invoked::api(StatusCode::FORBIDDEN, "AccessDeniedException", body);
-        }
-        let Some(step) = functions.get(&logical_id) else {
-            let body = json!({"Message": format!("Function not found: {function}")});
-            return Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
-        };
-        let input: SagaInput = match serde_json::from_slice(payload) {
-            Ok(input) => input,
-            Err(error) => return Invoked::function_error("InvalidInput", error.to_string()),
-        };
-        match step.step(input).await {
-            Ok(Ok(output)) => Invoked::Output(serde_json::to_vec(&output).unwrap_or_default()),
-            Ok(Err(error)) => Invoked::function_error(error.error_type(), error.to_string()),
-            Err(Failure::Throttled) => {
-                let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."});
-                Invoked::api(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequestsException",
-                    body,
-                )
-            }
-            Err(failure) => {
-                let message = format!("RequestId: {} Error: {failure}", ulid::Ulid::new());
-                Invoked::function_error(failure.error_type(), message)
-            }
         }
     }
 
@@ -261,6 +179,64 @@ impl AwsEdge {
                 false,
             ),
         }
+    }
+}
+
+/// Moto's engine reaches `invoke_step` through `invoke`; the offline engine (`states`) calls it
+/// directly.
+impl InvokeStep for AwsEdge {
+    async fn invoke_step(&self, function: &str, payload: &[u8]) -> Invoked {
+        let Some((functions, logical_id)) = self.target(function) else {
+            let body =
+                json!({"Type": "User", "Message": format!("Function not found: {function}")});
+            return Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
+        };
+        let call = Call {
+            action: "lambda:InvokeFunction".into(),
+            resource: functions.arn(&logical_id),
+        };
+        if !functions.invokers.iter().any(|p| p.allows(&call)) {
+            let denied = functions.invokers.first().map(|p| p.check(&call));
+            let message = match denied {
+                Some(Err(denied)) => denied.to_string(),
+                _ => format!("no principal of the stack may invoke {function}"),
+            };
+            let body = json!({"Message": message});
+            return Invoked::api(StatusCode::FORBIDDEN, "AccessDeniedException", body);
+        }
+        let Some(step) = functions.get(&logical_id) else {
+            let body = json!({"Message": format!("Function not found: {function}")});
+            return Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body);
+        };
+        let input: SagaInput = match serde_json::from_slice(payload) {
+            Ok(input) => input,
+            Err(error) => return Invoked::function_error("InvalidInput", error.to_string()),
+        };
+        match step.step(input).await {
+            Ok(Ok(output)) => Invoked::Output(serde_json::to_vec(&output).unwrap_or_default()),
+            Ok(Err(error)) => Invoked::function_error(error.error_type(), error.to_string()),
+            Err(Failure::Throttled) => {
+                let body = json!({"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User", "message": "Rate Exceeded."});
+                Invoked::api(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequestsException",
+                    body,
+                )
+            }
+            Err(failure) => {
+                let message = format!("RequestId: {} Error: {failure}", ulid::Ulid::new());
+                Invoked::function_error(failure.error_type(), message)
+            }
+        }
+    }
+
+    fn location_of(&self, name: &str) -> Option<(String, String)> {
+        let (stack, _) = name.rsplit_once('-')?;
+        let functions = self.stacks.read().ok()?.get(stack).cloned()?;
+        Some((
+            functions.resources.region.clone(),
+            functions.resources.account.clone(),
+        ))
     }
 }
 

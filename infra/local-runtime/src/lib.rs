@@ -14,6 +14,7 @@ mod expanded;
 pub mod explore;
 pub mod gateway;
 pub mod iam;
+pub mod invocation;
 pub mod invoke_permission;
 pub mod metrics;
 pub mod observers;
@@ -29,10 +30,15 @@ pub mod response_log;
 pub mod sandbox;
 pub mod seed;
 pub mod stack;
+pub mod stack_functions;
 pub mod states;
 pub mod stream;
 pub mod stream_retries;
 pub mod throttle;
 pub mod websocket;
+pub mod ws_management;
 
 pub use gateway::{serve, Gateway, GatewayError};
+
+/// What an error keeps of the SDK's (or serde's) error under it, as its `#[source]`.
+pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync>;

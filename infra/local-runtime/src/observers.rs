@@ -4,10 +4,11 @@
 //! own metrics are recorded where the runtime plays those services: the sandbox and the gateway.
 
 pub use crate::queues::{queue_age, queue_name};
-use crate::{metrics, queues::QueueAddress};
+use crate::{metrics, queues::QueueAddress, Cause};
 use aws_sdk_cloudwatch::types::StandardUnit;
 use aws_sdk_sfn::{primitives::DateTime, types::ExecutionStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
+use cartwheel_http::ErrorChain;
 use std::{
     collections::HashSet,
     time::{Duration, SystemTime},
@@ -23,6 +24,24 @@ const EXECUTIONS_EVERY: Duration = Duration::from_secs(2);
 /// Executions per ListExecutions page when looking for new ones (newest first).
 const NEW_EXECUTIONS_PAGE: i32 = 100;
 
+/// Why a watcher could not read a queue's depth this time.
+#[derive(Debug, thiserror::Error)]
+#[error("GetQueueAttributes failed")]
+struct DepthError(#[source] Cause);
+
+/// Why a watcher could not read a state machine's executions this time.
+#[derive(Debug, thiserror::Error)]
+enum ExecutionsError {
+    #[error("ListExecutions failed")]
+    List(#[source] Cause),
+    #[error("DescribeExecution of {execution} failed")]
+    Describe {
+        execution: String,
+        #[source]
+        source: Cause,
+    },
+}
+
 /// Records the queues' depths every `every`. The age of the oldest message is recorded by the
 /// queue's consumer when it receives (see `queue_age`), and is 0 when the queue is empty.
 pub fn watch_queues(
@@ -37,14 +56,17 @@ pub fn watch_queues(
             tick.tick().await;
             for queue in &queues {
                 if let Err(error) = observe_depth(&client, queue).await {
-                    tracing::debug!(queue = %queue.url, %error, "could not read the queue's depth");
+                    tracing::debug!(queue = %queue.url, error = %ErrorChain(&error), "could not read the queue's depth");
                 }
             }
         }
     })
 }
 
-async fn observe_depth(client: &aws_sdk_sqs::Client, queue: &QueueAddress) -> Result<(), String> {
+async fn observe_depth(
+    client: &aws_sdk_sqs::Client,
+    queue: &QueueAddress,
+) -> Result<(), DepthError> {
     let attributes = client
         .get_queue_attributes()
         .queue_url(&queue.url)
@@ -52,7 +74,7 @@ async fn observe_depth(client: &aws_sdk_sqs::Client, queue: &QueueAddress) -> Re
         .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
         .send()
         .await
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| DepthError(e.into()))?;
     let count = |name: QueueAttributeName| -> f64 {
         attributes
             .attributes()
@@ -86,7 +108,7 @@ pub fn watch_executions(client: aws_sdk_sfn::Client, machines: Vec<String>) -> J
             for watch in &mut watches {
                 if let Err(error) = watch.poll(&client).await {
                     let machine = &watch.machine;
-                    tracing::debug!(%machine, %error, "could not list the executions");
+                    tracing::debug!(%machine, error = %ErrorChain(&error), "could not list the executions");
                 }
             }
         }
@@ -111,7 +133,7 @@ impl Executions {
         }
     }
 
-    async fn poll(&mut self, client: &aws_sdk_sfn::Client) -> Result<(), String> {
+    async fn poll(&mut self, client: &aws_sdk_sfn::Client) -> Result<(), ExecutionsError> {
         self.find_new(client).await?;
         let still_running = self.list_running(client).await?;
         let finished: Vec<String> = self.running.difference(&still_running).cloned().collect();
@@ -121,7 +143,10 @@ impl Executions {
                 .execution_arn(&arn)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?;
+                .map_err(|e| ExecutionsError::Describe {
+                    execution: arn.clone(),
+                    source: e.into(),
+                })?;
             let start = system_time(execution.start_date());
             self.ended(execution.status(), start, execution.stop_date());
             self.running.remove(&arn);
@@ -130,7 +155,7 @@ impl Executions {
     }
 
     /// New executions come first (ListExecutions is newest first): pages up to one already seen.
-    async fn find_new(&mut self, client: &aws_sdk_sfn::Client) -> Result<(), String> {
+    async fn find_new(&mut self, client: &aws_sdk_sfn::Client) -> Result<(), ExecutionsError> {
         let mut token = None;
         loop {
             let page = client
@@ -140,7 +165,7 @@ impl Executions {
                 .set_next_token(token)
                 .send()
                 .await
-                .map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?;
+                .map_err(|e| ExecutionsError::List(e.into()))?;
             for execution in page.executions() {
                 let arn = execution.execution_arn().to_owned();
                 if !self.seen.insert(arn.clone()) {
@@ -162,7 +187,10 @@ impl Executions {
         }
     }
 
-    async fn list_running(&self, client: &aws_sdk_sfn::Client) -> Result<HashSet<String>, String> {
+    async fn list_running(
+        &self,
+        client: &aws_sdk_sfn::Client,
+    ) -> Result<HashSet<String>, ExecutionsError> {
         let mut pages = client
             .list_executions()
             .state_machine_arn(&self.machine)
@@ -173,8 +201,7 @@ impl Executions {
             .send();
         let mut running = HashSet::new();
         while let Some(execution) = pages.next().await {
-            let execution =
-                execution.map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(&e).to_string())?;
+            let execution = execution.map_err(|e| ExecutionsError::List(e.into()))?;
             running.insert(execution.execution_arn().to_owned());
         }
         Ok(running)

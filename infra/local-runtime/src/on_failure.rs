@@ -2,7 +2,17 @@
 //! the queue gets a description of the batch (its shard and sequence numbers), never the records,
 //! sent with the function's own role. The records stay in the stream until they expire.
 
+use crate::Cause;
 use serde_json::{json, Value};
+
+/// The destination's queue refused the batch's record (SendMessage failed).
+#[derive(Debug, thiserror::Error)]
+#[error("SendMessage to the on-failure destination {queue_url} failed")]
+pub struct ReportError {
+    pub queue_url: String,
+    #[source]
+    pub source: Cause,
+}
 
 pub struct FailureDestination {
     /// The function's sandboxed client: Lambda sends with the execution role.
@@ -20,7 +30,7 @@ pub struct FailedBatch<'a> {
 }
 
 impl FailureDestination {
-    pub async fn report(&self, batch: &FailedBatch<'_>) -> Result<(), String> {
+    pub async fn report(&self, batch: &FailedBatch<'_>) -> Result<(), ReportError> {
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -28,7 +38,10 @@ impl FailureDestination {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())
+            .map_err(|e| ReportError {
+                queue_url: self.queue_url.clone(),
+                source: e.into(),
+            })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Creates what template.yaml declares, idempotently: a second start finds it all in place.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use crate::Cause;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
@@ -10,16 +11,27 @@ use cartwheel_template::{KeyAttribute, SecretSpec, TableSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
+    /// The call failed: the SDK's (or serde's, or hyper's) error is the source.
+    #[error("could not create {what}")]
+    Call {
+        what: String,
+        #[source]
+        source: Cause,
+    },
+    /// The emulator answered, but not with what was asked for: the detail says how.
     #[error("could not create {what}: {detail}")]
     Create { what: String, detail: String },
     #[error("template.yaml declares something the offline stack cannot build: {0}")]
     Unsupported(String),
 }
 
-pub(crate) fn failed(what: impl Into<String>, error: impl std::error::Error) -> ProvisionError {
-    ProvisionError::Create {
+pub(crate) fn failed(
+    what: impl Into<String>,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> ProvisionError {
+    ProvisionError::Call {
         what: what.into(),
-        detail: DisplayErrorContext(&error).to_string(),
+        source: error.into(),
     }
 }
 
@@ -374,10 +386,7 @@ pub async fn enable_moto_execution(moto_url: &str) -> Result<(), ProvisionError>
     let response = client
         .request(request)
         .await
-        .map_err(|e| ProvisionError::Create {
-            what: "moto's Step Functions execution switch".into(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| failed("moto's Step Functions execution switch", e))?;
     if response.status().is_success() {
         Ok(())
     } else {

@@ -4,6 +4,15 @@
 use crate::{iam::wildcard_match, queues::QueueAddress, resources::Resources};
 use cartwheel_template::Template;
 
+/// A queue policy that says something this code does not evaluate: the stack is refused rather
+/// than given a guess.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("queue policy {policy} says {unsupported:?}, which the offline stack does not evaluate")]
+pub struct UnevaluatedPolicy {
+    pub policy: String,
+    pub unsupported: Vec<String>,
+}
+
 /// Whether the policies admit the rule's sends to `queue`; an error when a policy says something
 /// (a `Deny`, a condition other than `ArnEquals aws:SourceArn`) that this code does not
 /// evaluate, rather than a guess.
@@ -12,13 +21,13 @@ pub fn admits(
     resources: &Resources,
     rule_arn: &str,
     queue: &QueueAddress,
-) -> Result<bool, String> {
+) -> Result<bool, UnevaluatedPolicy> {
     let policies = template.queue_policies();
     if let Some(unread) = policies.iter().find(|p| !p.unsupported.is_empty()) {
-        return Err(format!(
-            "queue policy {} says {:?}, which the offline stack does not evaluate",
-            unread.logical_id, unread.unsupported
-        ));
+        return Err(UnevaluatedPolicy {
+            policy: unread.logical_id.clone(),
+            unsupported: unread.unsupported.clone(),
+        });
     }
     let resolved = |exprs: &[cartwheel_template::Expr]| -> Vec<String> {
         exprs

@@ -4,11 +4,12 @@
 //! timeout, and moto moves them to the dead-letter queue after `maxReceiveCount` receives.
 
 use crate::provision::{failed, ProvisionError};
-use crate::sandbox::Deployed;
+use crate::{sandbox::Deployed, Cause};
 use aws_sdk_sqs::{
     types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName},
     Client,
 };
+use cartwheel_http::ErrorChain;
 use cartwheel_template::QueueSpec;
 use serde_json::json;
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -84,6 +85,17 @@ fn oldest_age_seconds(messages: &[aws_sdk_sqs::types::Message]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Why a poller's round failed; it waits a second and polls again.
+#[derive(Debug, thiserror::Error)]
+enum PollError {
+    #[error("ReceiveMessage failed")]
+    Receive(#[source] Cause),
+    #[error("the SQS event does not parse")]
+    Event(#[source] serde_json::Error),
+    #[error("DeleteMessageBatch failed")]
+    Delete(#[source] Cause),
+}
+
 /// How a queue feeds its function. `client` carries the function's role: in AWS the event source
 /// mapping receives and deletes with it.
 pub struct QueueConsumer {
@@ -106,13 +118,13 @@ impl QueueConsumer {
     async fn poll(self: Arc<Self>) {
         loop {
             if let Err(error) = self.deliver_one_batch().await {
-                tracing::warn!(queue = %self.queue.url, %error, "polling the queue failed");
+                tracing::warn!(queue = %self.queue.url, error = %ErrorChain(&error), "polling the queue failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
 
-    async fn deliver_one_batch(&self) -> Result<(), String> {
+    async fn deliver_one_batch(&self) -> Result<(), PollError> {
         let received = self
             .client
             .receive_message()
@@ -122,7 +134,7 @@ impl QueueConsumer {
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+            .map_err(|e| PollError::Receive(e.into()))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(());
@@ -144,8 +156,8 @@ impl QueueConsumer {
                 })
             })
             .collect();
-        let event = serde_json::from_value(json!({ "Records": records }))
-            .map_err(|e| format!("the SQS event does not parse: {e}"))?;
+        let event =
+            serde_json::from_value(json!({ "Records": records })).map_err(PollError::Event)?;
         // A failed invocation deletes nothing: every message comes back after its visibility timeout.
         let Ok(response) = self.function.queue(event).await else {
             return Ok(());
@@ -174,7 +186,7 @@ impl QueueConsumer {
                 .set_entries(Some(done))
                 .send()
                 .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+                .map_err(|e| PollError::Delete(e.into()))?;
         }
         Ok(())
     }

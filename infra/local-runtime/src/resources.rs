@@ -9,6 +9,25 @@ use crate::arns::ArnScheme;
 use cartwheel_template::{EnvValue, Expr};
 use std::collections::HashMap;
 
+/// An intrinsic the offline stack cannot resolve, as CloudFormation would refuse the template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("!Ref {0}: the offline stack has no such resource or parameter")]
+    NoSuchReference(String),
+    #[error("!GetAtt {id}.{attribute}: the offline stack does not provide it")]
+    NoSuchAttribute { id: String, attribute: String },
+    #[error("!Split gives a list; only !Select takes one")]
+    SplitAlone,
+    #[error("!If {0}: no such condition")]
+    NoSuchCondition(String),
+    #[error("!Select from {0:?}: the offline stack selects only from a !Split")]
+    SelectFromNonSplit(Expr),
+    #[error("!Select [{index}, ...]: {text:?} has no piece {index}")]
+    NoSuchPiece { index: usize, text: String },
+    #[error("!Sub {0:?} has an unclosed ${{")]
+    UnclosedSub(String),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Resources {
     pub region: String,
@@ -82,7 +101,7 @@ impl Resources {
         }
     }
 
-    fn reference(&self, name: &str) -> Result<String, String> {
+    fn reference(&self, name: &str) -> Result<String, ResolveError> {
         match name {
             "AWS::Region" => Ok(self.region.clone()),
             "AWS::AccountId" => Ok(self.account.clone()),
@@ -96,23 +115,22 @@ impl Resources {
                 .or_else(|| self.parameters.get(name))
                 .cloned()
                 .or_else(|| self.symbolic.then(|| format!("<{name}>")))
-                .ok_or_else(|| {
-                    format!("!Ref {name}: the offline stack has no such resource or parameter")
-                }),
+                .ok_or_else(|| ResolveError::NoSuchReference(name.to_owned())),
         }
     }
 
-    fn attribute(&self, id: &str, attribute: &str) -> Result<String, String> {
+    fn attribute(&self, id: &str, attribute: &str) -> Result<String, ResolveError> {
         self.attributes
             .get(&(id.to_owned(), attribute.to_owned()))
             .cloned()
             .or_else(|| self.symbolic.then(|| format!("<{id}.{attribute}>")))
-            .ok_or_else(|| {
-                format!("!GetAtt {id}.{attribute}: the offline stack does not provide it")
+            .ok_or_else(|| ResolveError::NoSuchAttribute {
+                id: id.to_owned(),
+                attribute: attribute.to_owned(),
             })
     }
 
-    pub fn resolve(&self, expr: &Expr) -> Result<String, String> {
+    pub fn resolve(&self, expr: &Expr) -> Result<String, ResolveError> {
         match expr {
             Expr::Literal(text) => Ok(text.clone()),
             Expr::Ref(name) => self.reference(name),
@@ -124,37 +142,38 @@ impl Resources {
                 .collect::<Result<Vec<_>, _>>()?
                 .join(delimiter)),
             Expr::Select(index, list) => self.select(*index, list),
-            Expr::Split(..) => Err("!Split gives a list; only !Select takes one".to_owned()),
+            Expr::Split(..) => Err(ResolveError::SplitAlone),
             Expr::If(condition, then, otherwise) => match self.conditions.get(condition) {
                 Some(true) => self.resolve(then),
                 Some(false) => self.resolve(otherwise),
-                None => Err(format!("!If {condition}: no such condition")),
+                None => Err(ResolveError::NoSuchCondition(condition.clone())),
             },
         }
     }
 
-    fn select(&self, index: usize, list: &Expr) -> Result<String, String> {
+    fn select(&self, index: usize, list: &Expr) -> Result<String, ResolveError> {
         let Expr::Split(delimiter, source) = list else {
-            return Err(format!(
-                "!Select from {list:?}: the offline stack selects only from a !Split"
-            ));
+            return Err(ResolveError::SelectFromNonSplit(list.clone()));
         };
         let source = self.resolve(source)?;
         source
             .split(delimiter.as_str())
             .nth(index)
             .map(str::to_owned)
-            .ok_or_else(|| format!("!Select [{index}, ...]: {source:?} has no piece {index}"))
+            .ok_or_else(|| ResolveError::NoSuchPiece {
+                index,
+                text: source.clone(),
+            })
     }
 
-    fn substitute(&self, pattern: &str) -> Result<String, String> {
+    fn substitute(&self, pattern: &str) -> Result<String, ResolveError> {
         let mut out = String::new();
         let mut rest = pattern;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let end = rest[start..]
                 .find('}')
-                .ok_or_else(|| format!("!Sub {pattern:?} has an unclosed ${{"))?;
+                .ok_or_else(|| ResolveError::UnclosedSub(pattern.to_owned()))?;
             let name = &rest[start + 2..start + end];
             out.push_str(&match name.split_once('.') {
                 Some((id, attribute)) if !name.starts_with("AWS::") => {
@@ -168,7 +187,7 @@ impl Resources {
         Ok(out)
     }
 
-    pub fn resolve_env(&self, value: &EnvValue) -> Result<String, String> {
+    pub fn resolve_env(&self, value: &EnvValue) -> Result<String, ResolveError> {
         match value {
             EnvValue::Literal(text) => Ok(text.clone()),
             EnvValue::Resource(id) | EnvValue::Parameter(id) => self.reference(id),
@@ -231,9 +250,13 @@ mod tests {
                 .unwrap(),
             "arn:aws:states:us-east-1:123456789012:execution:s-Machine:*"
         );
-        assert!(resources
-            .resolve(&Expr::GetAtt("Nope".into(), "Arn".into()))
-            .is_err());
+        assert_eq!(
+            resources
+                .resolve(&Expr::GetAtt("Nope".into(), "Arn".into()))
+                .unwrap_err()
+                .to_string(),
+            "!GetAtt Nope.Arn: the offline stack does not provide it"
+        );
         assert_eq!(
             resources
                 .resolve(&Expr::Ref("LogRetentionDays".into()))
@@ -261,7 +284,7 @@ mod tests {
         assert_eq!(resources.resolve(&choose("Waf")).unwrap(), "shop");
     }
 
-    fn stack_uuid(expr: &Expr, resources: &Resources) -> Result<String, String> {
+    fn stack_uuid(expr: &Expr, resources: &Resources) -> Result<String, ResolveError> {
         resources.resolve(&Expr::Select(
             2,
             Box::new(Expr::Split("/".into(), Box::new(expr.clone()))),

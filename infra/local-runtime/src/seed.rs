@@ -2,7 +2,8 @@
 //! Both are idempotent: an existing SKU or e-mail is left as it is.
 
 use cartwheel_domain::{
-    Email, NewProduct, NewUser, Password, PersonName, Product, ProductId, Role, Timestamp,
+    Email, InvalidValue, NewProduct, NewUser, Password, PersonName, Product, ProductId, Role,
+    Timestamp,
 };
 use cartwheel_functions::handlers::identity::register;
 use cartwheel_http::ApiError;
@@ -12,12 +13,23 @@ pub const DEMO_CATALOG: &str = include_str!("../../offline/demo-catalog.json");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    #[error("the demo catalog is not valid: {0}")]
+    #[error("the demo catalog is not valid")]
     Catalog(#[from] serde_json::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("could not create the admin: {0}")]
-    Admin(ApiError),
+    #[error("could not create the admin")]
+    Admin(#[source] ApiError),
+    /// A setting refused: the reason completes the sentence "<variable> ...".
+    #[error("{variable} {reason}")]
+    Setting {
+        variable: &'static str,
+        reason: InvalidValue,
+    },
+}
+
+/// `map_err` for a refused setting.
+fn setting(variable: &'static str) -> impl FnOnce(InvalidValue) -> SeedError {
+    move |reason| SeedError::Setting { variable, reason }
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -50,7 +62,7 @@ pub async fn admin(store: &(impl CreateUser + Sync), new: NewUser) -> Result<boo
 }
 
 /// The admin described by `ADMIN_EMAIL`, `ADMIN_PASSWORD` and optionally `ADMIN_NAME`, if set.
-pub fn admin_from_env() -> Result<Option<NewUser>, String> {
+pub fn admin_from_env() -> Result<Option<NewUser>, SeedError> {
     let (Ok(email), Ok(password)) = (
         std::env::var("ADMIN_EMAIL"),
         std::env::var("ADMIN_PASSWORD"),
@@ -59,8 +71,8 @@ pub fn admin_from_env() -> Result<Option<NewUser>, String> {
     };
     let name = std::env::var("ADMIN_NAME").unwrap_or_else(|_| "Cartwheel Admin".into());
     Ok(Some(NewUser {
-        email: Email::parse(&email).map_err(|e| format!("ADMIN_EMAIL {e}"))?,
-        password: Password::parse(&password).map_err(|e| format!("ADMIN_PASSWORD {e}"))?,
-        name: PersonName::parse(&name).map_err(|e| format!("ADMIN_NAME {e}"))?,
+        email: Email::parse(&email).map_err(setting("ADMIN_EMAIL"))?,
+        password: Password::parse(&password).map_err(setting("ADMIN_PASSWORD"))?,
+        name: PersonName::parse(&name).map_err(setting("ADMIN_NAME"))?,
     }))
 }

@@ -7,12 +7,14 @@ use crate::{
     queues::QueueAddress,
     sandbox::Deployed,
     stream_retries::{deliver, Outcome, RetryPolicy, StreamTarget},
+    Cause,
 };
 use aws_sdk_dynamodbstreams::{
     types::{Record, ShardIteratorType},
     Client,
 };
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use cartwheel_http::ErrorChain;
 use cartwheel_template::PipeSpec;
 use serde_json::{json, Value};
 use std::{
@@ -52,8 +54,34 @@ pub struct StreamReader {
     batch_shard: String,
 }
 
-fn describe(error: impl std::error::Error) -> String {
-    aws_sdk_dynamodbstreams::error::DisplayErrorContext(error).to_string()
+/// Why a reader got no batch this time; it waits and reads again.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("DescribeStream failed")]
+    Describe(#[source] Cause),
+    #[error("GetShardIterator for shard {shard} failed")]
+    Iterator {
+        shard: String,
+        #[source]
+        source: Cause,
+    },
+    #[error("GetRecords from shard {shard} failed")]
+    Records {
+        shard: String,
+        #[source]
+        source: Cause,
+    },
+}
+
+/// Why a pipe's batch did not reach its target queue; the pipe sends it again.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error("a SendMessageBatch entry could not be built")]
+    Build(#[source] Cause),
+    #[error("SendMessageBatch failed")]
+    Call(#[source] Cause),
+    #[error("{count} refused: {code}")]
+    Refused { count: usize, code: String },
 }
 
 impl StreamReader {
@@ -70,7 +98,7 @@ impl StreamReader {
         }
     }
 
-    async fn discover_shards(&mut self) -> Result<(), String> {
+    async fn discover_shards(&mut self) -> Result<(), ReadError> {
         if self
             .shards_listed
             .is_some_and(|at| at.elapsed() < SHARD_REFRESH)
@@ -83,7 +111,7 @@ impl StreamReader {
             .stream_arn(&self.stream_arn)
             .send()
             .await
-            .map_err(describe)?;
+            .map_err(|e| ReadError::Describe(e.into()))?;
         self.shards_listed = Some(Instant::now());
         for shard in described
             .stream_description
@@ -115,7 +143,7 @@ impl StreamReader {
             .collect()
     }
 
-    async fn fresh_iterator(&self, shard: &str) -> Result<String, String> {
+    async fn fresh_iterator(&self, shard: &str) -> Result<String, ReadError> {
         let last = self.shards.get(shard).and_then(|s| s.last_sequence.clone());
         let position = match last {
             Some(_) => ShardIteratorType::AfterSequenceNumber,
@@ -130,11 +158,14 @@ impl StreamReader {
             .send()
             .await
             .map(|output| output.shard_iterator.unwrap_or_default())
-            .map_err(describe)
+            .map_err(|e| ReadError::Iterator {
+                shard: shard.to_owned(),
+                source: e.into(),
+            })
     }
 
     /// Up to `limit` records in stream order, as Lambda's event records; empty when none are new.
-    pub async fn next_batch(&mut self, limit: u32) -> Result<Vec<Value>, String> {
+    pub async fn next_batch(&mut self, limit: u32) -> Result<Vec<Value>, ReadError> {
         self.discover_shards().await?;
         for id in self.readable() {
             let iterator = match self.shards.get(&id).and_then(|s| s.iterator.clone()) {
@@ -162,7 +193,10 @@ impl StreamReader {
                     }
                     continue;
                 }
-                Err(e) => return Err(describe(e)),
+                Err(e) => {
+                    let source = e.into();
+                    return Err(ReadError::Records { shard: id, source });
+                }
             };
             if let Some(shard) = self.shards.get_mut(&id) {
                 shard.closed = output.next_shard_iterator.is_none();
@@ -218,7 +252,9 @@ async fn next_or_wait(reader: &mut StreamReader, limit: u32) -> Vec<Value> {
     match reader.next_batch(limit).await {
         Ok(batch) if !batch.is_empty() => return batch,
         Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "reading the table's stream failed"),
+        Err(error) => {
+            tracing::warn!(error = %ErrorChain(&error), "reading the table's stream failed");
+        }
     }
     tokio::time::sleep(IDLE_POLL).await;
     Vec::new()
@@ -249,7 +285,7 @@ pub fn play_pipe(
             // SendMessageBatch takes at most 10 messages.
             for chunk in bodies.chunks(10) {
                 while let Err(error) = send_batch(&sqs, &target.url, chunk).await {
-                    tracing::warn!(pipe = %pipe.logical_id, %error, "the pipe's target refused a batch; retrying");
+                    tracing::warn!(pipe = %pipe.logical_id, error = %ErrorChain(&error), "the pipe's target refused a batch; retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
@@ -257,7 +293,11 @@ pub fn play_pipe(
     }))
 }
 
-async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> Result<(), String> {
+async fn send_batch(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    bodies: &[String],
+) -> Result<(), SendError> {
     let entries = bodies
         .iter()
         .enumerate()
@@ -266,7 +306,7 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> 
                 .id(slot.to_string())
                 .message_body(body)
                 .build()
-                .map_err(|e| e.to_string())
+                .map_err(|e| SendError::Build(e.into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let sent = sqs
@@ -275,11 +315,14 @@ async fn send_batch(sqs: &aws_sdk_sqs::Client, url: &str, bodies: &[String]) -> 
         .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| SendError::Call(e.into()))?;
     // Resending the whole batch may duplicate a message; the starter's execution name absorbs it.
     match sent.failed.first() {
         None => Ok(()),
-        Some(failure) => Err(format!("{} refused: {}", sent.failed.len(), failure.code)),
+        Some(failure) => Err(SendError::Refused {
+            count: sent.failed.len(),
+            code: failure.code.clone(),
+        }),
     }
 }
 
@@ -356,7 +399,7 @@ impl StreamTarget for MappedFunction<'_> {
             invocations,
         };
         if let Err(error) = destination.report(&failed).await {
-            tracing::error!(function = %name, %error, "the on-failure destination refused the batch's record");
+            tracing::error!(function = %name, error = %ErrorChain(&error), "the on-failure destination refused the batch's record");
         }
     }
 }

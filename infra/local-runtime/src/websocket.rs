@@ -1,16 +1,15 @@
 //! API Gateway's WebSocket API in process, from template.yaml: a client's upgrade request is the
 //! `$connect` route's event (a 200 from its function admits the connection, anything else refuses
 //! it with that status), a closed connection is `$disconnect`'s, and the management API's
-//! `PostToConnection` (`https://<api>.execute-api.<region>.amazonaws.com/<stage>/@connections/<id>`)
-//! is answered here, from the functions' sandboxed HTTP client: 200 to a connected client, API
-//! Gateway's 410 `GoneException` otherwise.
+//! `PostToConnection` reaches the API's connected clients through `ws_management`, where each API
+//! registers them: 200 to a connected client, API Gateway's 410 `GoneException` otherwise.
 
 use crate::{
     invoke_permission::{may_invoke, refused, API_GATEWAY},
-    stack::Functions,
+    resources::ResolveError,
+    stack_functions::Functions,
+    ws_management::{self, Connections},
 };
-use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode as SdkStatus};
-use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use cartwheel_template::{Expr, Template};
 use futures::{SinkExt, StreamExt};
@@ -27,7 +26,7 @@ use std::{
     collections::HashMap,
     convert::Infallible,
     net::SocketAddr,
-    sync::{Arc, LazyLock, Mutex, RwLock},
+    sync::{Arc, Mutex},
 };
 use tokio::{net::TcpListener, sync::mpsc};
 use tokio_tungstenite::{
@@ -35,9 +34,22 @@ use tokio_tungstenite::{
     WebSocketStream,
 };
 
-/// Every WebSocket API of the process's stacks, by its id.
-static APIS: LazyLock<RwLock<HashMap<String, Arc<WebSocketApi>>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
+/// Why the template's WebSocket API cannot be served as it is wired.
+#[derive(Debug, thiserror::Error)]
+pub enum WebSocketError {
+    #[error("{what}")]
+    Unresolved {
+        what: String,
+        #[source]
+        source: ResolveError,
+    },
+    #[error("{0} has no stage")]
+    NoStage(String),
+    #[error("{0} has no literal RouteKey")]
+    NoRouteKey(String),
+    #[error("{0}'s Target is not an integration with a function")]
+    NoFunction(String),
+}
 
 pub struct WebSocketApi {
     pub api_id: String,
@@ -86,7 +98,7 @@ impl WebSocketApi {
     pub fn from_template(
         template: &Template,
         functions: Arc<Functions>,
-    ) -> Result<Option<Arc<Self>>, String> {
+    ) -> Result<Option<Arc<Self>>, WebSocketError> {
         let Some(api) = template
             .ids_of_type("AWS::ApiGatewayV2::Api")
             .into_iter()
@@ -96,14 +108,20 @@ impl WebSocketApi {
         else {
             return Ok(None);
         };
-        let resolve = |expr: Expr| functions.resources.resolve(&expr);
-        let api_id = resolve(Expr::Ref(api.clone()))?;
+        let resolve = |id: &str, what: &str| {
+            let reference = Expr::Ref(id.to_owned());
+            functions.resources.resolve(&reference).map_err(|source| {
+                let what = format!("the WebSocket API's {what}");
+                WebSocketError::Unresolved { what, source }
+            })
+        };
+        let api_id = resolve(&api, "id")?;
         let stage = template
             .ids_of_type("AWS::ApiGatewayV2::Stage")
             .into_iter()
             .find(|id| refers_to(template.property(id, "ApiId"), &api))
-            .ok_or_else(|| format!("{api} has no stage"))?;
-        let stage = resolve(Expr::Ref(stage))?;
+            .ok_or_else(|| WebSocketError::NoStage(api.clone()))?;
+        let stage = resolve(&stage, "stage")?;
         let mut routes = HashMap::new();
         for route in template.ids_of_type("AWS::ApiGatewayV2::Route") {
             if !refers_to(template.property(&route, "ApiId"), &api) {
@@ -111,7 +129,7 @@ impl WebSocketApi {
             }
             let key = match template.property(&route, "RouteKey") {
                 Some(Expr::Literal(key)) => key,
-                _ => return Err(format!("{route} has no literal RouteKey")),
+                _ => return Err(WebSocketError::NoRouteKey(route)),
             };
             let function = match template.property(&route, "Target") {
                 Some(Expr::Sub(target)) => first_reference(&target).and_then(|integration| {
@@ -122,7 +140,7 @@ impl WebSocketApi {
                 }),
                 _ => None,
             }
-            .ok_or_else(|| format!("{route}'s Target is not an integration with a function"))?;
+            .ok_or_else(|| WebSocketError::NoFunction(route.clone()))?;
             routes.insert(key, function);
         }
         let resources = &functions.resources;
@@ -145,9 +163,7 @@ impl WebSocketApi {
             functions,
             connections: Mutex::new(HashMap::new()),
         });
-        if let Ok(mut apis) = APIS.write() {
-            apis.insert(api.api_id.clone(), Arc::clone(&api));
-        }
+        ws_management::register(api.api_id.clone(), Arc::clone(&api) as Arc<dyn Connections>);
         Ok(Some(api))
     }
 
@@ -293,16 +309,6 @@ impl WebSocketApi {
         self.call("$disconnect", event).await;
     }
 
-    /// `PostToConnection`: whether the client was connected.
-    fn post(&self, connection: &str, data: &[u8]) -> bool {
-        let text = String::from_utf8_lossy(data).into_owned();
-        self.connections
-            .lock()
-            .ok()
-            .and_then(|connections| connections.get(connection).cloned())
-            .is_some_and(|client| client.send(text).is_ok())
-    }
-
     /// Serves upgrades on `listener` until the task is dropped.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> std::io::Result<()> {
         crate::accept::accept_forever(listener, |stream, peer| {
@@ -326,61 +332,30 @@ impl WebSocketApi {
     }
 }
 
+impl Connections for WebSocketApi {
+    fn stage(&self) -> &str {
+        &self.stage
+    }
+
+    fn post(&self, connection: &str, data: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(data).into_owned();
+        self.connections
+            .lock()
+            .ok()
+            .and_then(|connections| connections.get(connection).cloned())
+            .is_some_and(|client| client.send(text).is_ok())
+    }
+}
+
 fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *response.status_mut() = status;
     response
 }
 
-/// The API and connection a management API URL names: `https://<api>.execute-api.<region>.
-/// amazonaws.com/<stage>/@connections/<id>`.
-pub fn management_target(uri: &str) -> Option<(String, String, String)> {
-    let rest = uri.split_once("://")?.1;
-    let (host, path) = rest.split_once('/')?;
-    let api = host.split_once(".execute-api.")?.0.to_lowercase();
-    let (stage, connection) = path.split_once("/@connections/")?;
-    let connection = connection.split('?').next()?;
-    let connection = percent_encoding::percent_decode_str(connection).decode_utf8_lossy();
-    Some((api, stage.to_owned(), connection.into_owned()))
-}
-
-/// Answers a management API call to one of the process's WebSocket APIs; `None` for any other
-/// request (it goes on to the emulators).
-pub fn management_answer(method: &str, uri: &str, body: &[u8]) -> Option<HttpResponse> {
-    let (api, stage, connection) = management_target(uri)?;
-    let api = APIS.read().ok()?.get(&api).cloned()?;
-    let delivered = method == "POST" && stage == api.stage && api.post(&connection, body);
-    let (status, body, error) = if delivered {
-        (200, String::new(), None)
-    } else {
-        let message = json!({"message": format!("connection {connection} is gone")});
-        (410, message.to_string(), Some("GoneException"))
-    };
-    let mut response = HttpResponse::new(
-        SdkStatus::try_from(status).expect("a valid status"),
-        SdkBody::from(body),
-    );
-    let headers = response.headers_mut();
-    headers.insert("content-type", "application/json");
-    headers.insert("x-amzn-requestid", ulid::Ulid::new().to_string());
-    if let Some(error) = error {
-        headers.insert("x-amzn-errortype", error);
-    }
-    Some(response)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_management_url_names_its_api_stage_and_connection() {
-        assert_eq!(
-            management_target("https://Stack-WebSocketApi.execute-api.us-east-1.amazonaws.com/live/@connections/abc%3D"),
-            Some(("stack-websocketapi".into(), "live".into(), "abc=".into()))
-        );
-        assert_eq!(management_target("http://127.0.0.1:8000/"), None);
-    }
 
     #[test]
     fn a_sub_names_its_first_resource() {

@@ -2,9 +2,39 @@
 //! Local (see `cartwheel_local::explore`). Ends with `N schedules, M broken, seed S`; exits 1 when
 //! an invariant broke, 2 when it could not start.
 
-use cartwheel_local::{explore, provision};
+use cartwheel_http::ErrorChain;
+use cartwheel_local::{explore, provision, states::asl};
+use cartwheel_template::TemplateError;
 use futures::StreamExt;
-use std::time::{Duration, Instant};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+/// Why the explorer could not start (exit 2).
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("{}", path.display())]
+    ReadAsl {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", path.display())]
+    Asl {
+        path: PathBuf,
+        #[source]
+        source: asl::AslError,
+    },
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Provision(#[from] provision::ProvisionError),
+    #[error("the template has no SalesAnalyticsRule")]
+    NoRule,
+    #[error(transparent)]
+    Pipe(#[from] explore::pipe::PipeError),
+}
 
 struct Options {
     schedules: u64,
@@ -57,28 +87,25 @@ fn options() -> Options {
     options
 }
 
-async fn explorer(asl: &str) -> Result<explore::Explorer, String> {
-    let text = std::fs::read_to_string(asl).map_err(|e| format!("{asl}: {e}"))?;
-    let machine =
-        cartwheel_local::states::asl::Machine::parse(&text).map_err(|e| format!("{asl}: {e}"))?;
+async fn explorer(path: &str) -> Result<explore::Explorer, SetupError> {
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).map_err(|source| SetupError::ReadAsl {
+        path: path.clone(),
+        source,
+    })?;
+    let machine = asl::Machine::parse(&text).map_err(|source| SetupError::Asl { path, source })?;
     let sdk = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let table = format!("explore-{}", ulid::Ulid::new()).to_lowercase();
-    let template = cartwheel_template::Template::parse(cartwheel_template::EMBEDDED)
-        .map_err(|e| e.to_string())?;
-    let spec = template.table().map_err(|e| e.to_string())?;
-    provision::create_table(&client, &table, &spec)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (_, stream_arn) = provision::table_arns(&client, &table)
-        .await
-        .map_err(|e| e.to_string())?;
+    let template = cartwheel_template::Template::parse(cartwheel_template::EMBEDDED)?;
+    let spec = template.table()?;
+    provision::create_table(&client, &table, &spec).await?;
+    let (_, stream_arn) = provision::table_arns(&client, &table).await?;
     let rule = template
-        .rules()
-        .map_err(|e| e.to_string())?
+        .rules()?
         .into_iter()
         .find(|rule| rule.logical_id == "SalesAnalyticsRule")
-        .ok_or("the template has no SalesAnalyticsRule")?;
+        .ok_or(SetupError::NoRule)?;
     let pipe = explore::pipe::Pipe::new(rule.pattern)?;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let region = sdk.region().map_or("us-east-1".into(), |r| r.to_string());
@@ -107,7 +134,7 @@ async fn main() {
     let explorer = match explorer(&options.asl).await {
         Ok(explorer) => explorer,
         Err(error) => {
-            eprintln!("cartwheel-explore: {error}");
+            eprintln!("cartwheel-explore: {}", ErrorChain(&error));
             std::process::exit(2);
         }
     };

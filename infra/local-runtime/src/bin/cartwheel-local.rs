@@ -2,6 +2,7 @@
 //! and serves every route on 127.0.0.1 until Ctrl-C.
 
 use cartwheel_functions::{deps::Dependencies, Env};
+use cartwheel_http::ErrorChain;
 use cartwheel_local::{
     aws_edge::{serve_edge, AwsEdge},
     docs::Docs,
@@ -15,7 +16,7 @@ use cartwheel_local::{
 use cartwheel_store::Store;
 use cartwheel_template::Template;
 use std::io::IsTerminal;
-use std::{env, error::Error, net::SocketAddr, path::Path, sync::Arc};
+use std::{env, error::Error, net::SocketAddr, path::Path, process::ExitCode, sync::Arc};
 use tokio::net::TcpListener;
 
 #[global_allocator]
@@ -79,13 +80,23 @@ async fn start_stack(
 /// gives it one of two): with a single worker, any task that runs long (a cold start, a burst's
 /// step handlers) would hold up every request behind it, which Lambda's separate execution
 /// environments never do.
-fn main() -> Result<(), Box<dyn Error>> {
+/// An error ends the process with its whole cause chain on stderr (`Error: could not create
+/// queue ...: dispatch failure: ...`), not the error's Debug.
+fn main() -> ExitCode {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-    tokio::runtime::Builder::new_multi_thread()
+    let ran = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
-        .build()?
-        .block_on(run())
+        .build()
+        .map_err(Box::from)
+        .and_then(|runtime| runtime.block_on(run()));
+    match ran {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {}", ErrorChain(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {

@@ -13,6 +13,17 @@ const USAGE: &str = "usage:
   cartwheel-ops redrive <dead-letter queue name or URL> [--to <queue name or URL>]
   cartwheel-ops replay --from <RFC 3339> --to <RFC 3339> [--rule <name or ARN>]... [--stack <name>] [--bus <name>] [--archive <name>]";
 
+/// A command line this tool does not take.
+#[derive(Debug, thiserror::Error)]
+enum ArgsError {
+    #[error("unknown option --{0}")]
+    Unknown(String),
+    #[error("--{0} needs a value")]
+    NoValue(String),
+    #[error("--{0} is given more than once")]
+    Repeated(String),
+}
+
 /// Positional arguments and `--flag value` pairs, in order.
 struct Args {
     positional: Vec<String>,
@@ -20,17 +31,17 @@ struct Args {
 }
 
 impl Args {
-    fn parse(args: impl Iterator<Item = String>, known: &[&str]) -> Result<Self, String> {
+    fn parse(args: impl Iterator<Item = String>, known: &[&str]) -> Result<Self, ArgsError> {
         let (mut positional, mut flags) = (Vec::new(), Vec::new());
         let mut args = args;
         while let Some(arg) = args.next() {
             if let Some(flag) = arg.strip_prefix("--") {
                 if !known.contains(&flag) {
-                    return Err(format!("unknown option --{flag}"));
+                    return Err(ArgsError::Unknown(flag.to_owned()));
                 }
                 let value = args
                     .next()
-                    .ok_or_else(|| format!("--{flag} needs a value"))?;
+                    .ok_or_else(|| ArgsError::NoValue(flag.to_owned()))?;
                 flags.push((flag.to_owned(), value));
             } else {
                 positional.push(arg);
@@ -48,11 +59,11 @@ impl Args {
     }
 
     /// The flag's value; given twice is a mistake.
-    fn one(&self, flag: &str) -> Result<Option<String>, String> {
+    fn one(&self, flag: &str) -> Result<Option<String>, ArgsError> {
         let mut values = self.all(flag);
         match values.len() {
             0 | 1 => Ok(values.pop()),
-            _ => Err(format!("--{flag} is given more than once")),
+            _ => Err(ArgsError::Repeated(flag.to_owned())),
         }
     }
 }

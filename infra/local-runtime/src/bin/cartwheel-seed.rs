@@ -3,12 +3,24 @@
 //! usual environment (profile, region, credentials).
 
 use cartwheel_functions::{deps::Dependencies, Env};
+use cartwheel_http::ErrorChain;
 use cartwheel_local::seed;
 use cartwheel_store::Store;
-use std::{env, error::Error};
+use std::{env, error::Error, process::ExitCode};
 
+/// An error ends the process with its whole cause chain on stderr, not the error's Debug.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {}", ErrorChain(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = env::args().skip(1).collect();
     if args.is_empty() || args.iter().any(|a| a != "--admin" && a != "--catalog") {
         return Err("usage: cartwheel-seed [--admin] [--catalog]".into());

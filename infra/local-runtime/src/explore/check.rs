@@ -3,12 +3,33 @@
 //! to what it started with, plus the deltas, minus the units live orders hold, and the business
 //! metrics and sales figures equal to the table's facts.
 
-use cartwheel_domain::{Day, Order, OrderStatus, Product, ProductId, ReservationState};
-use cartwheel_store::{GetProduct, ReadOrderRecords, SalesReport, Store};
+use cartwheel_domain::{Day, Order, OrderId, OrderStatus, Product, ProductId, ReservationState};
+use cartwheel_http::ErrorChain;
+use cartwheel_store::{GetProduct, ReadOrderRecords, SalesReport, Store, StoreError};
 use std::{
     collections::{BTreeMap, HashMap},
     sync::Mutex,
 };
+
+/// Why the table's facts could not be read for a schedule: a report line (the schedule is
+/// broken), with the store's cause where there is one.
+#[derive(Debug, thiserror::Error)]
+enum FactsError {
+    #[error("order {order}: unreadable")]
+    Unreadable {
+        order: OrderId,
+        #[source]
+        source: StoreError,
+    },
+    #[error("order {0}: gone")]
+    Gone(OrderId),
+    #[error("order {order}: a reservation record {reservation} but a history {history}")]
+    Inconsistent {
+        order: OrderId,
+        reservation: String,
+        history: String,
+    },
+}
 
 /// What happened to the schedule's products outside the saga.
 pub struct Ledger {
@@ -48,6 +69,7 @@ pub async fn invariants(store: &Store, orders: &[Order], ledger: &Ledger) -> Vec
         let records = match store.order_records(order.id).await {
             Ok(records) => records,
             Err(error) => {
+                let error = ErrorChain(&error);
                 broken.push(format!("order {}: unreadable: {error}", order.id));
                 continue;
             }
@@ -115,17 +137,19 @@ struct Facts {
 
 /// The facts from each order as stored: its status and its history of moves, which every status
 /// change appends to in the same write (not from the stream, which is what the consumer reads).
-async fn facts(store: &Store, orders: &[Order]) -> Result<Facts, String> {
+async fn facts(store: &Store, orders: &[Order]) -> Result<Facts, FactsError> {
     let mut facts = Facts::default();
     let mut add = |name, yes: bool| *facts.counts.entry(name).or_default() += usize::from(yes);
     for order in orders {
-        let records = store
-            .order_records(order.id)
-            .await
-            .map_err(|e| format!("order {}: unreadable: {e}", order.id))?;
-        let stored = records
-            .order
-            .ok_or_else(|| format!("order {}: gone", order.id))?;
+        let records =
+            store
+                .order_records(order.id)
+                .await
+                .map_err(|source| FactsError::Unreadable {
+                    order: order.id,
+                    source,
+                })?;
+        let stored = records.order.ok_or(FactsError::Gone(order.id))?;
         let was = |status| stored.history.iter().any(|change| change.status == status);
         let final_status = stored.status;
         add("OrdersAccepted", was(OrderStatus::Reserved));
@@ -143,10 +167,11 @@ async fn facts(store: &Store, orders: &[Order]) -> Result<Facts, String> {
             );
         add("CheckoutDuration", ended);
         if records.reservation.is_some() != was(OrderStatus::Reserved) {
-            return Err(format!(
-                "order {}: a reservation record {:?} but a history {:?}",
-                order.id, records.reservation, stored.history
-            ));
+            return Err(FactsError::Inconsistent {
+                order: order.id,
+                reservation: format!("{:?}", records.reservation),
+                history: format!("{:?}", stored.history),
+            });
         }
         if final_status.is_sale() {
             let mut per_product: BTreeMap<ProductId, [i64; 3]> = BTreeMap::new();
@@ -177,7 +202,7 @@ pub async fn figures(
 ) -> Vec<String> {
     let expected = match facts(store, orders).await {
         Ok(facts) => facts,
-        Err(broken) => return vec![broken],
+        Err(broken) => return vec![ErrorChain(&broken).to_string()],
     };
     let mut broken = Vec::new();
     for (metric, count) in &expected.counts {
@@ -193,7 +218,10 @@ pub async fn figures(
     }
     let report = match store.sales_report(days).await {
         Ok(report) => report,
-        Err(error) => return vec![format!("sales figures unreadable: {error}")],
+        Err(error) => {
+            let error = ErrorChain(&error);
+            return vec![format!("sales figures unreadable: {error}")];
+        }
     };
     for product in products {
         let mut figures = [0i64; 3];

@@ -9,12 +9,17 @@ pub mod rng;
 pub mod saga;
 pub mod schedule;
 
-use crate::states::asl;
+use crate::{states::asl, Cause};
 use aws_sdk_dynamodb::types::AttributeValue;
 use cartwheel_domain::BreakerPolicy;
 use cartwheel_store::Store;
 use saga::FaultRates;
 use std::{collections::HashMap, time::Duration};
+
+/// DynamoDB did not take an item the explorer wrote.
+#[derive(Debug, thiserror::Error)]
+#[error("PutItem of an item this version cannot read failed")]
+pub struct WriteError(#[source] Cause);
 
 pub struct Explorer {
     pub store: Store,
@@ -43,7 +48,7 @@ pub const BREAKER: BreakerPolicy = BreakerPolicy {
 impl Explorer {
     /// Items this version cannot read, as a migration or the next version might write them: an
     /// order in a status it does not know, in the sweeper's index, without its id.
-    pub async fn write_unreadable(&self) -> Result<(), String> {
+    pub async fn write_unreadable(&self) -> Result<(), WriteError> {
         let id = ulid::Ulid::new().to_string();
         let item = HashMap::from([
             (
@@ -66,7 +71,7 @@ impl Explorer {
             .send()
             .await
             .map(drop)
-            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| WriteError(e.into()))
     }
 }
 

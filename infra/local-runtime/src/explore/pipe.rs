@@ -7,10 +7,14 @@
 
 use super::rng::Rng;
 use crate::{pattern, stream::StreamReader};
-use aws_lambda_events::{dynamodb::EventRecord, sqs::SqsEvent};
+use aws_lambda_events::{
+    dynamodb::EventRecord,
+    sqs::{BatchItemFailure, SqsEvent},
+};
 use cartwheel_domain::{OrderId, OrderStatus};
 use cartwheel_events::{events_of, DomainEvent};
 use cartwheel_functions::consumers::sales;
+use cartwheel_http::ErrorChain;
 use cartwheel_store::Store;
 use cartwheel_telemetry::{invocation, Source};
 use serde_json::{json, Value};
@@ -27,6 +31,20 @@ type Move = (Option<OrderStatus>, OrderStatus);
 const MAX_BATCHES: usize = 500;
 /// How long the stream may lag behind a settled schedule.
 const CATCH_UP: Duration = Duration::from_secs(20);
+
+/// Why the pipe could not carry a schedule's events to the sales consumer: a report line of the
+/// schedule (it is broken), not a failure of the explorer.
+#[derive(Debug, thiserror::Error)]
+pub enum PipeError {
+    #[error(transparent)]
+    Pattern(#[from] pattern::UnsupportedPattern),
+    #[error("the stream never announced the final status of {0:?}")]
+    Behind(Vec<OrderId>),
+    #[error("the consumer reported an unknown message {0:?}")]
+    UnknownMessage(BatchItemFailure),
+    #[error("the sales queue still held {0} messages after {MAX_BATCHES} batches")]
+    Undelivered(usize),
+}
 
 #[derive(Default)]
 struct Seen {
@@ -92,8 +110,8 @@ fn envelope(event: &DomainEvent) -> Value {
 
 impl Pipe {
     /// A pipe that routes by `rule`; the process's metrics are collected from now on.
-    pub fn new(rule: Value) -> Result<Arc<Self>, String> {
-        pattern::check(&rule).map_err(|e| e.to_string())?;
+    pub fn new(rule: Value) -> Result<Arc<Self>, PipeError> {
+        pattern::check(&rule)?;
         cartwheel_telemetry::set_metric_sink(keep);
         Ok(Arc::new(Self {
             rule,
@@ -110,7 +128,7 @@ impl Pipe {
                     Ok(records) if !records.is_empty() => pipe.take(records),
                     Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
                     Err(error) => {
-                        eprintln!("explore: the stream: {error}");
+                        eprintln!("explore: the stream: {}", ErrorChain(&error));
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                 }
@@ -151,7 +169,7 @@ impl Pipe {
 
     /// Waits until the stream has announced each order's stored status, then takes the orders'
     /// sales messages out of the pipe (and forgets their moves).
-    pub async fn drain(&self, finals: &[(OrderId, OrderStatus)]) -> Result<Vec<String>, String> {
+    pub async fn drain(&self, finals: &[(OrderId, OrderStatus)]) -> Result<Vec<String>, PipeError> {
         let deadline = tokio::time::Instant::now() + CATCH_UP;
         loop {
             let behind: Vec<OrderId> = {
@@ -168,9 +186,7 @@ impl Pipe {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "the stream never announced the final status of {behind:?}"
-                ));
+                return Err(PipeError::Behind(behind));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -218,7 +234,7 @@ pub async fn deliver(
     seed: u64,
     rng: &mut Rng,
     log: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), PipeError> {
     let source = Arc::new(Source {
         service: service(seed),
         function: "SalesAnalyticsFunction",
@@ -260,16 +276,9 @@ pub async fn deliver(
                 .parse::<usize>();
             match index.ok().and_then(|i| taken.get(i)) {
                 Some(message) => queue.push(message.clone()),
-                None => {
-                    return Err(format!(
-                        "the consumer reported an unknown message {failure:?}"
-                    ))
-                }
+                None => return Err(PipeError::UnknownMessage(failure)),
             }
         }
     }
-    Err(format!(
-        "the sales queue still held {} messages after {MAX_BATCHES} batches",
-        queue.len()
-    ))
+    Err(PipeError::Undelivered(queue.len()))
 }

@@ -17,6 +17,19 @@ const OUTAGE: &str = "StoreUnavailable";
 /// More transitions than any run of the checkout takes: a loop in the definition is a finding.
 const MAX_TRANSITIONS: usize = 200;
 
+/// How a step attempt failed, as Step Functions sees it: the error's name, which the Task's
+/// retriers and catchers match (`ErrorEquals`); Lambda's message is not the explorer's to keep.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TaskFailed(pub String);
+
+/// The bare name, as the schedule's log has always shown an attempt's `Err("...")`.
+impl std::fmt::Debug for TaskFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     None,
@@ -94,13 +107,16 @@ async fn attempt(
     function: &str,
     order: OrderId,
     fault: Fault,
-) -> Result<(), String> {
-    let answer = |r: StepResult| r.map(drop).map_err(|e| e.error_type().to_owned());
+) -> Result<(), TaskFailed> {
+    let answer = |r: StepResult| {
+        r.map(drop)
+            .map_err(|e| TaskFailed(e.error_type().to_owned()))
+    };
     match fault {
-        Fault::CrashBefore => Err(CRASH.into()),
+        Fault::CrashBefore => Err(TaskFailed(CRASH.into())),
         Fault::CrashAfter => {
             let _ = invoke(store, breaker, function, order).await;
-            Err(CRASH.into())
+            Err(TaskFailed(CRASH.into()))
         }
         Fault::Duplicate => {
             let _ = invoke(store, breaker, function, order).await;
@@ -148,7 +164,7 @@ pub async fn execute(
             }
             let began = std::time::Instant::now();
             let result = if failing.as_ref() == Some(&at) {
-                Err(OUTAGE.to_owned())
+                Err(TaskFailed(OUTAGE.to_owned()))
             } else {
                 attempt(store, breaker, function, order, fault).await
             };
@@ -159,7 +175,7 @@ pub async fn execute(
                     at = next.clone().expect("a Task has Next (checked on parse)");
                     break;
                 }
-                Err(error) => match on_error(retry, catch, &attempts, &error) {
+                Err(TaskFailed(error)) => match on_error(retry, catch, &attempts, &error) {
                     OnError::Retry(i) => attempts[i] += 1,
                     OnError::Goto(state) => {
                         at = state;

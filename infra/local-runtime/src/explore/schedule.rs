@@ -15,6 +15,7 @@ use cartwheel_domain::{
     IdempotencyKey, NewProduct, Order, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
     Quantity, ShippingAddress, StockChange, StockDelta, Timestamp, UserId,
 };
+use cartwheel_http::ErrorChain;
 use cartwheel_store::{
     ChangeStock, CreateProduct, DeleteProduct, GetOrder, GetProduct, IdempotentRequest, PlaceOrder,
     ProcessorSwitch, ReadOrderRecords, SettleOrder, ShipOrder,
@@ -22,6 +23,21 @@ use cartwheel_store::{
 use futures::future::{join_all, BoxFuture, FutureExt};
 use serde_json::json;
 use std::time::Duration;
+
+/// Why a schedule's events could not be counted: a report line of the schedule (it is broken).
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    #[error("order {0}: gone")]
+    Gone(cartwheel_domain::OrderId),
+    #[error("order {order}: unreadable")]
+    Unreadable {
+        order: cartwheel_domain::OrderId,
+        #[source]
+        source: cartwheel_store::StoreError,
+    },
+    #[error(transparent)]
+    Pipe(#[from] pipe::PipeError),
+}
 
 /// Executions an order gets (the starter's attempts) before it is given up and settled.
 const ATTEMPTS: u32 = 3;
@@ -192,7 +208,7 @@ impl Explorer {
                 days.dedup();
                 check::figures(&self.store, &orders, &products, &emitted, &days).await
             }
-            Err(error) => vec![error],
+            Err(error) => vec![ErrorChain(&error).to_string()],
         });
         Outcome { seed, broken, log }
     }
@@ -205,17 +221,21 @@ impl Explorer {
         orders: &[Order],
         rng: &mut Rng,
         log: &mut Vec<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CountError> {
         let mut finals = Vec::new();
         for order in orders {
             match self.store.get_order(order.id).await {
                 Ok(Some(stored)) => finals.push((stored.id, stored.status)),
-                other => return Err(format!("order {}: {other:?}", order.id)),
+                Ok(None) => return Err(CountError::Gone(order.id)),
+                Err(source) => {
+                    let order = order.id;
+                    return Err(CountError::Unreadable { order, source });
+                }
             }
         }
         let messages = self.pipe.drain(&finals).await?;
         log.push(format!("{} events for the sales consumer", messages.len()));
-        pipe::deliver(&self.store, messages, seed, rng, log).await
+        Ok(pipe::deliver(&self.store, messages, seed, rng, log).await?)
     }
 
     /// The sweeper's part: every order still in checkout gets a new attempt, up to `ATTEMPTS`,

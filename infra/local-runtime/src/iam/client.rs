@@ -86,12 +86,12 @@ impl HttpConnector for Guard {
         let denied = calls(operation, body, &self.arns)
             .iter()
             .find_map(|call| self.principal.check(call).err());
-        if let Some(message) = denied {
-            return HttpConnectorFuture::ready(Ok(access_denied(target, message)));
+        if let Some(denied) = denied {
+            return HttpConnectorFuture::ready(Ok(access_denied(target, denied.to_string())));
         }
         // API Gateway's management API of an offline WebSocket API is answered in process.
         if let Some(answer) =
-            crate::websocket::management_answer(request.method(), request.uri(), body)
+            crate::ws_management::management_answer(request.method(), request.uri(), body)
         {
             return HttpConnectorFuture::ready(Ok(answer));
         }

@@ -4,15 +4,24 @@
 //! for an `AWS::Lambda::EventSourceMapping`.
 
 use super::Statement;
-use crate::resources::Resources;
+use crate::resources::{ResolveError, Resources};
 use cartwheel_template::{Expr, PolicyEntry, Template};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpandError {
     #[error("{principal} uses the policy {policy}, which the offline stack does not know; add it to infra/local-runtime/src/iam/expand.rs")]
     UnknownPolicy { principal: String, policy: String },
-    #[error("{principal}: {detail}")]
-    Unresolved { principal: String, detail: String },
+    /// The cause is part of the message (the audit test reads it whole); a `ResolveError` has no
+    /// cause of its own, so no chain is lost.
+    #[error("{principal}: {cause}")]
+    Unresolved {
+        principal: String,
+        cause: ResolveError,
+    },
+    #[error("{principal}: {reason}")]
+    Unreadable { principal: String, reason: String },
+    #[error("{principal}: {policy} takes one parameter")]
+    Parameters { principal: String, policy: String },
     #[error("{principal} has a statement with the condition {condition}, which the offline stack does not evaluate (and will not ignore); see infra/local-runtime/src/iam/expand.rs")]
     UnsupportedCondition {
         principal: String,
@@ -123,9 +132,9 @@ fn expand(
     entries: &[PolicyEntry],
     resources: &Resources,
 ) -> Result<Vec<Statement>, ExpandError> {
-    let unresolved = |detail: String| ExpandError::Unresolved {
+    let unresolved = |cause: ResolveError| ExpandError::Unresolved {
         principal: principal.to_owned(),
-        detail,
+        cause,
     };
     let unknown = |policy: &str| ExpandError::UnknownPolicy {
         principal: principal.to_owned(),
@@ -138,12 +147,22 @@ fn expand(
                 let name = resources.resolve(name).map_err(unresolved)?;
                 statements.extend(managed(&name).ok_or_else(|| unknown(&name))?)
             }
-            PolicyEntry::Unreadable(reason) => return Err(unresolved(reason.clone())),
+            PolicyEntry::Unreadable(reason) => {
+                return Err(ExpandError::Unreadable {
+                    principal: principal.to_owned(),
+                    reason: reason.clone(),
+                })
+            }
             PolicyEntry::SamTemplate { name, parameters } => {
                 let parameter = match parameters.as_slice() {
                     [(_, value)] => resources.resolve(value).map_err(unresolved)?,
                     [] => String::new(),
-                    _ => return Err(unresolved(format!("{name} takes one parameter"))),
+                    _ => {
+                        return Err(ExpandError::Parameters {
+                            principal: principal.to_owned(),
+                            policy: name.clone(),
+                        })
+                    }
                 };
                 statements.extend(
                     sam_template(name, &parameter, resources).ok_or_else(|| unknown(name))?,

@@ -17,6 +17,38 @@ use std::sync::Mutex;
 
 pub use cartwheel_template::Effect;
 
+/// IAM's refusal of a call. Its text is AWS's own `AccessDeniedException` message, which the
+/// sandboxed client and the edge answer with (and tests compare): not an error of the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessDenied {
+    /// The principal's identity as AWS names it (`arn:aws:sts::...:assumed-role/...`).
+    pub identity: String,
+    pub call: Call,
+    /// Whether a `Deny` refused it, rather than the lack of an `Allow`.
+    pub explicit_deny: bool,
+}
+
+impl std::fmt::Display for AccessDenied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Call { action, resource } = &self.call;
+        write!(
+            f,
+            "User: {} is not authorized to perform: {action} on resource: {resource} ",
+            self.identity
+        )?;
+        if self.explicit_deny {
+            write!(f, "with an explicit deny in an identity-based policy")
+        } else {
+            write!(
+                f,
+                "because no identity-based policy allows the {action} action"
+            )
+        }
+    }
+}
+
+impl std::error::Error for AccessDenied {}
+
 /// A statement with its intrinsics resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
@@ -139,18 +171,10 @@ impl Principal {
     }
 
     /// Checks `call`; a denial is logged once, as one line, and remembered.
-    pub fn check(&self, call: &Call) -> Result<(), String> {
+    pub fn check(&self, call: &Call) -> Result<(), AccessDenied> {
         if self.allows(call) {
             return Ok(());
         }
-        let why = if self.any(Effect::Deny, call) {
-            "with an explicit deny in an identity-based policy".to_owned()
-        } else {
-            format!(
-                "because no identity-based policy allows the {} action",
-                call.action
-            )
-        };
         tracing::error!(
             principal = %self.name, action = %call.action, resource = %call.resource,
             "AccessDenied: {} may not {} on {}", self.name, call.action, call.resource
@@ -158,10 +182,11 @@ impl Principal {
         if let Ok(mut denials) = self.denials.lock() {
             denials.push(call.clone());
         }
-        Err(format!(
-            "User: {} is not authorized to perform: {} on resource: {} {why}",
-            self.identity, call.action, call.resource
-        ))
+        Err(AccessDenied {
+            identity: self.identity.clone(),
+            call: call.clone(),
+            explicit_deny: self.any(Effect::Deny, call),
+        })
     }
 
     /// Every call refused so far.
@@ -203,7 +228,8 @@ mod tests {
             .is_ok());
         let denied = principal
             .check(&call("dynamodb:Query", "arn:table/t"))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             denied.contains("not authorized to perform: dynamodb:Query on resource: arn:table/t")
         );
@@ -239,7 +265,8 @@ mod tests {
         assert!(principal.check(&call("sqs:ReceiveMessage", QUEUE)).is_ok());
         let denied = principal
             .check(&call("sqs:SendMessage", QUEUE))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             denied.ends_with("with an explicit deny in an identity-based policy"),
             "{denied}"

@@ -62,7 +62,7 @@ impl OfflineStack {
                 template.table()?.logical_id,
                 "StreamArn".into(),
             ))
-            .map_err(StackError::Wiring)?;
+            .map_err(StackError::unresolved("the table's StreamArn"))?;
         if settings.play_pipes {
             self.start_pipes(template, sdk, &stream_arn)?;
         }

@@ -21,7 +21,11 @@ pub(super) fn reserved_concurrency(
     let Some(expr) = template.reserved_concurrency(function) else {
         return Ok(None);
     };
-    let value = resources.resolve(&expr).map_err(StackError::Wiring)?;
+    let value = resources
+        .resolve(&expr)
+        .map_err(StackError::unresolved(format!(
+            "{function}'s ReservedConcurrentExecutions"
+        )))?;
     value.parse().map(Some).map_err(|_| {
         StackError::Wiring(format!(
             "{function}'s ReservedConcurrentExecutions is {value:?}, not a whole number"
@@ -49,8 +53,8 @@ pub(super) async fn deploy_functions(
             .environment(&id)
             .into_iter()
             .map(|(variable, value)| Ok((variable, resources.resolve_env(&value)?)))
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(|e| StackError::Wiring(format!("{id}'s environment: {e}")))?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StackError::unresolved(format!("{id}'s environment")))?;
         let statements = function_statements(template, &id, &resources)?;
         let principal = Arc::new(Principal::new(
             &id,

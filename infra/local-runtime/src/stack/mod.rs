@@ -115,8 +115,10 @@ impl OfflineStack {
         let mut state_machines = HashMap::new();
         for machine in template.state_machines() {
             let file = settings.template_dir.join(&machine.definition_uri);
-            let definition = std::fs::read_to_string(&file)
-                .map_err(|e| StackError::Wiring(format!("cannot read {}: {e}", file.display())))?;
+            let definition = std::fs::read_to_string(&file).map_err(|source| StackError::Read {
+                path: file.clone(),
+                source,
+            })?;
             let arn = provision::create_state_machine(
                 &sfn,
                 &name,

@@ -1,12 +1,13 @@
 //! What an offline stack is: its settings, its parts once started, and how it fails to start.
 
+pub use crate::stack_functions::Functions;
 use crate::{
     iam::{self, Principal},
     pattern::UnsupportedPattern,
-    provision::{offline_function_arn, offline_name, ProvisionError},
+    provision::{offline_name, ProvisionError},
+    queue_policy::UnevaluatedPolicy,
     queues::QueueAddress,
-    resources::Resources,
-    sandbox::Deployed,
+    resources::{ResolveError, Resources},
 };
 use aws_config::SdkConfig;
 use cartwheel_template::TemplateError;
@@ -23,8 +24,31 @@ pub enum StackError {
     Policy(#[from] iam::ExpandError),
     #[error(transparent)]
     Pattern(#[from] UnsupportedPattern),
+    #[error(transparent)]
+    QueuePolicy(#[from] UnevaluatedPolicy),
+    /// An intrinsic of `what` (a function's environment, a dashboard's body) does not resolve.
+    #[error("{what}")]
+    Unresolved {
+        what: String,
+        #[source]
+        source: ResolveError,
+    },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Wiring(String),
+}
+
+impl StackError {
+    /// Why `what` could not be resolved, for `map_err`.
+    pub(super) fn unresolved(what: impl Into<String>) -> impl FnOnce(ResolveError) -> Self {
+        let what = what.into();
+        move |source| Self::Unresolved { what, source }
+    }
 }
 
 pub struct StackSettings {
@@ -47,30 +71,6 @@ pub struct EventSourceSettings {
     pub schedule_every: Option<Duration>,
     /// Whether pipes run; a test switches them off to prove the sweeper alone hands orders off.
     pub play_pipes: bool,
-}
-
-/// A stack's functions, each in its sandbox, and the principals that may invoke them.
-pub struct Functions {
-    pub stack: String,
-    pub(super) by_id: HashMap<String, Arc<Deployed>>,
-    /// The state machines' roles: Step Functions invokes the saga's steps with them.
-    pub invokers: Vec<Principal>,
-    pub resources: Resources,
-}
-
-impl Functions {
-    pub fn get(&self, logical_id: &str) -> Option<&Arc<Deployed>> {
-        self.by_id.get(logical_id)
-    }
-
-    pub fn arn(&self, logical_id: &str) -> String {
-        offline_function_arn(
-            &self.resources.region,
-            &self.resources.account,
-            &self.stack,
-            logical_id,
-        )
-    }
 }
 
 pub struct OfflineStack {
@@ -113,4 +113,23 @@ pub(super) fn queue<'a>(
     queues
         .get(logical_id)
         .ok_or_else(|| StackError::Wiring(format!("{logical_id} is not a queue of the template")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartwheel_template::Expr;
+
+    #[test]
+    fn an_unresolved_intrinsic_says_what_it_was_for_and_why() {
+        let resources = Resources::new("us-east-1", "1", "shop", HashMap::new());
+        let error = resources
+            .resolve(&Expr::Ref("Nope".into()))
+            .map_err(StackError::unresolved("F's environment"))
+            .unwrap_err();
+        assert_eq!(
+            cartwheel_http::ErrorChain(&error).to_string(),
+            "F's environment: !Ref Nope: the offline stack has no such resource or parameter"
+        );
+    }
 }

@@ -29,7 +29,7 @@ pub(super) async fn create_dashboards(
                 .ok_or_else(|| StackError::Wiring(format!("dashboard {id} has no {path}")))?;
             resources
                 .resolve(&expr)
-                .map_err(|e| StackError::Wiring(format!("dashboard {id}'s {path}: {e}")))
+                .map_err(StackError::unresolved(format!("dashboard {id}'s {path}")))
         };
         let (name, body) = (property("DashboardName")?, property("DashboardBody")?);
         client
@@ -81,7 +81,7 @@ pub(super) async fn create_email_identities(
             .and_then(|expr| {
                 resources
                     .resolve(&expr)
-                    .map_err(|e| StackError::Wiring(format!("{id}'s EmailIdentity: {e}")))
+                    .map_err(StackError::unresolved(format!("{id}'s EmailIdentity")))
             })?;
         provision::create_email_identity(&client, &identity).await?;
         resources.add(&id, &identity, &[]);
@@ -105,7 +105,7 @@ pub(super) async fn create_buses(
                     || Ok(offline_name(stack, logical_id)),
                     |n| resources.resolve(n),
                 )
-                .map_err(|e| StackError::Wiring(format!("{logical_id}'s name: {e}")))
+                .map_err(StackError::unresolved(format!("{logical_id}'s name")))
         };
         let bus_name = named(&spec.name, &spec.logical_id)?;
         let archive = spec
@@ -136,7 +136,7 @@ pub(super) async fn create_rules(
     for rule in template.rules()? {
         let bus_name = resources
             .resolve(&Expr::Ref(rule.bus.clone()))
-            .map_err(|e| StackError::Wiring(format!("rule {}: {e}", rule.logical_id)))?;
+            .map_err(StackError::unresolved(format!("rule {}", rule.logical_id)))?;
         let rule_name = offline_name(stack, &rule.logical_id);
         let rule_arn = format!(
             "arn:aws:events:{}:{}:rule/{bus_name}/{rule_name}",
@@ -146,9 +146,7 @@ pub(super) async fn create_rules(
         let mut targets = Vec::new();
         for target in &rule.target_queues {
             let address = queue(queues, target)?;
-            if crate::queue_policy::admits(template, resources, &rule_arn, address)
-                .map_err(StackError::Wiring)?
-            {
+            if crate::queue_policy::admits(template, resources, &rule_arn, address)? {
                 targets.push((target.clone(), address.arn.clone()));
             } else {
                 tracing::error!(

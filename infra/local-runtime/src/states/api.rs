@@ -4,7 +4,7 @@
 //! name, never half-answered.
 
 use super::engine::{Engine, Refused};
-use crate::aws_edge::AwsEdge;
+use crate::invocation::InvokeStep;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
@@ -61,9 +61,9 @@ fn page(items: Vec<Value>, request: &Value, key: &str) -> Value {
 }
 
 /// Answers one Step Functions call.
-pub fn handle(
+pub fn handle<E: InvokeStep>(
     engine: &Arc<Engine>,
-    edge: &Arc<AwsEdge>,
+    edge: &Arc<E>,
     operation: &str,
     region: &str,
     body: &[u8],
@@ -75,9 +75,9 @@ pub fn handle(
     }
 }
 
-fn answer(
+fn answer<E: InvokeStep>(
     engine: &Arc<Engine>,
-    edge: &Arc<AwsEdge>,
+    edge: &Arc<E>,
     operation: &str,
     region: &str,
     request: &Value,
@@ -152,12 +152,26 @@ fn answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invocation::Invoked;
 
     const REGION: &str = "us-east-1";
 
+    /// An edge with no stack registered: no function to invoke, no stack's location.
+    struct NoStacks;
+
+    impl InvokeStep for NoStacks {
+        async fn invoke_step(&self, function: &str, _: &[u8]) -> Invoked {
+            let body = json!({"Message": format!("Function not found: {function}")});
+            Invoked::api(StatusCode::NOT_FOUND, "ResourceNotFoundException", body)
+        }
+
+        fn location_of(&self, _: &str) -> Option<(String, String)> {
+            None
+        }
+    }
+
     fn call(engine: &Arc<Engine>, operation: &str, request: Value) -> Result<Value, Refused> {
-        let edge = Arc::new(AwsEdge::new("http://127.0.0.1:9"));
-        answer(engine, &edge, operation, REGION, &request)
+        answer(engine, &Arc::new(NoStacks), operation, REGION, &request)
     }
 
     fn create(engine: &Arc<Engine>, name: &str, definition: &str) -> Result<String, Refused> {

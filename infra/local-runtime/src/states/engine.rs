@@ -8,7 +8,7 @@ use super::{
     asl::{matches, on_error, Catcher, Machine, OnError, State},
     history::{now, Execution, Status},
 };
-use crate::aws_edge::{AwsEdge, Invoked};
+use crate::invocation::{InvokeStep, Invoked};
 use serde_json::{json, Value};
 use std::{
     collections::HashMap,
@@ -114,9 +114,9 @@ impl Engine {
     }
 
     /// Starts an execution and runs it on a task of its own; answers its ARN and start date.
-    pub fn start(
+    pub fn start<E: InvokeStep>(
         self: &Arc<Self>,
-        edge: Arc<AwsEdge>,
+        edge: Arc<E>,
         machine_arn: &str,
         name: String,
         input: String,
@@ -257,7 +257,7 @@ fn caught(catcher: &Catcher, mut input: Value, error: String, cause: String) -> 
 /// One Task: its attempts until one answers, a retrier gives up or a catcher takes the error.
 /// `Ok(output, next)`, or `Err` with the error that fails the execution; `None` if stopped.
 async fn task(
-    edge: &AwsEdge,
+    edge: &impl InvokeStep,
     execution: &Shared,
     state: &State,
     input: Value,
@@ -346,14 +346,19 @@ fn failed(execution: &Shared, error: String, cause: String) {
 }
 
 /// Runs an execution from its machine's StartAt to a Succeed or Fail state, or until stopped.
-async fn run(edge: Arc<AwsEdge>, machine: Arc<StateMachine>, execution: Shared, input: Value) {
+async fn run<E: InvokeStep>(
+    edge: Arc<E>,
+    machine: Arc<StateMachine>,
+    execution: Shared,
+    input: Value,
+) {
     let (mut name, mut data) = (machine.machine.start.clone(), input);
     while running(&execution) {
         let state = machine.machine.state(&name).clone();
         match &state {
             State::Task { .. } => {
                 entered(&execution, "TaskStateEntered", &name, &data);
-                match task(&edge, &execution, &state, data).await {
+                match task(edge.as_ref(), &execution, &state, data).await {
                     None => return,
                     Some(Ok((output, next))) => {
                         exited(&execution, "TaskStateExited", &name, &output);
