@@ -2,8 +2,8 @@
 //! processor outage that opens the breaker; each ends with everything given back.
 
 use super::observe::{first_execution_arn, stock, wait_for_status};
-use crate::support;
 use crate::support::{
+    self,
     checkout::{place, stack_with_product, wait_for_outcomes},
     recent_sales, sales_applied, StackOptions, TestApp,
 };

@@ -1,8 +1,8 @@
 //! The sweeper: an order whose hand-off never arrived, or whose execution died, is finished once.
 
 use super::observe::{first_execution_arn, stock, wait_for_status};
-use crate::support;
 use crate::support::{
+    self,
     checkout::{place, stack_with_product, wait_for_outcomes},
     StackOptions, TestApp,
 };

@@ -2,8 +2,8 @@
 //! and a replay keeping to its window and to the rules it names.
 
 use super::queues::{create_queue, depth, drain};
-use crate::support;
 use crate::support::{
+    self,
     checkout::{place_lines, wait_for_outcomes},
     recent_sales, sdk_config, StackOptions, TestApp,
 };
