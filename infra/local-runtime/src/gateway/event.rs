@@ -1,17 +1,11 @@
-//! The pieces of the payload format 2.0 event that a handler receives: its request context and
-//! its decoded path parameters.
+//! The request context of the payload format 2.0 event that a handler receives: route key,
+//! method, path, source IP, user agent, stage, request id and time, as API Gateway fills them.
 
 use super::service::Gateway;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
 };
 use std::net::SocketAddr;
-
-pub(super) fn decode(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
-}
 
 impl Gateway {
     pub(super) fn request_context(

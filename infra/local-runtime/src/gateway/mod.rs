@@ -3,8 +3,9 @@
 //! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
 //!
 //! `service.rs` holds the gateway and its request path, `authorizer.rs` the authorizer step,
-//! `event.rs` the parts of the event it builds, and `answers.rs` its own answers. The children
-//! import each other, never this file.
+//! `event.rs` the request context of the event it builds, and `answers.rs` its own answers.
+//! `authorizer.rs` and `event.rs` add methods to the gateway and import `service.rs`, which
+//! imports neither; none of them imports this file.
 
 mod answers;
 mod authorizer;

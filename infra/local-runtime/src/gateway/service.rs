@@ -2,10 +2,7 @@
 //! request (docs, CORS, payload limit, routing, throttling, the handler call) and emits the
 //! `AWS/ApiGateway` metrics and the access log.
 
-use super::{
-    answers::{gateway_answer, internal_server_error},
-    event::decode,
-};
+use super::answers::{gateway_answer, internal_server_error};
 use crate::{
     cors::Cors,
     docs::Docs,
@@ -84,6 +81,12 @@ pub struct Gateway {
 struct Integration {
     function: String,
     latency_ms: f64,
+}
+
+fn decode(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl Gateway {
