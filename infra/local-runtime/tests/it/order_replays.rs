@@ -1,6 +1,6 @@
 //! A retried order (same customer, same Idempotency-Key, same body) is answered with the order it
 //! placed, whatever changed since: the cart it was ordered from is empty, the customer's order
-//! limit is reached. (orders_api.rs has the concurrent retries and the reused key.)
+//! limit is reached. (orders_api/placing.rs has the concurrent retries and the reused key.)
 
 use crate::support;
 

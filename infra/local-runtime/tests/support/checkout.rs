@@ -1,6 +1,6 @@
 //! Orders through the whole offline stack: placed over HTTP, then followed until the saga ends them.
 
-use super::{StackOptions, TestApp};
+use super::app::{StackOptions, TestApp};
 use cartwheel_domain::{OrderId, OrderStatus, Role};
 use cartwheel_store::GetOrder;
 use reqwest::StatusCode;
@@ -99,7 +99,7 @@ pub async fn wait_for_outcomes(
 /// Where the hand-off stands when orders stall: the order queue's depth and the executions.
 async fn explain_stall(app: &TestApp) {
     let stack = &app.stack;
-    let sdk = super::sdk_config().await;
+    let sdk = super::aws::sdk_config().await;
     let queue = &stack.queues["OrderQueue"].url;
     let depth = aws_sdk_sqs::Client::new(&sdk)
         .get_queue_attributes()

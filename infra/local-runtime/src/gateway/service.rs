@@ -1,7 +1,8 @@
-//! API Gateway (HTTP API, payload format 2.0) in process: route matching, the Lambda authorizer
-//! with its result cache, the gateway's own 401/403/404/413 answers, and the handler call through
-//! lambda_http's own event conversion, so a handler sees exactly what it would see in AWS.
+//! The gateway itself: built from the template and the deployed functions, it serves each
+//! request (docs, CORS, payload limit, routing, throttling, the handler call) and emits the
+//! `AWS/ApiGateway` metrics and the access log.
 
+use super::answers::{gateway_answer, internal_server_error};
 use crate::{
     cors::Cors,
     docs::Docs,
@@ -22,11 +23,7 @@ use hyper::{
 use hyper_util::rt::TokioIo;
 use lambda_http::{
     aws_lambda_events::{
-        apigw::{
-            ApiGatewayRequestAuthorizer, ApiGatewayV2CustomAuthorizerV2Request,
-            ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
-            ApiGatewayV2httpRequestContextHttpDescription,
-        },
+        apigw::{ApiGatewayRequestAuthorizer, ApiGatewayV2httpRequest},
         query_map::QueryMap,
     },
     request::LambdaRequest,
@@ -38,14 +35,12 @@ use std::{
     convert::Infallible,
     net::SocketAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Instant,
 };
 use tokio::net::TcpListener;
 
 /// API Gateway's own payload limit for HTTP APIs.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
-/// Cached authorizer answers kept at most; past this the cache is cleared rather than grown.
-const AUTH_CACHE_CAPACITY: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -59,33 +54,13 @@ pub enum GatewayError {
     Setting(String),
 }
 
-type AuthDecision = Option<Value>;
-
-/// The gateway's own answers when a route's authorizer does not admit a request.
-enum Refusal {
-    /// No identity source: 401 without calling the authorizer.
-    Unauthorized,
-    /// The authorizer said no: 403.
-    Forbidden,
-    /// The authorizer failed (timed out, crashed, throttled): 500.
-    Failed,
-}
-
-impl Refusal {
-    fn answer(self) -> Response<Full<Bytes>> {
-        match self {
-            Self::Unauthorized => gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized"),
-            Self::Forbidden => gateway_answer(StatusCode::FORBIDDEN, "Forbidden"),
-            Self::Failed => internal_server_error(),
-        }
-    }
-}
+pub(super) type AuthDecision = Option<Value>;
 
 pub struct Gateway {
     routes: RouteTable,
-    authorizers: HashMap<String, Authorizer>,
-    functions: Arc<Functions>,
-    auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
+    pub(super) authorizers: HashMap<String, Authorizer>,
+    pub(super) functions: Arc<Functions>,
+    pub(super) auth_cache: Mutex<HashMap<(String, String), (Instant, AuthDecision)>>,
     cors: Option<Cors>,
     access_log: bool,
     response_log: Option<ResponseLog>,
@@ -94,7 +69,7 @@ pub struct Gateway {
     api_id: String,
     /// Authorizers whose function API Gateway may not invoke (no invoke permission): every
     /// request they guard gets 500, as in AWS.
-    refused_authorizers: HashMap<String, String>,
+    pub(super) refused_authorizers: HashMap<String, String>,
     /// Routes whose function it may not invoke: function and source, by route key.
     refused_routes: HashMap<String, (String, String)>,
     throttles: Throttles,
@@ -106,22 +81,6 @@ pub struct Gateway {
 struct Integration {
     function: String,
     latency_ms: f64,
-}
-
-fn gateway_answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({ "message": message }).to_string();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-/// What an HTTP API answers when its Lambda integration fails (error, timeout, throttle).
-fn internal_server_error() -> Response<Full<Bytes>> {
-    gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 fn decode(raw: &str) -> String {
@@ -354,108 +313,6 @@ impl Gateway {
             return internal_server_error();
         }
         self.invoke(&function, event).await
-    }
-
-    fn request_context(
-        &self,
-        route_key: &str,
-        method: &hyper::Method,
-        path: &str,
-        peer: SocketAddr,
-        headers: &hyper::HeaderMap,
-    ) -> ApiGatewayV2httpRequestContext {
-        let now = time::OffsetDateTime::now_utc();
-        let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
-        http.method = method.clone();
-        http.path = Some(path.to_owned());
-        http.protocol = Some("HTTP/1.1".into());
-        http.source_ip = Some(peer.ip().to_string());
-        http.user_agent = headers
-            .get(hyper::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut context = ApiGatewayV2httpRequestContext::default();
-        context.route_key = Some(route_key.to_owned());
-        context.account_id = Some("000000000000".into());
-        context.stage = Some("$default".into());
-        context.request_id = Some(ulid::Ulid::new().to_string());
-        context.apiid = Some("local".into());
-        context.domain_name = headers
-            .get(hyper::header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        context.time_epoch =
-            i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-        context.http = http;
-        context
-    }
-
-    /// API Gateway's order: no identity source → 401 without calling the authorizer; a denial →
-    /// 403; both answers are cached for the authorizer's TTL, keyed by the identity source.
-    async fn authorize(
-        &self,
-        name: &str,
-        event: &ApiGatewayV2httpRequest,
-    ) -> Result<Value, Refusal> {
-        let authorizer = self.authorizers.get(name).ok_or(Refusal::Unauthorized)?;
-        if let Some(source) = self.refused_authorizers.get(name) {
-            refused(&authorizer.function, API_GATEWAY, source);
-            return Err(Refusal::Failed);
-        }
-        let identity: Vec<String> = authorizer
-            .identity_headers
-            .iter()
-            .map(|h| {
-                event
-                    .headers
-                    .get(h.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned)
-            })
-            .collect::<Option<_>>()
-            .ok_or(Refusal::Unauthorized)?;
-        let cache_key = (name.to_owned(), identity.join(","));
-        let ttl = Duration::from_secs(authorizer.ttl_seconds);
-        let cached = self.auth_cache.lock().ok().and_then(|cache| {
-            cache
-                .get(&cache_key)
-                .filter(|(at, _)| at.elapsed() < ttl)
-                .map(|(_, decision)| decision.clone())
-        });
-        let decision = match cached {
-            Some(decision) => decision,
-            None => {
-                let mut request = ApiGatewayV2CustomAuthorizerV2Request::default();
-                request.version = Some("2.0".into());
-                request.type_ = Some("REQUEST".into());
-                request.identity_source = Some(identity);
-                request.route_key = event.route_key.clone();
-                request.raw_path = event.raw_path.clone();
-                request.raw_query_string = event.raw_query_string.clone();
-                request.headers = event.headers.clone();
-                request.request_context = event.request_context.clone();
-                let function = self
-                    .functions
-                    .get(&authorizer.function)
-                    .ok_or(Refusal::Failed)?;
-                let answer = function
-                    .authorizer(request)
-                    .await
-                    .map_err(|_| Refusal::Failed)?;
-                let decision = answer.is_authorized.then_some(answer.context);
-                if !ttl.is_zero() {
-                    if let Ok(mut cache) = self.auth_cache.lock() {
-                        if cache.len() >= AUTH_CACHE_CAPACITY {
-                            cache.clear();
-                        }
-                        cache.insert(cache_key, (Instant::now(), decision.clone()));
-                    }
-                }
-                decision
-            }
-        };
-        decision.ok_or(Refusal::Forbidden)
     }
 
     /// Runs the handler in its sandbox; a failed invocation (timeout, panic, throttle, failed cold
