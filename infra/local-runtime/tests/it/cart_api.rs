@@ -29,13 +29,13 @@ fn id(product: &Value) -> &str {
 
 #[tokio::test]
 async fn the_cart_shows_current_prices_and_the_total() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "CART-PRICE-MUG", "Mug", "kitchen", 1299)
         .await;
     let pan = app
-        .create_product(&admin, "PAN", "Pan", "kitchen", 3500)
+        .create_product(&admin, "CART-PRICE-PAN", "Pan", "kitchen", 3500)
         .await;
     let (_, customer) = app.user_token(Role::Customer).await;
     assert_eq!(
@@ -65,7 +65,7 @@ async fn the_cart_shows_current_prices_and_the_total() {
 
     // Setting a line replaces its quantity; a price change shows on the next read.
     put(&app, &customer, id(&mug), r#"{"quantity":1}"#).await;
-    let update = json!({"sku": "PAN", "name": "Pan", "category": "kitchen",
+    let update = json!({"sku": "CART-PRICE-PAN", "name": "Pan", "category": "kitchen",
         "price": {"amount": 3000, "currency": "EUR"}, "version": 1});
     let repriced = app
         .send(
@@ -117,10 +117,10 @@ async fn the_cart_shows_current_prices_and_the_total() {
 
 #[tokio::test]
 async fn carts_are_private_and_need_a_token() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "CART-PRIVATE-MUG", "Mug", "kitchen", 1299)
         .await;
     let (_, alice) = app.user_token(Role::Customer).await;
     let (_, bob) = app.user_token(Role::Customer).await;
@@ -132,10 +132,10 @@ async fn carts_are_private_and_need_a_token() {
 
 #[tokio::test]
 async fn bad_cart_input_is_a_problem_and_changes_nothing() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "CART-BAD-MUG", "Mug", "kitchen", 1299)
         .await;
     let (_, customer) = app.user_token(Role::Customer).await;
     for (body, status, mentions) in [
@@ -184,7 +184,7 @@ async fn bad_cart_input_is_a_problem_and_changes_nothing() {
     .await;
 
     // A cart holds one currency.
-    let body = json!({"sku": "USD-1", "name": "Import", "category": "kitchen",
+    let body = json!({"sku": "CART-BAD-USD", "name": "Import", "category": "kitchen",
         "price": {"amount": 500, "currency": "USD"}, "stock": 1});
     let import: Value = app
         .send(

@@ -34,7 +34,7 @@ async fn put(app: &TestApp, token: &str, product: &str) -> StatusCode {
 
 #[tokio::test]
 async fn favourites_are_added_and_removed_idempotently() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let (mug, pan) = (
         product(&app.store, "FAV-MUG", 3).await,
         product(&app.store, "FAV-PAN", 0).await,
@@ -94,7 +94,7 @@ async fn favourites_are_added_and_removed_idempotently() {
 
 #[tokio::test]
 async fn concurrent_adds_stop_at_the_limit() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let (user, token) = app.user_token(Role::Customer).await;
     // The customer has 490 favourites already (the counter says so); 20 more race for 10 places.
     app.store

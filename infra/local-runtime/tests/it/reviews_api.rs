@@ -39,7 +39,7 @@ async fn listed(app: &TestApp, product: &Product, query: &str) -> Value {
 
 #[tokio::test]
 async fn only_a_buyer_reviews_once_and_only_the_author_changes_it() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let mug = product(&app.store, "REV-MUG", 5).await;
     let (_, stranger) = app.user_token(Role::Customer).await;
     let pending = customer_with_order(&app, &mug, OrderStatus::Paid).await;
@@ -129,7 +129,7 @@ async fn only_a_buyer_reviews_once_and_only_the_author_changes_it() {
 
 #[tokio::test]
 async fn an_admin_update_read_before_a_review_keeps_its_totals() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let pan = product(&app.store, "REV-PAN", 5).await;
     let buyer = customer_with_order(&app, &pan, OrderStatus::Confirmed).await;
     // The admin reads the product; a review lands (it does not move the version); then the
@@ -157,7 +157,7 @@ async fn an_admin_update_read_before_a_review_keeps_its_totals() {
 
 #[tokio::test]
 async fn fifty_concurrent_reviews_give_exact_totals() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let book = product(&app.store, "REV-BOOK", 100).await;
     let mut customers = Vec::new();
     for _ in 0..50 {
@@ -183,7 +183,7 @@ async fn fifty_concurrent_reviews_give_exact_totals() {
 
 #[tokio::test]
 async fn a_review_of_a_deleted_product_can_still_be_deleted() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let lamp = product(&app.store, "REV-LAMP", 5).await;
     let buyer = customer_with_order(&app, &lamp, OrderStatus::Confirmed).await;
     let created = review(&app, &buyer, &lamp, 3).await;

@@ -4,7 +4,7 @@
 use super::{
     aws::{edge, sdk_config},
     store::{fresh_name, store_for},
-    templates::edited_template,
+    templates::{edited_template, template},
 };
 use cartwheel_domain::{Email, NewUser, Password, PersonName, Role, UserId};
 use cartwheel_functions::{deps::Dependencies, saga::SagaInput, Env};
@@ -21,7 +21,12 @@ use cartwheel_store::Store;
 use cartwheel_template::Template;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
-use std::{collections::HashMap, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 pub struct TestApp {
     pub base_url: String,
@@ -33,8 +38,46 @@ pub struct TestApp {
     pub tokens: TokenService,
     pub http: reqwest::Client,
     pub template: Template,
-    /// The whole offline stack; dropping it stops its pollers.
-    pub stack: OfflineStack,
+    /// The whole offline stack; dropping the last reference stops its pollers.
+    pub stack: Arc<OfflineStack>,
+}
+
+/// What the tests sharing one stack need of it.
+struct SharedStack {
+    base_url: String,
+    ws_url: String,
+    stack: Arc<OfflineStack>,
+}
+
+/// Starts the shared stack once, on a runtime of its own: each `#[tokio::test]` has a runtime
+/// that ends with the test, and would take the gateway it spawned with it.
+fn shared_stack() -> &'static SharedStack {
+    static SHARED: OnceLock<SharedStack> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let (started, stack) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("shared-stack".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the shared stack");
+                runtime.block_on(async move {
+                    let app = TestApp::start().await;
+                    let shared = SharedStack {
+                        base_url: app.base_url.clone(),
+                        ws_url: app.ws_url.clone(),
+                        stack: Arc::clone(&app.stack),
+                    };
+                    started.send(shared).expect("a test waits for the stack");
+                    // The gateway and the WebSocket API serve on this runtime until the binary ends.
+                    std::future::pending::<()>().await
+                })
+            })
+            .expect("a thread for the shared stack");
+        stack.recv().expect("the shared stack starts")
+    })
 }
 
 /// How a test's offline stack runs.
@@ -170,8 +213,28 @@ impl TestApp {
             tokens,
             http: reqwest::Client::new(),
             template,
-            stack,
+            stack: Arc::new(stack),
         })
+    }
+
+    /// The stack the tests share that only call the API and arrange state under keys of their
+    /// own (their own customers, products and SKUs), as zero-to-production's `spawn_app` does
+    /// once per binary. It has no event sources, as `start()`. A test that reads what every
+    /// test writes (a whole listing), needs settings or faults of its own, invokes functions
+    /// directly, or spends a throttle others need (the argon2 routes' burst of 10) starts its
+    /// own instead. The test's store, tokens and HTTP client are its own.
+    pub async fn shared() -> Self {
+        let shared = shared_stack();
+        let sdk = sdk_config().await;
+        Self {
+            base_url: shared.base_url.clone(),
+            ws_url: shared.ws_url.clone(),
+            store: store_for(&sdk, &shared.stack.name).await,
+            tokens: tokens_of(&shared.stack, &sdk).await,
+            http: reqwest::Client::new(),
+            template: template(),
+            stack: Arc::clone(&shared.stack),
+        }
     }
 
     /// The API and its functions, with no event source running.

@@ -11,13 +11,13 @@ use std::collections::HashSet;
 
 #[tokio::test]
 async fn an_order_is_accepted_priced_from_the_catalog_and_private() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "ORD-PRICED-MUG", "Mug", "kitchen", 1299)
         .await;
     let pan = app
-        .create_product(&admin, "PAN", "Pan", "kitchen", 3500)
+        .create_product(&admin, "ORD-PRICED-PAN", "Pan", "kitchen", 3500)
         .await;
     let (customer_id, customer) = app.user_token(Role::Customer).await;
 
@@ -88,10 +88,10 @@ async fn an_order_is_accepted_priced_from_the_catalog_and_private() {
 
 #[tokio::test]
 async fn one_idempotency_key_makes_one_order_even_under_concurrency() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "ORD-ONEKEY-MUG", "Mug", "kitchen", 1299)
         .await;
     let (_, customer) = app.user_token(Role::Customer).await;
     let body = order_body(json!([{"productId": mug["id"], "quantity": 1}]));
@@ -164,10 +164,10 @@ async fn one_idempotency_key_makes_one_order_even_under_concurrency() {
 
 #[tokio::test]
 async fn ordering_from_the_cart_empties_it() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "ORD-CART-MUG", "Mug", "kitchen", 1299)
         .await;
     let (_, customer) = app.user_token(Role::Customer).await;
     let from_cart =

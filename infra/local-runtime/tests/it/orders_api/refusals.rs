@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 
 #[tokio::test]
 async fn bad_orders_are_problems_and_write_nothing() {
-    let app = TestApp::start().await;
+    let app = TestApp::shared().await;
     let admin = app.admin_token().await;
     let mug = app
-        .create_product(&admin, "MUG", "Mug", "kitchen", 1299)
+        .create_product(&admin, "ORD-BAD-MUG", "Mug", "kitchen", 1299)
         .await;
     let (_, customer) = app.user_token(Role::Customer).await;
     let line = |quantity: Value| json!([{"productId": mug["id"], "quantity": quantity}]);
