@@ -2,7 +2,7 @@
 //! `!Equals`, `!Not`, `!And`, `!Or` and `!Condition`, over literals and `!Ref`s of parameters.
 //! Anything else is an error, never a guess.
 
-use crate::model::{get, text, Template, TemplateError};
+use crate::model::{text, Template, TemplateError};
 use serde_yaml::{Mapping, Value};
 use std::collections::HashMap;
 
@@ -100,24 +100,6 @@ impl Template {
             Some(name) => Ok(self.conditions(parameters)?.get(&name) == Some(&true)),
         }
     }
-}
-
-/// Every `Condition` a resource names is declared (CloudFormation refuses the template otherwise).
-pub(crate) fn refuse_undeclared(
-    resources: &Mapping,
-    declared: &Mapping,
-) -> Result<(), TemplateError> {
-    for (id, resource) in resources {
-        if let Some(name) = get(resource, "Condition").and_then(Value::as_str) {
-            if !declared.contains_key(name) {
-                return Err(TemplateError::Shape(format!(
-                    "{}: the Condition {name} is not declared",
-                    id.as_str().unwrap_or_default()
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

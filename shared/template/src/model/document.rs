@@ -1,5 +1,5 @@
 //! The parsed template and its generic parts: errors, resources by id and type, properties, and
-//! parameters. It refuses conditions the offline stack cannot evaluate.
+//! parameters. It refuses conditions the offline stack cannot evaluate, and undeclared ones.
 
 use super::yaml::{get, text};
 use crate::Expr;
@@ -51,6 +51,21 @@ fn refuse_conditions_offline(resources: &Mapping) -> Result<(), TemplateError> {
     Ok(())
 }
 
+/// Every `Condition` a resource names is declared (CloudFormation refuses the template otherwise).
+fn refuse_undeclared(resources: &Mapping, declared: &Mapping) -> Result<(), TemplateError> {
+    for (id, resource) in resources {
+        if let Some(name) = get(resource, "Condition").and_then(Value::as_str) {
+            if !declared.contains_key(name) {
+                return Err(shape(format!(
+                    "{}: the Condition {name} is not declared",
+                    id.as_str().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Template {
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
         let root: Value = serde_yaml::from_str(yaml)?;
@@ -58,7 +73,7 @@ impl Template {
         let resources = section("Resources").ok_or_else(|| shape("no Resources section"))?;
         refuse_conditions_offline(&resources)?;
         let conditions = section("Conditions").unwrap_or_default();
-        crate::conditions::refuse_undeclared(&resources, &conditions)?;
+        refuse_undeclared(&resources, &conditions)?;
         Ok(Self {
             resources,
             conditions,
