@@ -13,7 +13,7 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
-# Every invocation goes through `cartwheel_telemetry::invocation` (functions/src/function.rs),
+# Every invocation goes through `cartwheel_telemetry::invocation` (functions/src/plumbing/function.rs),
 # which emits `HandlerLatency`, and `ColdStart` on a cold start: two series per function.
 PER_INVOCATION_METRICS = ("HandlerLatency", "ColdStart")
 # The business metrics and the one function each comes from (`count`/`fact` in functions/src:
@@ -80,7 +80,7 @@ def rule_queue_consumers(found: dict | None = None) -> dict:
 
 def secret_readers(found: dict | None = None) -> list:
     """The functions whose environment names a Secrets Manager secret (they read it at cold start,
-    `TokenService` in functions/src/deps.rs)."""
+    `TokenService` in functions/src/plumbing/deps.rs)."""
     found = found or resources()
     secrets = of_type(found, "AWS::SecretsManager::Secret")
     return sorted(name for name, block in of_type(found, "AWS::Serverless::Function").items()

@@ -4,12 +4,7 @@
 //! re-queues any order in checkout that has not moved for the grace period, whatever went wrong on
 //! the way (a lost hand-off, an execution that died).
 
-use crate::{
-    config::{ConfigError, Env},
-    deps::Dependencies,
-    saga::SagaInput,
-};
-use aws_config::SdkConfig;
+use crate::saga::SagaInput;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sfn::types::ExecutionStatus;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -351,30 +346,12 @@ pub async fn sweep_pending_orders(
     })
 }
 
-impl Dependencies for SagaStarter {
-    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
-        let arn = env.require("STATE_MACHINE_ARN")?;
-        Ok(SagaStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
-    }
-}
-
 pub const DEFAULT_PENDING_GRACE_SECONDS: u64 = 120;
 
 /// The sweeper's queue and how long an order may stay PENDING before it is handed off again.
 pub struct PendingSweep {
     pub queue: OrderQueue,
     pub grace: Duration,
-}
-
-impl Dependencies for PendingSweep {
-    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
-        let url = env.require("ORDER_QUEUE_URL")?;
-        let grace = env.seconds("PENDING_GRACE_SECONDS", DEFAULT_PENDING_GRACE_SECONDS)?;
-        Ok(Self {
-            queue: OrderQueue::new(aws_sdk_sqs::Client::new(sdk), url),
-            grace: Duration::from_secs(grace),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 pub mod admin;
 pub mod cart;
 pub mod catalog;
-#[cfg(test)]
-pub(crate) mod fake;
 pub mod favourites;
 pub mod identity;
 pub mod notifications;

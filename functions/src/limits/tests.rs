@@ -1,7 +1,7 @@
 //! Taking and giving back limit slots on a fake store.
 
 use super::{take_all, Slot};
-use crate::handlers::fake::{problem, FakeStore};
+use crate::fake::{problem, FakeStore};
 use cartwheel_domain::{RateLimit, Timestamp};
 use cartwheel_http::ApiError;
 use cartwheel_store::{Counter, StoreError};

@@ -2,7 +2,7 @@
 //! event, however often it is delivered, and only the messages that failed come back.
 
 use super::notify_customers;
-use crate::handlers::fake::{customer, FakeMailer, FakeStore};
+use crate::fake::{customer, FakeMailer, FakeStore};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use cartwheel_domain::{NotificationId, NotificationKind, Timestamp, User};
 use cartwheel_store::{Claim, Credentials, Mailing};

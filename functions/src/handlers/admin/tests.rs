@@ -2,7 +2,7 @@
 //! before anything is written, and what the store holds afterwards.
 
 use super::{change_stock, create_product, delete_product, update_product};
-use crate::handlers::fake::{
+use crate::fake::{
     fixture_product, fixture_request, json_of, problem, problem_type, product, throttled, Event,
     FakeStore, CUSTOMER,
 };

@@ -2,7 +2,7 @@
 //! write, and the bodies refused before anything is written.
 
 use super::{get_cart, put_item, remove_item};
-use crate::handlers::fake::{
+use crate::fake::{
     customer, fixture_product, fixture_request, json_of, problem, problem_type, product, Event,
     FakeStore, PRODUCT,
 };

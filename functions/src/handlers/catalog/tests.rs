@@ -2,7 +2,7 @@
 //! what the store is asked for, and the cache headers of the answers.
 
 use super::{get_product, list_categories, list_products};
-use crate::handlers::fake::{
+use crate::fake::{
     fixture_product, fixture_request, json_of, problem, problem_type, product, Event, FakeStore,
 };
 use lambda_http::http::StatusCode;

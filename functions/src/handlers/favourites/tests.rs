@@ -1,7 +1,7 @@
 //! Favourites on a fake store: idempotent adds and removes, and the list as the catalog is now.
 
 use super::{add_favourite, list_favourites, remove_favourite};
-use crate::handlers::fake::{
+use crate::fake::{
     customer, fixture_product, fixture_request, json_of, problem, product, Event, FakeStore,
     PRODUCT,
 };

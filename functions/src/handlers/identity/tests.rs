@@ -3,7 +3,7 @@
 
 use super::{get_me, login, sign_up};
 use crate::{
-    handlers::fake::{customer, fixture_request, json_of, problem, problem_type, Event, FakeStore},
+    fake::{customer, fixture_request, json_of, problem, problem_type, Event, FakeStore},
     limits::{HashLimit, LoginLimits, SignUpLimits},
 };
 use cartwheel_domain::{Password, RateLimit, Role, Timestamp, User};

@@ -2,7 +2,7 @@
 //! only one's own.
 
 use super::{list_notifications, mark_read};
-use crate::handlers::fake::{customer, fixture_request, json_of, problem, Event, FakeStore};
+use crate::fake::{customer, fixture_request, json_of, problem, Event, FakeStore};
 use cartwheel_domain::{Notification, NotificationKind, OrderId, Timestamp, UserId};
 use lambda_http::http::StatusCode;
 use serde_json::json;

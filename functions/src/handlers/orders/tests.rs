@@ -2,7 +2,7 @@
 
 use super::place_order;
 use crate::{
-    handlers::fake::{fixture_product, fixture_request, FakeStore},
+    fake::{fixture_product, fixture_request, FakeStore},
     limits::OrderLimit,
 };
 use cartwheel_domain::{OrderStatus, RateLimit};

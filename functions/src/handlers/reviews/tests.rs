@@ -2,7 +2,7 @@
 //! anything is written.
 
 use super::{create_review, delete_review, list_reviews, update_review};
-use crate::handlers::fake::{
+use crate::fake::{
     customer, fixture_product, fixture_request, json_of, order_of, problem, problem_type, Event,
     FakeStore, PRODUCT,
 };
@@ -88,7 +88,7 @@ async fn an_order_not_confirmed_or_cancelled_entitles_no_review() {
 #[tokio::test]
 async fn a_confirmed_order_of_another_product_entitles_no_review_of_this_one() {
     let store = bought(&[]);
-    let other = crate::handlers::fake::product(
+    let other = crate::fake::product(
         "01HZX3N5Q8V2K7M4R9T6W1Y0B0",
         "BOWL",
         "Bowl",

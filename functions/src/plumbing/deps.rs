@@ -4,6 +4,7 @@
 use crate::{
     config::{ConfigError, Env},
     consumers::stock_alerts::AlertRecipient,
+    handoff::{OrderQueue, PendingSweep, SagaStarter, DEFAULT_PENDING_GRACE_SECONDS},
     limits::{HashLimit, LoginLimits, OrderLimit, SignUpLimits},
     mail::Mailer,
     push::Connections,
@@ -211,6 +212,24 @@ impl Dependencies for BreakerPolicy {
         Ok(Self {
             threshold,
             open_for: Duration::from_secs(open),
+        })
+    }
+}
+
+impl Dependencies for SagaStarter {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let arn = env.require("STATE_MACHINE_ARN")?;
+        Ok(SagaStarter::new(aws_sdk_sfn::Client::new(sdk), arn))
+    }
+}
+
+impl Dependencies for PendingSweep {
+    async fn build(env: &Env, sdk: &SdkConfig) -> Result<Self, ConfigError> {
+        let url = env.require("ORDER_QUEUE_URL")?;
+        let grace = env.seconds("PENDING_GRACE_SECONDS", DEFAULT_PENDING_GRACE_SECONDS)?;
+        Ok(Self {
+            queue: OrderQueue::new(aws_sdk_sqs::Client::new(sdk), url),
+            grace: Duration::from_secs(grace),
         })
     }
 }
