@@ -19,6 +19,7 @@ pub mod processor;
 pub mod publish;
 pub mod push;
 pub mod saga;
+pub mod store_answer;
 pub mod unreadable;
 
 pub use plumbing::{config, deployed, deps, function, lambda, origin, registry};

@@ -59,7 +59,7 @@ impl Slot {
         let taken = store
             .take_slot(&self.counter, self.limit, now)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(crate::store_answer::store_error)?;
         if taken {
             return Ok(());
         }

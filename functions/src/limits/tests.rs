@@ -72,6 +72,26 @@ async fn a_store_that_cannot_count_is_a_500_not_a_429() {
     assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
 
+/// A limit checked on a throttled or unanswering table is overload like any other store call:
+/// 429 with `Retry-After`, as the handler's next call would answer, never a 500.
+#[tokio::test]
+async fn a_store_too_busy_to_count_is_a_429() {
+    let busy: [fn() -> StoreError; 2] = [
+        || StoreError::Throttled("slow down".into()),
+        || StoreError::TimedOut("no answer".into()),
+    ];
+    for error in busy {
+        let store = FakeStore::default().failing("take_slot", error);
+        let refused = slot("tries", 1)
+            .take(&store, at(1_000_000_000))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let (_, _, answer) = problem(&refused);
+        assert!(answer.headers().contains_key("retry-after"));
+    }
+}
+
 /// The caller is owed its work's answer: a slot that cannot be given back only counts once too
 /// often until its window ends.
 #[tokio::test]
