@@ -40,6 +40,8 @@ pub struct TestApp {
     pub template: Template,
     /// The whole offline stack; dropping the last reference stops its pollers.
     pub stack: Arc<OfflineStack>,
+    /// Whether this is the stack the API-only tests share (`shared()`).
+    shared: bool,
 }
 
 /// What the tests sharing one stack need of it.
@@ -52,8 +54,8 @@ struct SharedStack {
 /// Starts the shared stack once, on a runtime of its own: each `#[tokio::test]` has a runtime
 /// that ends with the test, and would take the gateway it spawned with it.
 fn shared_stack() -> &'static SharedStack {
-    static SHARED: OnceLock<SharedStack> = OnceLock::new();
-    SHARED.get_or_init(|| {
+    static SHARED: OnceLock<Result<SharedStack, String>> = OnceLock::new();
+    let shared = SHARED.get_or_init(|| {
         let (started, stack) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("shared-stack".into())
@@ -76,8 +78,13 @@ fn shared_stack() -> &'static SharedStack {
                 })
             })
             .expect("a thread for the shared stack");
-        stack.recv().expect("the shared stack starts")
-    })
+        // A start that failed is remembered: every later test fails at once, not by starting
+        // another stack. The shared thread's panic, printed above, says why.
+        stack
+            .recv()
+            .map_err(|_| "the shared stack did not start; see the first panic above".to_owned())
+    });
+    shared.as_ref().expect("the shared stack")
 }
 
 /// How a test's offline stack runs.
@@ -214,6 +221,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             template,
             stack: Arc::new(stack),
+            shared: false,
         })
     }
 
@@ -234,6 +242,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             template: template(),
             stack: Arc::clone(&shared.stack),
+            shared: true,
         }
     }
 
@@ -243,6 +252,12 @@ impl TestApp {
     }
 
     pub fn function(&self, logical_id: &str) -> Arc<Deployed> {
+        // Its functions' clients were built on the shared runtime; invoked from this test's, they
+        // would leave pooled connections that die with the test.
+        assert!(
+            !self.shared,
+            "a test that invokes functions directly starts a stack of its own"
+        );
         self.stack
             .function(logical_id)
             .expect("a function of the stack")
