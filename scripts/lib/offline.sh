@@ -198,9 +198,14 @@ build_runtime() {
   if [ "$1" = offline ]; then
     cargo build --quiet --profile offline -p cartwheel-local --bin cartwheel-local
   else
-    cargo build --quiet -p cartwheel-local --bin cartwheel-local
+    cargo build --quiet -p cartwheel-local --bin cartwheel-local "${DEBUG_FEATURES[@]}"
   fi
 }
+# The debug build resolves tokio as the test command's `cargo test` does (the functions' tests
+# pause time with `test-util`): without it, a `cargo build` after the tests rebuilds tokio and
+# everything above it (73 s on 2 cores). The optimised build, which the benchmarks measure, stays
+# without it: `test-util` puts tokio's clock behind a lock.
+DEBUG_FEATURES=(--features tokio/test-util)
 runtime_binary() { echo "$ROOT/target/$1/cartwheel-local"; }
 
 ensure_artillery() {
