@@ -194,18 +194,22 @@ start_dynamodb() {
 
 # build_runtime offline|debug: builds the local runtime in that profile; runtime_binary names it.
 build_runtime() {
+  if [ "$1" = debug ] && tests_built cartwheel-local; then return; fi
   say "building the local runtime ($1)"
   if [ "$1" = offline ]; then
     cargo build --quiet --profile offline -p cartwheel-local --bin cartwheel-local
   else
-    cargo build --quiet -p cartwheel-local --bin cartwheel-local "${DEBUG_FEATURES[@]}"
+    cargo build --quiet -p cartwheel-local --bin cartwheel-local
   fi
 }
-# The debug build resolves tokio as the test command's `cargo test` does (the functions' tests
-# pause time with `test-util`): without it, a `cargo build` after the tests rebuilds tokio and
-# everything above it (73 s on 2 cores). The optimised build, which the benchmarks measure, stays
-# without it: `test-util` puts tokio's clock behind a lock.
-DEBUG_FEATURES=(--features tokio/test-util)
+# tests_built BINARY: whether scripts/test's `cargo test` has just built BINARY into target/debug
+# (cargo builds a package's binaries with its integration tests), so it is used as it is. A
+# `cargo build` of one package would resolve features without the workspace's dev-dependencies
+# (the functions' tokio `test-util`) and rebuild tokio and all above it: 60-70 s on 2 cores.
+tests_built() {
+  [ "${CARTWHEEL_TESTS_BUILT:-}" = 1 ] && [ -x "$ROOT/target/debug/$1" ] || return 1
+  say "using the test build's $1"
+}
 runtime_binary() { echo "$ROOT/target/$1/cartwheel-local"; }
 
 ensure_artillery() {
