@@ -16,6 +16,7 @@ mod checkout_end_to_end;
 mod consumers;
 mod dashboard;
 mod deploy_config;
+mod edge;
 mod event_fixtures;
 mod favourites_api;
 mod identity_api;
