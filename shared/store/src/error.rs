@@ -38,8 +38,9 @@ pub enum StoreError {
     /// DynamoDB refused the call for capacity (`THROTTLING`); the same call later succeeds.
     #[error("DynamoDB throttled the call")]
     Throttled(#[source] Cause),
-    /// DynamoDB did not answer in time (the SDK's timeout, or a stalled response): overload as
-    /// much as a throttle is. A write may have been made; a retry must recognise it.
+    /// DynamoDB did not answer in time (the SDK's timeout, a stalled request, or an answer that
+    /// began and stalled or broke off before its end): overload as much as a throttle is. A write
+    /// may have been made; a retry must recognise it.
     #[error("DynamoDB did not answer in time")]
     TimedOut(#[source] Cause),
     /// The call failed otherwise: no connection, a 5xx, an error this store does not expect.
@@ -85,6 +86,10 @@ where
         let timed_out = match &error {
             SdkError::TimeoutError(_) => true,
             SdkError::DispatchFailure(failure) => failure.is_timeout(),
+            // The answer's body could not be read to its end (the SDK's stalled-stream protection
+            // ends one that stops coming): the call's outcome is as unknown as after a timeout,
+            // and the SDK's own retry classifier treats the two alike.
+            SdkError::ResponseError(_) => true,
             _ => false,
         };
         if throttled {
@@ -117,8 +122,18 @@ mod tests {
         error::{ConnectorError, ErrorMetadata},
         operation::get_item::GetItemError,
     };
+    use aws_sdk_dynamodb::{
+        config::{
+            retry::RetryConfig, BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
+        },
+        types::AttributeValue,
+    };
     use aws_smithy_types::body::SdkBody;
-    use std::error::Error;
+    use std::{error::Error, time::Duration};
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
 
     fn refused(code: &str) -> StoreError {
         let meta = ErrorMetadata::builder()
@@ -166,5 +181,42 @@ mod tests {
             refused,
         ));
         assert!(matches!(error, StoreError::Call(_)), "{error:?}");
+    }
+
+    /// A DynamoDB that sends its answer's head and then stalls, as one starved of CPU does, over
+    /// real HTTP: the SDK's stalled-stream protection ends the call, and that is a timeout too.
+    #[tokio::test]
+    async fn an_answer_that_stalls_half_way_is_a_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let _ = socket.read(&mut [0; 8192]).await;
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\n\
+                        content-length: 1000\r\n\r\n{\"Item\":";
+            socket.write_all(head.as_bytes()).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let stalls = StalledStreamProtectionConfig::enabled()
+            .grace_period(Duration::from_secs(1))
+            .build();
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .stalled_stream_protection(stalls)
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let answer = aws_sdk_dynamodb::Client::from_conf(config)
+            .get_item()
+            .table_name("cartwheel")
+            .key("PK", AttributeValue::S("PRODUCT#1".into()))
+            .send()
+            .await;
+        server.abort();
+        let error = StoreError::from(answer.expect_err("the answer never ends"));
+        assert!(matches!(error, StoreError::TimedOut(_)), "{error:?}");
+        assert!(error.source().is_some(), "the SDK's error is kept");
     }
 }
