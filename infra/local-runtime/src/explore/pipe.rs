@@ -73,19 +73,13 @@ fn keep(document: String) {
     let Some(service) = doc["service"].as_str() else {
         return;
     };
-    let names = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     let mut all = emitted().lock().expect("not poisoned");
     let kept = all.entry(service.to_owned()).or_default();
-    for name in names.iter().filter_map(|m| m["Name"].as_str()) {
-        let values: Vec<f64> = match &doc[name] {
-            Value::Array(values) => values.iter().filter_map(Value::as_f64).collect(),
-            value => value.as_f64().into_iter().collect(),
-        };
-        kept.entry(name.to_owned()).or_default().extend(values);
-    }
+    crate::metrics::declared(&doc, |point, values| {
+        kept.entry(point.name.to_owned())
+            .or_default()
+            .extend(values);
+    });
 }
 
 fn service(seed: u64) -> String {
