@@ -77,8 +77,32 @@ struct PathMatch<'a> {
     rank: Vec<u8>,
 }
 
-fn match_path(pattern: &[Segment], path: &str) -> Option<(Params, Vec<u8>)> {
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+/// The segments of a request's path, split once for every route it is matched against (the
+/// gateway resolves a route per request).
+fn parts(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
+}
+
+/// Whether `parts` fit `pattern`, checked before anything is built: most routes fail on their
+/// first literal.
+fn fits(pattern: &[Segment], parts: &[&str]) -> bool {
+    for (i, segment) in pattern.iter().enumerate() {
+        let fits = match segment {
+            Segment::Greedy(_) => return parts.len() > i,
+            Segment::Literal(literal) => parts.get(i) == Some(&literal.as_str()),
+            Segment::Param(_) => parts.get(i).is_some_and(|v| !v.is_empty()),
+        };
+        if !fits {
+            return false;
+        }
+    }
+    parts.len() == pattern.len()
+}
+
+fn match_path(pattern: &[Segment], parts: &[&str]) -> Option<(Params, Vec<u8>)> {
+    if !fits(pattern, parts) {
+        return None;
+    }
     let mut params = Vec::new();
     let mut rank = Vec::new();
     for (i, segment) in pattern.iter().enumerate() {
@@ -129,11 +153,12 @@ impl RouteTable {
     }
 
     pub fn resolve(&self, method: &str, path: &str) -> RouteMatch<'_> {
+        let parts = parts(path);
         let candidates: Vec<PathMatch<'_>> = self
             .routes
             .iter()
             .filter_map(|route| {
-                let (params, rank) = match_path(&route.segments, path)?;
+                let (params, rank) = match_path(&route.segments, &parts)?;
                 Some(PathMatch {
                     route,
                     params,

@@ -87,13 +87,22 @@ pub struct Principal {
 
 /// `*` matches any run of characters, `?` any one; as IAM matches actions and resources.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    // Every call a function makes is checked against its policy's patterns: ASCII (as actions
+    // and ARNs are) is matched in place, anything else character by character.
+    if pattern.is_ascii() && text.is_ascii() {
+        return matches(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    matches(&p, &t, '*', '?')
+}
+
+fn matches<T: PartialEq>(p: &[T], t: &[T], any_run: T, any_one: T) -> bool {
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == any_one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any_run {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -105,7 +114,7 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == any_run)
 }
 
 /// An ARN pattern against an ARN, as IAM matches a policy's resource: `*` alone matches
@@ -115,19 +124,21 @@ pub fn resource_match(pattern: &str, arn: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    let (p, a): (Vec<&str>, Vec<&str>) = (
-        pattern.splitn(6, ':').collect(),
-        arn.splitn(6, ':').collect(),
-    );
-    p.len() == a.len() && p.iter().zip(&a).all(|(p, a)| wildcard_match(p, a))
+    let (mut p, mut a) = (pattern.splitn(6, ':'), arn.splitn(6, ':'));
+    loop {
+        match (p.next(), a.next()) {
+            (Some(p), Some(a)) if wildcard_match(p, a) => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
 }
 
 impl Statement {
-    /// Whether the statement speaks of `call`. `actions` are lowercase (IAM compares actions
-    /// without case); see `Principal::new`.
-    fn covers(&self, call: &Call) -> bool {
-        let action = call.action.to_ascii_lowercase();
-        let listed = self.actions.iter().any(|a| wildcard_match(a, &action));
+    /// Whether the statement speaks of `call`, whose action is given lowercase as `action`:
+    /// `actions` are lowercase too (IAM compares actions without case); see `Principal::new`.
+    fn covers(&self, action: &str, call: &Call) -> bool {
+        let listed = self.actions.iter().any(|a| wildcard_match(a, action));
         let on = self
             .resources
             .iter()
@@ -160,9 +171,10 @@ impl Principal {
 
     /// Whether a statement of `effect` covers `call`.
     fn any(&self, effect: Effect, call: &Call) -> bool {
+        let action = call.action.to_ascii_lowercase();
         self.statements
             .iter()
-            .any(|s| s.effect == effect && s.covers(call))
+            .any(|s| s.effect == effect && s.covers(&action, call))
     }
 
     /// As IAM decides: an explicit `Deny` wins, then an `Allow` is needed.
@@ -207,6 +219,9 @@ mod tests {
         assert!(wildcard_match("a?c", "abc"));
         assert!(!wildcard_match("abc", "abcd"));
         assert!(wildcard_match("*", ""));
+        // `?` is one character, not one byte, outside ASCII too.
+        assert!(wildcard_match("caf?", "café"));
+        assert!(!wildcard_match("caf??", "café"));
     }
 
     #[test]
