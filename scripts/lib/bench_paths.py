@@ -88,6 +88,7 @@ ORDER_BODY = lambda product: {  # noqa: E731 (the one body every order request s
 }
 CART_ORDER_BODY = {key: value for key, value in ORDER_BODY(None).items() if key != "items"} | {"fromCart": True}
 CART_PATH = "PUT /cart/items/{id} + POST /orders from the cart"
+PATHS = {"get": "GET /products/{id}", "orders": "POST /orders", "cart": CART_PATH}
 
 
 def same_length_key(prefix: str, like: str) -> str:
@@ -271,7 +272,7 @@ def measure(args, stack, pairs, requests):
         found[layout.name] = measure_pairs(args, pairs, layout)
         fixed[layout.name] = {}
         for path, measured in found[layout.name].items():
-            if path not in requests:
+            if path not in requests or not args.fixed_seconds:
                 continue  # a round of two requests: no single request to send at a fixed rate
             saturation = median([pair["api"]["ok_per_s"] for pair in measured])
             fixed[layout.name][path] = [
@@ -375,14 +376,18 @@ def main():
     parser.add_argument("--order-cpu-before", type=float, default=None,
                         help="the runtime's ms of CPU per POST /orders before the work on it, in "
                              "every layout (default: this machine's, ORDER_RUNTIME_CPU_BEFORE_MS)")
-    parser.add_argument("--fixed-seconds", type=int, default=20, help="seconds of each fixed-rate run")
+    parser.add_argument("--fixed-seconds", type=int, default=20, help="seconds of each fixed-rate run (0: none)")
     parser.add_argument("--load", required=True, help="the cartwheel-load binary")
     parser.add_argument("--out", help="write the results as JSON here")
+    parser.add_argument("--only", default=",".join(PATHS), help="the paths to measure, of "
+                        f"{','.join(PATHS)} (an A/B of one change; the must-holds need get,orders)")
     args = parser.parse_args()
+    args.only = [PATHS[name] for name in args.only.split(",")]
     stack = stack_of(args)
     stack.pin(layouts(os.cpu_count() or 1)[0])
     fixtures = setup(args.api, args.dynamodb, args.table, args.connections)
     requests, pairs = pairs_of(args, stack, args.api, args.dynamodb, fixtures)
+    pairs = {path: sides for path, sides in pairs.items() if path in args.only}
     print(f"==> warming DynamoDB Local and the runtime for {args.warmup} s", file=sys.stderr)
     warmed = warm(pairs, args.warmup)
     print(f"==> {args.pairs} interleaved raw/API pairs of {args.seconds} s per path and layout, "
