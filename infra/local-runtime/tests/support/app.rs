@@ -2,7 +2,7 @@
 //! WebSocket API on free ports (`TestApp`), and the requests a test sends it.
 
 use super::{
-    aws::{edge, sdk_config},
+    aws::{edge, sdk_config_for},
     store::{fresh_name, store_for},
     templates::{edited_template, template},
 };
@@ -35,6 +35,9 @@ pub struct TestApp {
     /// The test's own access to the table, for arranging and checking state; the functions have
     /// only their roles' access.
     pub store: Store,
+    /// The SDK's config of this stack (its own access key: `sdk_config_for`), for a test's own
+    /// clients of its table.
+    pub sdk: aws_config::SdkConfig,
     pub tokens: TokenService,
     pub http: reqwest::Client,
     pub template: Template,
@@ -47,6 +50,7 @@ pub struct TestApp {
 /// What the tests sharing one stack need of it.
 struct SharedStack {
     base_url: String,
+    sdk: aws_config::SdkConfig,
     ws_url: String,
     stack: Arc<OfflineStack>,
 }
@@ -69,6 +73,7 @@ fn shared_stack() -> &'static SharedStack {
                     let app = TestApp::start().await;
                     let shared = SharedStack {
                         base_url: app.base_url.clone(),
+                        sdk: app.sdk.clone(),
                         ws_url: app.ws_url.clone(),
                         stack: Arc::clone(&app.stack),
                     };
@@ -177,9 +182,9 @@ impl TestApp {
     /// The stack, or why it did not start (as AWS would not deploy it).
     pub async fn try_start_stack(options: StackOptions) -> Result<Self, StackError> {
         cartwheel_telemetry::init_logging();
-        let sdk = sdk_config().await;
         let template = edited_template(&options.template_edits);
         let name = fresh_name();
+        let sdk = sdk_config_for(&name).await;
         let settings = StackSettings {
             name: name.clone(),
             parameters: parameters(&options.parameters),
@@ -217,6 +222,7 @@ impl TestApp {
             base_url,
             ws_url,
             store: store_for(&sdk, &name).await,
+            sdk,
             tokens,
             http: reqwest::Client::new(),
             template,
@@ -233,12 +239,13 @@ impl TestApp {
     /// own instead. The test's store, tokens and HTTP client are its own.
     pub async fn shared() -> Self {
         let shared = shared_stack();
-        let sdk = sdk_config().await;
+        let sdk = shared.sdk.clone();
         Self {
             base_url: shared.base_url.clone(),
             ws_url: shared.ws_url.clone(),
             store: store_for(&sdk, &shared.stack.name).await,
             tokens: tokens_of(&shared.stack, &sdk).await,
+            sdk,
             http: reqwest::Client::new(),
             template: template(),
             stack: Arc::clone(&shared.stack),

@@ -2,6 +2,7 @@
 //! metrics collected into moto's CloudWatch, and the e-mail moto's SES has sent.
 
 use aws_sdk_cloudwatch::{
+    config::{Credentials, SharedCredentialsProvider},
     primitives::DateTime,
     types::{Dimension, Metric, MetricDataQuery, MetricStat},
 };
@@ -18,6 +19,23 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test, which starts DynamoDB Local and moto"
     );
     aws_config::load_from_env().await
+}
+
+/// The SDK's config of one stack (or one bare table) named `name`: signed with an access key of
+/// its own, so DynamoDB Local keeps its tables in a database of their own (it keeps one per
+/// access key). Every call on a table with a stream looks up the stream's oldest record, and its
+/// table of stream records has no index on the stream: the lookup walks the records of every
+/// older stream in the database first. With one database for a run's hundred stacks, each call
+/// cost more than the last, DynamoDB Local outspent the tests' own CPU, and a late burst timed
+/// out. Moto takes any key as the default account.
+pub async fn sdk_config_for(name: &str) -> aws_config::SdkConfig {
+    let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+    let credentials = Credentials::new(key, "offline", None, None, "one stack's key");
+    sdk_config()
+        .await
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
 }
 
 /// The process's one AWS edge, on `CARTWHEEL_AWS_EDGE_PORT` (the port moto was told is its own).

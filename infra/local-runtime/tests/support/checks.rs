@@ -1,7 +1,7 @@
 //! Checking and waiting on what the stack did: problem answers, the one winner of concurrent
 //! attempts, rate-limit windows, and the sales consumer's figures.
 
-use super::{app::TestApp, aws::sdk_config};
+use super::app::TestApp;
 use aws_sdk_dynamodb::types::AttributeValue::S;
 use cartwheel_domain::Timestamp;
 use reqwest::{Method, Response, StatusCode};
@@ -50,7 +50,7 @@ pub fn assert_exactly_one(statuses: &[StatusCode], winner: StatusCode, loser: St
 /// (`DEDUP#sales#<eventId>`, with `<eventId>` ending in the type; keys::dedup in the store): a
 /// test waits on them, not on a report that passes through the figures it expects.
 pub async fn sales_applied(app: &TestApp, event_type: &str) -> i32 {
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&app.sdk);
     let scan = dynamodb
         .scan()
         .table_name(&app.stack.name)

@@ -70,7 +70,7 @@ impl HttpConnector for Conflicting {
 
 /// A store on `table` whose next `conflicts` transactions lose to concurrent ones.
 pub async fn store_losing(table: &str, conflicts: usize) -> Store {
-    let sdk = super::aws::sdk_config().await;
+    let sdk = super::aws::sdk_config_for(table).await;
     let left = Arc::new(AtomicUsize::new(conflicts));
     let base = aws_smithy_http_client::Builder::new().build_http();
     let client = http_client_fn(move |settings, components| {

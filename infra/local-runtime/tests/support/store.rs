@@ -1,7 +1,7 @@
 //! State written straight to the table: a store on a fresh table, products and orders arranged
 //! without going through the API.
 
-use super::{aws::sdk_config, templates::template};
+use super::{aws::sdk_config_for, templates::template};
 use cartwheel_domain::{
     IdempotencyKey, NewProduct, Order, OrderLine, OrderStatus, PaymentToken, Product, ProductId,
     Quantity, ShippingAddress, Timestamp, UserId,
@@ -17,8 +17,8 @@ pub(super) fn fresh_name() -> String {
 
 /// A store on a brand-new table, for tests of the store itself.
 pub async fn fresh_store() -> Store {
-    let sdk = sdk_config().await;
     let table = fresh_name();
+    let sdk = sdk_config_for(&table).await;
     provision::create_table(
         &aws_sdk_dynamodb::Client::new(&sdk),
         &table,

@@ -5,7 +5,7 @@ use super::{
     dead_letters::{assert_dead_letters, unreadable_counted},
     items::{confirmed_order, raw_item, unreadable, unreadable_count, write_all, Item},
 };
-use crate::support::{self, sdk_config, StackOptions, TestApp};
+use crate::support::{self, StackOptions, TestApp};
 use aws_sdk_dynamodb::types::AttributeValue;
 use cartwheel_domain::{Product, Role, UserId};
 use cartwheel_store::ListAudit;
@@ -187,7 +187,7 @@ async fn unreadable_items_are_dead_lettered_once_and_hold_up_no_event_of_any_ord
         ..StackOptions::default()
     };
     let app = TestApp::start_stack(options).await;
-    let sdk = sdk_config().await;
+    let sdk = app.sdk.clone();
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let (customer, token) = app.user_token(Role::Customer).await;
     let pushed = pushes(&app, &token).await;

@@ -59,7 +59,7 @@ async fn an_unreadable_record_behind_an_unpublished_one_is_dead_lettered_once_by
     let events = aws_sdk_eventbridge::Client::new(&sdk);
     let publisher = cartwheel_events::Publisher::new(events.clone(), bus.clone());
     let no_bus = cartwheel_events::Publisher::new(events, format!("{bus}-missing"));
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&app.sdk);
     let (customer, _) = app.user_token(Role::Customer).await;
     let product = support::product(&app.store, "BEHIND", 5).await;
     let order = confirmed_order(&app.store, customer, &product).await;
