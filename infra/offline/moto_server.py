@@ -51,6 +51,12 @@ EventBridge:
     every message on every receive and every depth count: a second profile of the same drain,
     with its event queues thousands deep, put 32 % of moto's CPU in `Queue.messages`.
 
+13. SQS's queues of a region are created, deleted, listed and given attributes one request at a
+    time. moto's server answers requests on threads, and a queue with a redrive policy looks for
+    its dead-letter queue by walking the region's queues while another request may add one: with
+    twelve test stacks starting at once, CreateQueue failed with `RuntimeError: dictionary
+    changed size during iteration`, answered as an HTML 500.
+
 Its log: werkzeug's line per request (8 % of moto's CPU in the same profile) is off; moto's own
 warnings and errors still reach moto.log.
 """
@@ -78,7 +84,7 @@ from moto.events.models import Replay, ReplayState, events_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
-from moto.sqs.models import Queue
+from moto.sqs.models import Queue, SQSBackend
 from moto.stepfunctions.exceptions import ExecutionAlreadyExists
 from moto.stepfunctions.models import StateMachine
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -377,6 +383,21 @@ for _name in ("messages", "approximate_number_of_messages_delayed", "approximate
 Queue.messages = property(_visible_messages)
 Queue.approximate_number_of_messages_delayed = property(_delayed_count)
 Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)
+
+_QUEUES_LOCK = threading.RLock()
+
+
+def _one_at_a_time(method: Any) -> Any:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _QUEUES_LOCK:
+            return method(*args, **kwargs)
+
+    return locked
+
+
+for _name in ("create_queue", "delete_queue", "list_queues", "set_queue_attributes"):
+    setattr(SQSBackend, _name, _one_at_a_time(_require(SQSBackend, _name)))
 
 _require(Replay, "replay_events")
 
