@@ -8,6 +8,7 @@ use crate::support;
 use aws_sdk_sfn::{types::ExecutionStatus, Client};
 use cartwheel_domain::Product;
 use cartwheel_local::provision;
+use futures::future::join_all;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::{pending_order_paid_with, product, sdk_config, StackOptions, TestApp};
@@ -155,7 +156,8 @@ async fn outcome(engine: &Engine, order: &str) -> Outcome {
     }
 }
 
-/// One scenario on both engines, each with an order of its own paid with `token`; the outcomes.
+/// One scenario on both engines at once, each with an order of its own paid with `token`; the
+/// outcomes, moto's first.
 async fn on_both(
     app: &TestApp,
     engines: &[Engine; 2],
@@ -163,12 +165,11 @@ async fn on_both(
     quantity: i64,
     token: &str,
 ) -> Vec<Outcome> {
-    let mut outcomes = Vec::new();
-    for engine in engines {
+    join_all(engines.iter().map(|engine| async move {
         let order = pending_order_paid_with(&app.store, &[(product, quantity)], token).await;
-        outcomes.push(outcome(engine, &order.id.to_string()).await);
-    }
-    outcomes
+        outcome(engine, &order.id.to_string()).await
+    }))
+    .await
 }
 
 fn entered(outcome: &Outcome) -> Vec<&str> {
@@ -183,7 +184,16 @@ async fn both_engines_take_every_path_of_the_checkout_alike() {
     let engines = both(&app).await;
     let stocked = product(&app.store, "CONFORM", 100).await;
 
-    let confirmed = on_both(&app, &engines, &stocked, 1, "tok_visa").await;
+    let scarce = product(&app.store, "CONFORM-SCARCE", 1).await;
+    // The scenarios at once: each order is its own, and no scenario changes what another reads
+    // (the stocked product has units for all; the scarce one refuses every order of two).
+    let (confirmed, declined, flaky, rejected) = tokio::join!(
+        on_both(&app, &engines, &stocked, 1, "tok_visa"),
+        on_both(&app, &engines, &stocked, 1, "tok_chargeDeclined"),
+        // Retried twice with backoff (1 s, then 2 s), then caught and compensated.
+        on_both(&app, &engines, &stocked, 1, "tok_processingError"),
+        on_both(&app, &engines, &scarce, 2, "tok_visa"),
+    );
     assert_eq!(confirmed[0], confirmed[1]);
     assert_eq!(confirmed[1].status, ExecutionStatus::Succeeded);
     let path = [
@@ -195,24 +205,20 @@ async fn both_engines_take_every_path_of_the_checkout_alike() {
     ];
     assert_eq!(entered(&confirmed[1]), path);
 
-    let declined = on_both(&app, &engines, &stocked, 1, "tok_chargeDeclined").await;
     assert_eq!(declined[0], declined[1]);
     assert_eq!(
         declined[1].entered.last().map(String::as_str),
         Some("PaymentFailed")
     );
 
-    // Retried twice with backoff (1 s, then 2 s), then caught and compensated.
-    let flaky = on_both(&app, &engines, &stocked, 1, "tok_processingError").await;
     assert_eq!(flaky[0], flaky[1]);
     assert_eq!(flaky[1].failures, ["PaymentProcessingError"; 3]);
 
-    let scarce = product(&app.store, "CONFORM-SCARCE", 1).await;
-    let rejected = on_both(&app, &engines, &scarce, 2, "tok_visa").await;
     assert_eq!(rejected[0], rejected[1]);
     assert_eq!(entered(&rejected[1]), ["ReserveStock", "Rejected"]);
 
     // A step that crashes three times: Lambda's error, retried as a task failure, then caught.
+    // One engine at a time: the injected crashes are the function's, whichever engine calls it.
     let mut crashed = Vec::new();
     for engine in &engines {
         app.function("ConfirmOrderFunction").inject_panics(3);
@@ -242,8 +248,8 @@ async fn names_stops_and_unknown_executions_are_answered_alike() {
     let app = TestApp::start_stack(StackOptions::api_only()).await;
     let engines = both(&app).await;
     let stocked = product(&app.store, "CONFORM-NAMES", 10).await;
-    let mut answers = Vec::new();
-    for engine in &engines {
+    // Both engines at once: each has its own orders, names and executions.
+    let answers = join_all(engines.iter().map(|engine| async {
         // tok_slowApproval: the processor thinks for 3 s, so the execution is still running.
         let order = pending_order_paid_with(&app.store, &[(&stocked, 1)], "tok_slowApproval").await;
         let name = order.id.to_string();
@@ -300,14 +306,15 @@ async fn names_stops_and_unknown_executions_are_answered_alike() {
             .await
             .unwrap();
         let names: Vec<String> = listed.executions.iter().map(|e| e.name.clone()).collect();
-        answers.push(json!({
+        json!({
             "again": again.map(|arn| arn == first), "other": other, "after": after,
             // moto's DescribeExecution drops a stop's error and cause; the status is compared.
             "stopped": stopped.status.as_str(),
             "missing": missing.map(|_| "found"),
             "listed": names.iter().map(|n| if *n == name { "first" } else if *n == stoppable { "stopped" } else { "?" }).collect::<Vec<_>>(),
-        }));
-    }
+        })
+    }))
+    .await;
     assert_eq!(answers[0], answers[1]);
     assert_eq!(
         answers[1],
