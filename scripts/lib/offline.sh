@@ -135,10 +135,16 @@ split_cpus() {
 # Functions engine sends Task calls (Lambda Invoke) to EDGE_PORT, where the local runtime's AWS edge
 # runs the step handlers and passes everything else on to moto.
 start_emulators() {
-  local dynamodb_port=$1 edge_port=$2
+  start_dynamodb "$1"
+  start_moto "$2"
+}
+
+# start_moto EDGE_PORT [LOG]: starts moto (above) and points the AWS SDK's other services at it;
+# it logs to LOG, $STATE/moto.log by default.
+start_moto() {
+  local edge_port=$1 log=${2:-$STATE/moto.log}
   local moto_port
   moto_port=$(free_port)
-  start_dynamodb "$dynamodb_port"
   say "starting moto on 127.0.0.1:$moto_port (edge $edge_port)"
   # moto_server, with percentiles and a faster GetMetricData in its CloudWatch (see the file).
   # It runs niced (MOTO_NICE, 10): in AWS, Step Functions, SQS and CloudWatch do not take the CPU
@@ -146,7 +152,7 @@ start_emulators() {
   # the API during a burst (measured without split_cpus: POST /orders 125/s with moto at nice 0,
   # 341/s at nice 10; docs/experiments.md). No read or order route calls moto; its work waits
   # for idle CPU.
-  MOTO_PORT="$edge_port" "${EMULATOR_PIN[@]}" nice -n "${MOTO_NICE:-10}" "$VENV/bin/python" "$OFFLINE/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 &
+  MOTO_PORT="$edge_port" "${EMULATOR_PIN[@]}" nice -n "${MOTO_NICE:-10}" "$VENV/bin/python" "$OFFLINE/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$log" 2>&1 &
   STARTED_PIDS+=($!)
   local moto_pid=$!
   wait_for_port "$moto_port" moto "$moto_pid"
