@@ -4,15 +4,14 @@ every CPU layout, with the CPU each process of the stack spent per request.
 wrk drives each API route and, at the same concurrency in the same run, the DynamoDB calls the
 route makes, in its order, in DynamoDB's own JSON protocol straight to DynamoDB Local:
   GET /products/{id}  against  GetItem of the product's item
-  POST /orders        against  the idempotency lookup (a consistent GetItem of the order's place),
-                               the BatchGetItem of the products, the order limit's conditional
-                               UpdateItem and the order's conditional PutItem, each round of four
-                               counted as one order
-  an order from the cart  against  PUT /cart/items/{id}'s five calls and POST /orders' five, the
+  POST /orders        against  the BatchGetItem of the products, the order limit's conditional
+                               UpdateItem and the order's conditional PutItem, each round of three
+                               counted as one order (a new order looks up no earlier one)
+  an order from the cart  against  PUT /cart/items/{id}'s five calls and POST /orders' four, the
                                last a TransactWriteItems (the order's Put, the line's Delete); a
                                round of the two requests (each connection its own customer and
                                cart, one connection a wrk thread so that the two go in order) and a
-                               round of the ten calls each count as one order
+                               round of the nine calls each count as one order
 Every raw call asks for ReturnConsumedCapacity, as the runtime's meter makes every function's call
 ask. The stack runs without its stream, queues and schedules (CARTWHEEL_EVENT_SOURCES=off), so no
 saga runs in either half of a write pair. After a warm-up of at least 60 s, each layout (every
@@ -140,11 +139,10 @@ def limit_slot(table, counter):
 
 
 def order_steps(table, order, product, counter):
-    """POST /orders' four calls, on items the size the API writes: the order the setup placed,
+    """POST /orders' three calls, on items the size the API writes: the order the setup placed,
     re-keyed per round so that it is new."""
     place = same_length_key("BENCH#", order["PK"]["S"])
     return [
-        get_item(table, place, "ORDER", consistent=True),
         product_batch(table, product),
         limit_slot(table, counter),
         ("PutItem", {"TableName": table, "Item": dict(order, PK={"S": place}),
@@ -156,8 +154,8 @@ def order_steps(table, order, product, counter):
 def cart_order_steps(table, order, line, product, counter):
     """An order from the cart, refill included: PUT /cart/items/{id}'s five calls (the product,
     the empty cart, the line's Put, the cart and its products again for the answer), then POST
-    /orders' five (the idempotency lookup, the cart, its products, the limit, and the transaction
-    of the order's Put and the line's Delete). The customer's partition and the order's place
+    /orders' four (the cart, its products, the limit, and the transaction of the order's Put and
+    the line's Delete). The customer's partition and the order's place
     are new each round, with the lengths of the setup's."""
     place = same_length_key("BENCHCART#", order["PK"]["S"])
     customer = same_length_key("BENCHUSER#", line["PK"]["S"])
@@ -172,7 +170,6 @@ def cart_order_steps(table, order, line, product, counter):
         ("PutItem", {"TableName": table, "Item": dict(line, **line_key), **TOTAL}),
         cart_query(table, customer),
         product_batch(table, product),
-        get_item(table, place, "ORDER", consistent=True),
         cart_query(table, customer),
         product_batch(table, product),
         limit_slot(table, counter),

@@ -115,6 +115,7 @@ impl FindEarlierOrder for FakeStore {
         user: UserId,
         key: &IdempotencyKey,
     ) -> Result<Option<EarlierOrder>, StoreError> {
+        self.call("earlier_order")?;
         if self.lookup_misses {
             return Ok(None);
         }

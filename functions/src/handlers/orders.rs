@@ -247,12 +247,13 @@ fn order_slot(caller: &Caller, limit: &OrderLimit) -> Slot {
     }
 }
 
-/// A retry is answered from the order its key placed before anything else is looked at: the cart
-/// it was ordered from is empty by now (the order emptied it), and the limit counted it already.
-/// The order's place is drawn from the customer and the key, so the lookup is one consistent
-/// GetItem, which a new order pays on top of its reads and its write. The fingerprint is of the
-/// body as sent, so a cart order's retry matches it whatever the cart holds now. A retry with
-/// `Prefer: wait` waits too.
+/// A new order pays for its reads and its one conditional write, and nothing more: its key's
+/// earlier order is looked up only when the order is refused, as a retry's may be although its
+/// first attempt was accepted (the cart that order emptied, the limit it counted, a product
+/// changed since). A retry that meets no refusal reaches the conditional write, whose refusal
+/// answers the order already in the key's place (`Placement::Replayed`); the slot it took is
+/// given back. The fingerprint is of the body as sent, so a cart order's retry matches it
+/// whatever the cart holds now. A retry with `Prefer: wait` waits too.
 #[tracing::instrument(skip_all, fields(orderId))]
 pub async fn place_order(
     store: &(impl FindEarlierOrder
@@ -272,20 +273,14 @@ pub async fn place_order(
     let fingerprint = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).map_err(ApiError::internal)?,
     ));
-    let earlier = store.earlier_order(caller.user_id, &key);
-    let placed = match earlier.await.map_err(store_error)? {
-        Some(earlier) => {
-            tracing::Span::current().record("orderId", tracing::field::display(earlier.order.id));
-            replayed(&earlier, &fingerprint)?
-        }
-        None => {
-            let idempotent = IdempotentRequest {
-                user: caller.user_id,
-                key,
-                fingerprint,
-            };
-            place_new_order(store, order_slot(&caller, limit), idempotent, body).await?
-        }
+    let idempotent = IdempotentRequest {
+        user: caller.user_id,
+        key,
+        fingerprint,
+    };
+    let placed = match place_new_order(store, order_slot(&caller, limit), &idempotent, body).await {
+        Ok(placed) => placed,
+        Err(refused) => earlier_or(store, &idempotent, refused).await?,
     };
     match wait {
         Some(wait) => waited(store, placed, wait).await,
@@ -293,13 +288,32 @@ pub async fn place_order(
     }
 }
 
-/// An order its key has not placed yet (as far as the lookup saw). The slot is taken once the
-/// order is known to be valid, and given back if no order comes of it: the store failed, or a
-/// concurrent attempt with the key placed it first (the conditional write tells).
+/// The order the key placed before, if a refused attempt is a retry of it; otherwise the
+/// refusal. A lookup that fails leaves the refusal as it was.
+async fn earlier_or(
+    store: &impl FindEarlierOrder,
+    idempotent: &IdempotentRequest,
+    refused: ApiError,
+) -> Result<(OrderId, OrderStatus), ApiError> {
+    if matches!(refused, ApiError::IdempotencyKeyReused) {
+        return Err(refused);
+    }
+    match store.earlier_order(idempotent.user, &idempotent.key).await {
+        Ok(Some(earlier)) => {
+            tracing::Span::current().record("orderId", tracing::field::display(earlier.order.id));
+            replayed(&earlier, &idempotent.fingerprint)
+        }
+        _ => Err(refused),
+    }
+}
+
+/// The order, placed unless its key placed one already (the conditional write tells). The slot is
+/// taken once the order is known to be valid, and given back if no order comes of it: the store
+/// failed, or an earlier or concurrent attempt with the key placed it first.
 async fn place_new_order(
     store: &(impl GetCart + GetProducts + PlaceOrder + TakeSlot + GiveBackSlot),
     slot: Slot,
-    idempotent: IdempotentRequest,
+    idempotent: &IdempotentRequest,
     body: PlaceOrderRequest,
 ) -> Result<(OrderId, OrderStatus), ApiError> {
     let (lines, cart_lines) = requested_lines(store, idempotent.user, &body).await?;
@@ -318,7 +332,7 @@ async fn place_new_order(
         now,
     );
     tracing::Span::current().record("orderId", tracing::field::display(order.id));
-    let placement = store.place_order(&order, &idempotent, &cart_lines).await;
+    let placement = store.place_order(&order, idempotent, &cart_lines).await;
     if !matches!(placement, Ok(Placement::Placed)) {
         slot.give_back(store, now).await;
     }

@@ -52,6 +52,50 @@ async fn an_order_that_a_concurrent_attempt_placed_counts_once() {
     assert_eq!(store.slots_held(), 1);
 }
 
+/// A new order pays for its reads and its write only: nothing refused it, so there is no earlier
+/// order to look for. Its retry is answered by the conditional write with the same order, and
+/// the slot the retry took is given back.
+#[tokio::test]
+async fn a_new_order_looks_up_no_earlier_one_and_its_retry_is_answered_with_it() {
+    let store = FakeStore {
+        products: vec![fixture_product()].into(),
+        ..FakeStore::default()
+    };
+    let first = place_order(&store, &limit(), fixture_request("place-order"))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    assert_eq!(store.called("earlier_order"), 0);
+    let retry = place_order(&store, &limit(), fixture_request("place-order"))
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), StatusCode::ACCEPTED);
+    assert_eq!(retry.body(), first.body());
+    assert_eq!(store.orders.lock().unwrap().len(), 1);
+    assert_eq!(store.slots_held(), 1, "the retry's slot is given back");
+}
+
+/// A retry refused where its first attempt was not (here the product is gone since) is
+/// answered with the order its key placed, which only then is looked up.
+#[tokio::test]
+async fn a_refused_retry_is_answered_with_the_order_its_key_placed() {
+    let store = FakeStore {
+        products: vec![fixture_product()].into(),
+        ..FakeStore::default()
+    };
+    let first = place_order(&store, &limit(), fixture_request("place-order"))
+        .await
+        .unwrap();
+    store.products.lock().unwrap().clear();
+    let retry = place_order(&store, &limit(), fixture_request("place-order"))
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), StatusCode::ACCEPTED);
+    assert_eq!(retry.body(), first.body());
+    assert_eq!(store.called("earlier_order"), 1);
+    assert_eq!(store.slots_held(), 1);
+}
+
 fn waiting(seconds: &str) -> Request {
     let mut request = fixture_request("place-order");
     let value = HeaderValue::from_str(seconds).unwrap();
