@@ -4,7 +4,9 @@
 //! from its method and path.
 
 use crate::arns::ArnScheme;
+use serde::{de::IgnoredAny, Deserialize};
 use serde_json::Value;
+use std::{borrow::Cow, collections::HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
@@ -20,35 +22,58 @@ fn text<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
 
-fn dynamodb(operation: &str, body: &Value, arns: &ArnScheme) -> Vec<Call> {
+/// What IAM reads of a DynamoDB request: its table (and index), a batch's tables, a transaction's
+/// items. Read into this shape, the rest of the body (an item's attributes, an expression's
+/// values) is skipped, not built: the check runs on every call a function makes.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DynamoDbRequest<'a> {
+    #[serde(borrow)]
+    table_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    index_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    request_items: Option<HashMap<Cow<'a, str>, IgnoredAny>>,
+    #[serde(borrow)]
+    transact_items: Option<Vec<HashMap<Cow<'a, str>, TransactItem<'a>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TransactItem<'a> {
+    #[serde(borrow)]
+    table_name: Option<Cow<'a, str>>,
+}
+
+fn dynamodb(operation: &str, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
     let action = |op: &str| format!("dynamodb:{op}");
+    // A body not of DynamoDB's shape asks for the action on every resource, which no policy of
+    // Cartwheel's grants; the SDK never sends one.
+    let Ok(body) = serde_json::from_slice::<DynamoDbRequest>(body) else {
+        return vec![call(action(operation), "*".to_owned())];
+    };
     match operation {
-        "TransactWriteItems" | "TransactGetItems" => body["TransactItems"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        "TransactWriteItems" | "TransactGetItems" => (body.transact_items.into_iter().flatten())
             .filter_map(|item| {
-                let (kind, spec) = item.as_object()?.iter().next()?;
-                let op = match kind.as_str() {
+                let (kind, spec) = item.into_iter().next()?;
+                let op = match kind.as_ref() {
                     "ConditionCheck" => "ConditionCheckItem",
                     "Put" => "PutItem",
                     "Delete" => "DeleteItem",
                     "Update" => "UpdateItem",
                     _ => "GetItem",
                 };
-                Some(call(action(op), arns.table(text(spec, "TableName")?)))
+                Some(call(action(op), arns.table(&spec.table_name?)))
             })
             .collect(),
-        "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
-            .as_object()
-            .into_iter()
-            .flat_map(|items| items.keys())
-            .map(|table| call(action(operation), arns.table(table)))
+        "BatchGetItem" | "BatchWriteItem" => (body.request_items.into_iter())
+            .flat_map(HashMap::into_keys)
+            .map(|table| call(action(operation), arns.table(&table)))
             .collect(),
         _ => {
-            let resource = match (text(body, "TableName"), text(body, "IndexName")) {
-                (Some(table), Some(index)) => format!("{}/index/{index}", arns.table(table)),
-                (Some(table), None) => arns.table(table),
+            let resource = match (body.table_name, body.index_name) {
+                (Some(table), Some(index)) => format!("{}/index/{index}", arns.table(&table)),
+                (Some(table), None) => arns.table(&table),
                 (None, _) => "*".to_owned(),
             };
             vec![call(action(operation), resource)]
@@ -166,12 +191,15 @@ pub struct Operation<'a> {
 
 /// The calls a request makes; an unknown service is one call on `*` that no Cartwheel policy grants.
 pub fn calls(operation: Operation<'_>, body: &[u8], arns: &ArnScheme) -> Vec<Call> {
+    let target = operation.target.and_then(|t| t.split_once('.'));
+    if let Some(("DynamoDB_20120810", operation)) = target {
+        return dynamodb(operation, body, arns);
+    }
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let Some((service, operation)) = operation.target.and_then(|t| t.split_once('.')) else {
+    let Some((service, operation)) = target else {
         return rest(&operation, &body, arns);
     };
     match service {
-        "DynamoDB_20120810" => dynamodb(operation, &body, arns),
         "DynamoDBStreams_20120810" => stream(operation, &body),
         "AmazonSQS" => sqs(operation, &body, arns),
         "AWSEvents" => events(operation, &body, arns),
@@ -223,6 +251,29 @@ mod tests {
             vec![(
                 "dynamodb:Query".into(),
                 "arn:aws:dynamodb:ddblocal:000000000000:table/t/index/GSI1".into()
+            )]
+        );
+    }
+
+    /// The check reads a DynamoDB body into the fields it needs; one it cannot read that way
+    /// (here a table that is not a name) is checked on every resource, never let through.
+    #[test]
+    fn a_dynamodb_body_of_another_shape_is_checked_on_every_resource() {
+        assert_eq!(
+            of(
+                "DynamoDB_20120810.PutItem",
+                json!({"TableName": 5, "Item": {}})
+            ),
+            vec![("dynamodb:PutItem".into(), "*".into())]
+        );
+        assert_eq!(
+            of(
+                "DynamoDB_20120810.GetItem",
+                json!({"TableName": "t", "Key": {"PK": {"S": "x"}}})
+            ),
+            vec![(
+                "dynamodb:GetItem".into(),
+                "arn:aws:dynamodb:ddblocal:000000000000:table/t".into()
             )]
         );
     }
