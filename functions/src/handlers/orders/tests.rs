@@ -52,23 +52,31 @@ async fn an_order_that_a_concurrent_attempt_placed_counts_once() {
     assert_eq!(store.slots_held(), 1);
 }
 
+/// A store that holds the fixture's product.
+fn stocked() -> FakeStore {
+    FakeStore {
+        products: vec![fixture_product()].into(),
+        ..FakeStore::default()
+    }
+}
+
+/// The fixture's order, sent with its fixed key; it must be answered.
+async fn place(store: &FakeStore) -> lambda_http::Response<Body> {
+    place_order(store, &limit(), fixture_request("place-order"))
+        .await
+        .unwrap()
+}
+
 /// A new order pays for its reads and its write only: nothing refused it, so there is no earlier
 /// order to look for. Its retry is answered by the conditional write with the same order, and
 /// the slot the retry took is given back.
 #[tokio::test]
 async fn a_new_order_looks_up_no_earlier_one_and_its_retry_is_answered_with_it() {
-    let store = FakeStore {
-        products: vec![fixture_product()].into(),
-        ..FakeStore::default()
-    };
-    let first = place_order(&store, &limit(), fixture_request("place-order"))
-        .await
-        .unwrap();
+    let store = stocked();
+    let first = place(&store).await;
     assert_eq!(first.status(), StatusCode::ACCEPTED);
     assert_eq!(store.called("earlier_order"), 0);
-    let retry = place_order(&store, &limit(), fixture_request("place-order"))
-        .await
-        .unwrap();
+    let retry = place(&store).await;
     assert_eq!(retry.status(), StatusCode::ACCEPTED);
     assert_eq!(retry.body(), first.body());
     assert_eq!(store.orders.lock().unwrap().len(), 1);
@@ -79,17 +87,10 @@ async fn a_new_order_looks_up_no_earlier_one_and_its_retry_is_answered_with_it()
 /// answered with the order its key placed, which only then is looked up.
 #[tokio::test]
 async fn a_refused_retry_is_answered_with_the_order_its_key_placed() {
-    let store = FakeStore {
-        products: vec![fixture_product()].into(),
-        ..FakeStore::default()
-    };
-    let first = place_order(&store, &limit(), fixture_request("place-order"))
-        .await
-        .unwrap();
+    let store = stocked();
+    let first = place(&store).await;
     store.products.lock().unwrap().clear();
-    let retry = place_order(&store, &limit(), fixture_request("place-order"))
-        .await
-        .unwrap();
+    let retry = place(&store).await;
     assert_eq!(retry.status(), StatusCode::ACCEPTED);
     assert_eq!(retry.body(), first.body());
     assert_eq!(store.called("earlier_order"), 1);
