@@ -290,7 +290,9 @@ def measure_pairs(args, pairs, layout):
             found[path].append(pair)
             print(f"    {layout.name} | {path} | pair {i + 1}: raw {pair['raw']['ok_per_s']:.0f}/s, "
                   f"API {pair['api']['ok_per_s']:.0f}/s, ratio {pair['api']['ok_per_s'] / pair['raw']['ok_per_s']:.2f}, "
-                  f"runtime {pair['api']['cpu_ms_per_unit']['runtime']:.3f} ms/request", file=sys.stderr)
+                  f"runtime {pair['api']['cpu_ms_per_unit']['runtime']:.3f} ms/request, errors raw "
+                  f"{pair['raw']['non2xx'] + pair['raw']['socket_errors']}, API "
+                  f"{pair['api']['non2xx'] + pair['api']['socket_errors']}", file=sys.stderr)
     return found
 
 
