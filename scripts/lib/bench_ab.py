@@ -94,7 +94,7 @@ def main():
     found = measure(args, stacks, runs_of(args, fixtures))
     errors = report(found)
     if args.out:
-        Path(args.out).write_text(json.dumps({"args": {k: v for k, v in vars(args).items()},
+        Path(args.out).write_text(json.dumps({"args": vars(args),
                                               "found": found, "cpus": os.cpu_count()}, indent=2))
     return 1 if errors else 0
 

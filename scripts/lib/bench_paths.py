@@ -113,9 +113,9 @@ def limit_counter(dynamodb, table, user_id):
                 if item["PK"]["S"].startswith(keys.prefix("limit_window")) and user_id in item["PK"]["S"])
 
 
-def get_item(table, pk, sk, consistent=False):
+def get_item(table, pk, sk):
     return ("GetItem", {"TableName": table, "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
-                        "ConsistentRead": consistent, **TOTAL})
+                        "ConsistentRead": False, **TOTAL})
 
 
 def product_batch(table, product):
