@@ -4,8 +4,10 @@ Both builds serve the same table in the same DynamoDB Local at once. Each round 
 per build and path (A then B in even rounds, B then A in odd ones), and reads from /proc the CPU
 each build, DynamoDB Local and moto spent per request answered 2xx. Alternating runs on one stack
 share DynamoDB Local's drift, which between two fresh stacks moved one build's figure by ±15 %
-(docs/benchmarks.md). Only the build whose run it is gets requests; the other idles. Run it
-through scripts/bench-ab.
+(docs/benchmarks.md). Only the build whose run it is gets requests; the other idles. With
+--floor, each round also runs the path's DynamoDB calls through the official SDK alone
+(infra/local-runtime/examples/sdk_floor.rs), the floor under either build. Run it through
+scripts/bench-ab.
 """
 
 import argparse
@@ -15,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from bench_load import Stack, median, wrk
+from bench_load import Stack, measured, median, per_unit, wrk
 from bench_paths import ORDER_BODY, setup
 
 PATHS = {"get": "GET /products/{id}", "orders": "POST /orders"}
 SIDES = ("a", "b")
+FLOOR = "floor"
 
 
 def runs_of(args, fixtures):
@@ -36,8 +39,19 @@ def runs_of(args, fixtures):
     }
 
 
-def measure(args, stacks, runs):
-    found = {path: {side: [] for side in SIDES} for path in args.only}
+def floor(args, stack, fixtures, path):
+    """The SDK alone making the path's calls, 16 at a time, in one process of its own, with no
+    warm-up of its own: the builds' runs have just warmed DynamoDB Local on the same path."""
+    env = dict(os.environ, PRODUCT_ID=fixtures["product"], ORDER_ID=fixtures["order"])
+    result, spent = measured(stack, [args.floor, path, str(args.seconds), "0"], "FLOOR_JSON ", env)
+    return {"ok_per_s": result["per_s"], "errors": 0, "runtime_ms": result["cpu_ms"],
+            **{f"{role}_ms": ms for role, ms in per_unit(spent, result["done"]).items()}}
+
+
+def measure(args, stacks, fixtures):
+    runs = runs_of(args, fixtures)
+    sides = [*SIDES, FLOOR] if args.floor else list(SIDES)
+    found = {path: {side: [] for side in sides} for path in args.only}
     for path in args.only:
         print(f"==> {path}: warming both builds for {args.warmup} s", file=sys.stderr)
         started = time.monotonic()
@@ -52,18 +66,32 @@ def measure(args, stacks, runs):
                 found[path][side].append(row)
                 print(f"    {PATHS[path]} | round {i + 1} | {side.upper()}: {row['ok_per_s']:.0f}/s, "
                       f"runtime {row['runtime_ms']:.3f} ms/request", file=sys.stderr)
+            if args.floor:
+                row = floor(args, stacks[FLOOR], fixtures, path)
+                found[path][FLOOR].append(row)
+                print(f"    {PATHS[path]} | round {i + 1} | the SDK alone: {row['ok_per_s']:.0f}/s, "
+                      f"{row['runtime_ms']:.3f} ms/request", file=sys.stderr)
     return found
 
 
 def report(found):
-    print("\n| path | figure | A, each round | B, each round | median A → B |\n|---|---|---|---|---|")
+    """A table of each figure per round and build; with --floor, the SDK alone's beside them
+    (its runtime_ms is its own process's CPU per request)."""
+    with_floor = any(FLOOR in sides for sides in found.values())
+    floor_head = (" the SDK alone, each round | median |", "---|---|") if with_floor else ("", "")
+    print(f"\n| path | figure | A, each round | B, each round | median A → B |{floor_head[0]}\n"
+          f"|---|---|---|---|---|{floor_head[1]}")
     for path, sides in found.items():
         for figure, digits in (("runtime_ms", 3), ("dynamodb_ms", 3), ("ok_per_s", 0)):
             a, b = ([row[figure] for row in sides[side]] for side in SIDES)
             change = (median(b) / median(a) - 1) * 100 if median(a) else 0.0
+            floor_cells = ""
+            if with_floor:
+                f = [row[figure] for row in sides[FLOOR]]
+                floor_cells = f" {', '.join(f'{v:.{digits}f}' for v in f)} | {median(f):.{digits}f} |"
             print(f"| {PATHS[path]} | {figure} | {', '.join(f'{v:.{digits}f}' for v in a)} | "
                   f"{', '.join(f'{v:.{digits}f}' for v in b)} | {median(a):.{digits}f} → "
-                  f"{median(b):.{digits}f} ({change:+.1f} %) |")
+                  f"{median(b):.{digits}f} ({change:+.1f} %) |{floor_cells}")
     errors = sum(row["errors"] for sides in found.values() for rows in sides.values() for row in rows)
     print(f"\nAnswers other than 2xx, and socket errors, in all runs: {errors}")
     return errors
@@ -81,6 +109,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=30, help="seconds of load per path before its rounds")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--floor", help="the sdk_floor example's binary: run each path's calls through "
+                        "the SDK alone in every round too")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     args.only = args.only.split(",")
@@ -88,10 +118,11 @@ def main():
     pids = {role: int(pid) for role, pid in (p.split("=") for p in args.pids.split(","))}
     shared = {role: pids[role] for role in ("dynamodb", "moto")}
     stacks = {side: Stack({"runtime": pids[side], **shared}) for side in SIDES}
+    stacks[FLOOR] = Stack(shared)
     # One set of fixtures serves both: the builds share the table, and a token signed by one
     # is good at the other (one signing key, in the stack's Secrets Manager).
     fixtures = setup(args.a, args.dynamodb, args.table, 1)
-    found = measure(args, stacks, runs_of(args, fixtures))
+    found = measure(args, stacks, fixtures)
     errors = report(found)
     if args.out:
         Path(args.out).write_text(json.dumps({"args": vars(args),

@@ -240,7 +240,8 @@ def setup(api, dynamodb_url, table, connections):
     line = stored(dynamodb, table, *keys.parts("cart_line", user=cart_user, product=product))
     from_cart = call(api, "POST", "/orders", CART_ORDER_BODY, token=cart_token)
     return {
-        "product": product, "token": token, "cart_tokens": [t for _, t in cart_customers],
+        "product": product, "order": placed["orderId"], "token": token,
+        "cart_tokens": [t for _, t in cart_customers],
         "order_steps": order_steps(table, order_item(dynamodb, table, placed["orderId"]), product,
                                    limit_counter(dynamodb, table, user_id)),
         "cart_steps": cart_order_steps(table, order_item(dynamodb, table, from_cart["orderId"]), line, product,

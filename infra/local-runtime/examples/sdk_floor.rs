@@ -1,20 +1,36 @@
-//! The floor under the runtime's CPU per `GET /products/{id}`: the one `GetItem` that route
-//! makes, sent through the official SDK alone, from a process built and scheduled as the runtime
-//! is (the same profile, allocator and tokio workers), 16 calls at a time as `wrk`'s 16
-//! connections send. It prints the calls a second and this process's CPU per call, read from
-//! `/proc`, after a warm-up. docs/benchmarks.md says what the runtime spends above it.
+//! The floor under the runtime's CPU per request: the DynamoDB calls a route makes, sent through
+//! the official SDK alone, from a process built and scheduled as the runtime is (the same
+//! profile, allocator and tokio workers), 16 at a time as `wrk`'s 16 connections send. It prints
+//! the requests a second and this process's CPU per request, read from `/proc`, after a warm-up.
+//! docs/benchmarks.md says what the runtime spends above it.
 //!
-//! Against a running stack (`scripts/start`, or the DynamoDB Local of a benchmark), with the
-//! AWS environment it prints:
-//! `cargo run --profile offline -p cartwheel-local --example sdk_floor -- [SECONDS]`
+//! - `get`: `GET /products/{id}`'s one `GetItem`.
+//! - `orders`: `POST /orders`' three calls in its order: the products' `BatchGetItem`, the order
+//!   limit's conditional `UpdateItem` (on a counter of its own), and the order's conditional
+//!   `PutItem`, of an order the table holds, re-keyed each time so that it is new.
+//!
+//! Against a running stack (`scripts/start`, or the DynamoDB Local of a benchmark), with the AWS
+//! environment, `PRODUCT_ID` (a product's id) and, for `orders`, `ORDER_ID` (an order's), it
+//! prints the rates after `WARM_UP` seconds (default: `SECONDS`, 10):
+//! `cargo run --profile offline -p cartwheel-local --example sdk_floor -- get|orders [SECONDS [WARM_UP]]`
 
 use aws_sdk_dynamodb::{
-    types::{AttributeValue, ReturnConsumedCapacity},
+    types::{
+        AttributeValue, KeysAndAttributes, ReturnConsumedCapacity,
+        ReturnValuesOnConditionCheckFailure,
+    },
     Client,
 };
+use cartwheel_store::keys;
 use std::{
     collections::HashMap,
     error::Error,
+    future::Future,
+    str::FromStr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -22,8 +38,21 @@ use std::{
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CONCURRENCY: usize = 16;
+/// As the runtime's capacity meter makes every function's call ask.
+const TOTAL: ReturnConsumedCapacity = ReturnConsumedCapacity::Total;
 
-type Key = HashMap<String, AttributeValue>;
+/// Orders this process has placed: each is stored under a partition of its own.
+static PLACED: AtomicU64 = AtomicU64::new(0);
+
+type Item = HashMap<String, AttributeValue>;
+type Failure = Box<dyn Error + Send + Sync>;
+
+/// An SDK error with its whole cause, not only "service error".
+fn said(error: impl Error) -> Failure {
+    aws_sdk_dynamodb::error::DisplayErrorContext(error)
+        .to_string()
+        .into()
+}
 
 /// User and system CPU seconds this process has spent.
 fn cpu_seconds() -> Result<f64, Box<dyn Error>> {
@@ -38,76 +67,188 @@ fn cpu_seconds() -> Result<f64, Box<dyn Error>> {
     Ok((fields[11].parse::<f64>()? + fields[12].parse::<f64>()?) / 100.0)
 }
 
-/// The key of a product of the table's: the item a `GET /products/{id}` reads.
-async fn a_product(client: &Client, table: &str) -> Result<Key, Box<dyn Error>> {
-    let scan = client.scan().table_name(table).send().await?;
-    let item = (scan.items())
-        .iter()
-        .find(|item| {
-            item.get("SK")
-                .and_then(|sk| sk.as_s().ok())
-                .map(String::as_str)
-                == Some("PRODUCT")
-        })
-        .ok_or(
-            "no product in the table's first page; seed it (scripts/start seeds the demo catalog)",
-        )?;
-    Ok(["PK", "SK"].map(|k| (k.to_owned(), item[k].clone())).into())
+fn key((pk, sk): (String, String)) -> Item {
+    [("PK", pk), ("SK", sk)]
+        .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
+        .into()
 }
 
-/// Calls `GetItem` on `key` from `CONCURRENCY` tasks for `seconds`: (calls, CPU seconds).
-async fn run(
-    client: &Client,
-    table: &str,
-    key: &Key,
-    seconds: u64,
-) -> Result<(u64, f64), Box<dyn Error>> {
+/// The item at `key`, which must exist.
+async fn stored(client: &Client, table: &str, key: Item) -> Result<Item, Box<dyn Error>> {
+    let got = (client.get_item().table_name(table))
+        .set_key(Some(key.clone()))
+        .send()
+        .await?;
+    got.item
+        .ok_or_else(|| format!("no item {key:?} in {table}").into())
+}
+
+/// The id `name` names in the environment: `PRODUCT_ID`, `ORDER_ID`.
+fn id<T: FromStr>(name: &str) -> Result<T, Box<dyn Error>> {
+    let value = std::env::var(name)
+        .map_err(|_| format!("set {name}; the README's first order shows one"))?;
+    value
+        .parse()
+        .map_err(|_| format!("{name} {value} is not an id").into())
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// `GET /products/{id}`: one `GetItem` of a product.
+async fn get(client: Client, table: Arc<str>, product: Arc<Item>) -> Result<(), Failure> {
+    (client.get_item().table_name(&*table))
+        .set_key(Some((*product).clone()))
+        .return_consumed_capacity(TOTAL)
+        .send()
+        .await
+        .map_err(said)?;
+    Ok(())
+}
+
+/// `POST /orders`' three calls; `order` is stored again under a partition of the same length,
+/// new each time.
+async fn order(
+    client: Client,
+    table: Arc<str>,
+    (product, order): (Arc<Item>, Arc<Item>),
+) -> Result<(), Failure> {
+    let keys = KeysAndAttributes::builder()
+        .keys((*product).clone())
+        .build()?;
+    (client.batch_get_item().request_items(&*table, keys))
+        .return_consumed_capacity(TOTAL)
+        .send()
+        .await
+        .map_err(said)?;
+    let counter = [("PK", s("LIMIT#sdk-floor#one")), ("SK", s("WINDOW#0"))];
+    (client.update_item().table_name(&*table))
+        .set_key(Some(counter.map(|(k, v)| (k.to_owned(), v)).into()))
+        .update_expression("ADD hits :one SET expiresAt = :forget")
+        .condition_expression("attribute_not_exists(hits) OR hits < :max")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":max", n(1_000_000_000_000))
+        .expression_attribute_values(":forget", n(1_800_000_000))
+        .return_consumed_capacity(TOTAL)
+        .send()
+        .await
+        .map_err(said)?;
+    let place = order["PK"]
+        .as_s()
+        .map_err(|_| "an order's PK is a string")?;
+    let placed = PLACED.fetch_add(1, Ordering::Relaxed);
+    let fresh = format!("FLOOR{:08}{placed:010}", std::process::id());
+    let mut item = (*order).clone();
+    item.insert(
+        "PK".into(),
+        s(&format!(
+            "{fresh}{}",
+            &place[fresh.len().min(place.len())..]
+        )),
+    );
+    (client.put_item().table_name(&*table))
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .return_consumed_capacity(TOTAL)
+        .send()
+        .await
+        .map_err(said)?;
+    Ok(())
+}
+
+/// Runs `request` from `CONCURRENCY` tasks for `seconds`: (requests, CPU seconds).
+async fn run<F, Fut>(seconds: u64, request: F) -> Result<(u64, f64), Box<dyn Error>>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), Failure>> + Send,
+{
     let (cpu, started) = (cpu_seconds()?, Instant::now());
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|_| {
-            let get = client
-                .get_item()
-                .table_name(table)
-                .set_key(Some(key.clone()))
-                // As the runtime's capacity meter makes every function's call ask.
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            let request = request.clone();
             tokio::spawn(async move {
-                let mut calls = 0u64;
+                let mut done = 0u64;
                 while started.elapsed() < Duration::from_secs(seconds) {
-                    get.clone().send().await?;
-                    calls += 1;
+                    request().await?;
+                    done += 1;
                 }
-                Ok::<_, aws_sdk_dynamodb::Error>(calls)
+                Ok::<_, Failure>(done)
             })
         })
         .collect();
-    let mut calls = 0;
+    let mut done = 0;
     for task in tasks {
-        calls += task.await??;
+        done += task.await?.map_err(|e| e.to_string())?;
     }
-    Ok((calls, cpu_seconds()? - cpu))
+    Ok((done, cpu_seconds()? - cpu))
+}
+
+async fn measure<F, Fut>(what: &str, seconds: [u64; 2], request: F) -> Result<(), Box<dyn Error>>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<(), Failure>> + Send,
+{
+    for (phase, seconds) in ["warm-up", "measured"].into_iter().zip(seconds) {
+        if seconds == 0 {
+            continue;
+        }
+        let (done, cpu) = run(seconds, request.clone()).await?;
+        let (per_s, cpu_ms) = (done as f64 / seconds as f64, cpu * 1000.0 / done as f64);
+        println!(
+            "{phase}: {per_s:.0} {what}/s, {cpu_ms:.3} ms of CPU each ({CONCURRENCY} at a time)"
+        );
+        if phase == "measured" {
+            // For scripts/bench-ab --floor, which reads the stack's CPU around this run.
+            println!(r#"FLOOR_JSON {{"done": {done}, "per_s": {per_s}, "cpu_ms": {cpu_ms}}}"#);
+        }
+    }
+    Ok(())
+}
+
+async fn floor(path: &str, seconds: [u64; 2]) -> Result<(), Box<dyn Error>> {
+    let client = Client::new(&aws_config::load_from_env().await);
+    let table: Arc<str> = std::env::var("TABLE_NAME")
+        .unwrap_or_else(|_| "cartwheel".to_owned())
+        .into();
+    let product = key(keys::product(id("PRODUCT_ID")?));
+    // Read once, so that a wrong id fails here rather than as a thousand empty reads.
+    stored(&client, &table, product.clone()).await?;
+    let product = Arc::new(product);
+    match path {
+        "get" => {
+            let call = move || get(client.clone(), table.clone(), product.clone());
+            measure("GET /products/{id}", seconds, call).await
+        }
+        "orders" => {
+            let stored =
+                Arc::new(stored(&client, &table, key(keys::order(id("ORDER_ID")?))).await?);
+            let call = move || {
+                let items = (product.clone(), stored.clone());
+                order(client.clone(), table.clone(), items)
+            };
+            measure("POST /orders", seconds, call).await
+        }
+        other => Err(format!("no path {other}: get or orders").into()),
+    }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let seconds: u64 = std::env::args().nth(1).map_or(Ok(10), |s| s.parse())?;
+    let mut args = std::env::args().skip(1);
+    let path = args.next().unwrap_or_else(|| "get".to_owned());
+    let measured: u64 = args.next().map_or(Ok(10), |s| s.parse())?;
+    let warm_up: u64 = args.next().map_or(Ok(measured), |s| s.parse())?;
     // As the runtime sizes its pool (bin/cartwheel-local.rs).
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
-        let client = Client::new(&aws_config::load_from_env().await);
-        let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "cartwheel".to_owned());
-        let key = a_product(&client, &table).await?;
-        for phase in ["warm-up", "measured"] {
-            let (calls, cpu) = run(&client, &table, &key, seconds).await?;
-            println!(
-                "{phase}: {:.0} GetItem/s, {:.3} ms of CPU per call ({workers} workers, {CONCURRENCY} at a time)",
-                calls as f64 / seconds as f64,
-                cpu * 1000.0 / calls as f64
-            );
-        }
-        Ok(())
-    })
+    println!("{workers} tokio workers");
+    runtime.block_on(floor(&path, [warm_up, measured]))
 }

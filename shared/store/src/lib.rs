@@ -9,7 +9,8 @@ mod cursor;
 mod emails;
 mod error;
 mod favourites;
-mod keys;
+// Public for the tools that address items as the store does (the SDK floor example).
+pub mod keys;
 mod limits;
 mod listing;
 mod notifications;
