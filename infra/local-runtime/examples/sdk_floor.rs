@@ -211,7 +211,14 @@ where
     Ok(())
 }
 
-async fn floor(path: &str, seconds: [u64; 2]) -> Result<(), Box<dyn Error>> {
+/// The route whose calls are made.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Get,
+    Orders,
+}
+
+async fn floor(path: Route, seconds: [u64; 2]) -> Result<(), Box<dyn Error>> {
     let client = Client::new(&aws_config::load_from_env().await);
     let table: Arc<str> = std::env::var("TABLE_NAME")
         .unwrap_or_else(|_| "cartwheel".to_owned())
@@ -221,11 +228,11 @@ async fn floor(path: &str, seconds: [u64; 2]) -> Result<(), Box<dyn Error>> {
     stored(&client, &table, product.clone()).await?;
     let product = Arc::new(product);
     match path {
-        "get" => {
+        Route::Get => {
             let call = move || get(client.clone(), table.clone(), product.clone());
             measure("GET /products/{id}", seconds, call).await
         }
-        "orders" => {
+        Route::Orders => {
             let stored =
                 Arc::new(stored(&client, &table, key(keys::order(id("ORDER_ID")?))).await?);
             let call = move || {
@@ -234,15 +241,21 @@ async fn floor(path: &str, seconds: [u64; 2]) -> Result<(), Box<dyn Error>> {
             };
             measure("POST /orders", seconds, call).await
         }
-        other => Err(format!("no path {other}: get or orders").into()),
     }
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| "get".to_owned());
-    let measured: u64 = args.next().map_or(Ok(10), |s| s.parse())?;
-    let warm_up: u64 = args.next().map_or(Ok(measured), |s| s.parse())?;
+    let path = match path.as_str() {
+        "get" => Route::Get,
+        "orders" => Route::Orders,
+        other => return Err(format!("no path {other}: get or orders").into()),
+    };
+    let seconds =
+        |s: String| (s.parse::<u64>()).map_err(|_| format!("{s} is not a whole number of seconds"));
+    let measured = args.next().map_or(Ok(10), seconds)?;
+    let warm_up = args.next().map_or(Ok(measured), seconds)?;
     // As the runtime sizes its pool (bin/cartwheel-local.rs).
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -250,5 +263,5 @@ fn main() -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()?;
     println!("{workers} tokio workers");
-    runtime.block_on(floor(&path, [warm_up, measured]))
+    runtime.block_on(floor(path, [warm_up, measured]))
 }
