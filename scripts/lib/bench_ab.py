@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_load import Stack, measured, median, per_unit, wrk
+from bench_load import Stack, median, sdk_floor, wrk
 from bench_paths import ORDER_BODY, setup
 
 PATHS = {"get": "GET /products/{id}", "orders": "POST /orders"}
@@ -40,12 +40,9 @@ def runs_of(args, fixtures):
 
 
 def floor(args, stack, fixtures, path):
-    """The SDK alone making the path's calls, 16 at a time, in one process of its own, with no
-    warm-up of its own: the builds' runs have just warmed DynamoDB Local on the same path."""
-    env = dict(os.environ, PRODUCT_ID=fixtures["product"], ORDER_ID=fixtures["order"])
-    result, spent = measured(stack, [args.floor, path, str(args.seconds), "0"], "FLOOR_JSON ", env)
-    return {"ok_per_s": result["per_s"], "errors": 0, "runtime_ms": result["cpu_ms"],
-            **{f"{role}_ms": ms for role, ms in per_unit(spent, result["done"]).items()}}
+    result = sdk_floor(stack, args.floor, path, args.seconds, fixtures["product"], fixtures["order"])
+    return {"ok_per_s": result["ok_per_s"], "errors": 0, "runtime_ms": result["sdk_ms"],
+            **{f"{role}_ms": ms for role, ms in result["cpu_ms_per_unit"].items()}}
 
 
 def measure(args, stacks, fixtures):

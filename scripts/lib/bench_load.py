@@ -133,6 +133,17 @@ def fixed_rate(stack: Stack, load_binary: str, url: str, rate: float, seconds: i
     return result
 
 
+def sdk_floor(stack: Stack, binary: str, path: str, seconds: int, product: str, order: str) -> dict:
+    """The path's DynamoDB calls (`get` or `orders`) through the official SDK alone, 16 at a time,
+    in a process of its own (infra/local-runtime/examples/sdk_floor.rs), with no warm-up of its
+    own: the caller has just warmed DynamoDB Local on the same path. "sdk_ms" is that process's
+    CPU per request (the floor under the runtime's), "cpu_ms_per_unit" the stack's."""
+    env = dict(os.environ, PRODUCT_ID=product, ORDER_ID=order)
+    result, spent = measured(stack, [binary, path, str(seconds), "0"], "FLOOR_JSON ", env)
+    return {"ok_per_s": result["per_s"], "sdk_ms": result["cpu_ms"],
+            "cpu_ms_per_unit": per_unit(spent, result["done"])}
+
+
 def _scratch(name: str, text: str) -> Path:
     """A file of this process's own in TMPDIR, holding `text`."""
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{os.getpid()}-{name}"

@@ -16,7 +16,10 @@ Every raw call asks for ReturnConsumedCapacity, as the runtime's meter makes eve
 ask. The stack runs without its stream, queues and schedules (CARTWHEEL_EVENT_SOURCES=off), so no
 saga runs in either half of a write pair. After a warm-up of at least 60 s, each layout (every
 process on every CPU; the split) runs interleaved raw/API pairs and reports each figure as its
-median and range. Exits 1 when a must-hold fails. Run it through scripts/bench-paths.
+median and range. With --floor, each GET and POST /orders pair also makes the path's calls through
+the official SDK alone (examples/sdk_floor.rs, on the runtime's CPUs): the floor the must-holds on
+the runtime's CPU are read against. Exits 1 when a must-hold fails. Run it through
+scripts/bench-paths.
 """
 
 import json
@@ -28,7 +31,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
-from bench_load import fixed_rate, layouts, median, stack_arguments, stack_of, wrk
+from bench_load import fixed_rate, layouts, median, sdk_floor, stack_arguments, stack_of, wrk
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "artillery" / "lib"))
 import keys  # noqa: E402 (the key formats, from artillery/lib)
@@ -88,6 +91,8 @@ ORDER_BODY = lambda product: {  # noqa: E731 (the one body every order request s
 CART_ORDER_BODY = {key: value for key, value in ORDER_BODY(None).items() if key != "items"} | {"fromCart": True}
 CART_PATH = "PUT /cart/items/{id} + POST /orders from the cart"
 PATHS = {"get": "GET /products/{id}", "orders": "POST /orders", "cart": CART_PATH}
+# The paths whose calls infra/local-runtime/examples/sdk_floor.rs makes through the SDK alone.
+FLOOR_PATHS = {"GET /products/{id}": "get", "POST /orders": "orders"}
 
 
 def same_length_key(prefix: str, like: str) -> str:
@@ -260,14 +265,14 @@ def warm(pairs, seconds):
     return time.monotonic() - started
 
 
-def measure(args, stack, pairs, requests):
+def measure(args, stack, pairs, requests, floors):
     """{layout: {path: [{"raw": result, "api": result}, ...]}}, pairs interleaved: the raw run
     goes first in even pairs and second in odd ones, so a drift cannot favour one side; and
     {layout: {path: [fixed-rate result, ...]}} at each fraction of the path's saturation."""
     found, fixed = {}, {}
     for layout in layouts(os.cpu_count() or 1):
         stack.pin(layout)
-        found[layout.name] = measure_pairs(args, pairs, layout)
+        found[layout.name] = measure_pairs(args, pairs, floors, layout)
         fixed[layout.name] = {}
         for path, measured in found[layout.name].items():
             if path not in requests or not args.fixed_seconds:
@@ -280,7 +285,9 @@ def measure(args, stack, pairs, requests):
     return found, fixed
 
 
-def measure_pairs(args, pairs, layout):
+def measure_pairs(args, pairs, floors, layout):
+    """Each path's pairs; with `floors` (path: run), each pair of a path that has one also runs
+    its calls through the SDK alone, after the two."""
     found = {path: [] for path in pairs}
     for i in range(args.pairs):
         for path, (raw, through_api) in pairs.items():
@@ -288,6 +295,10 @@ def measure_pairs(args, pairs, layout):
             if i % 2:
                 order.reverse()
             pair = {side: run(args.seconds, f"{side}{time.time_ns()}") for side, run in order}
+            if path in floors:
+                pair["sdk"] = floors[path](args.seconds)
+                print(f"    {layout.name} | {path} | pair {i + 1}: the SDK alone {pair['sdk']['sdk_ms']:.3f} "
+                      f"ms/request", file=sys.stderr)
             found[path].append(pair)
             print(f"    {layout.name} | {path} | pair {i + 1}: raw {pair['raw']['ok_per_s']:.0f}/s, "
                   f"API {pair['api']['ok_per_s']:.0f}/s, ratio {pair['api']['ok_per_s'] / pair['raw']['ok_per_s']:.2f}, "
@@ -313,6 +324,7 @@ def summary(found):
             for side in ("raw", "api"):
                 for role in ROLES:
                     row[f"{side}_{role}_ms"] = [p[side]["cpu_ms_per_unit"][role] for p in pairs]
+            row["sdk_ms"] = [p["sdk"]["sdk_ms"] for p in pairs if "sdk" in p]
             table[(layout, path)] = row
     return table
 
@@ -327,6 +339,13 @@ def report(table):
     for (layout, path), row in table.items():
         cells = [f"{spread(row[f'raw_{r}_ms'], 3)} / {spread(row[f'api_{r}_ms'], 3)}" for r in ROLES]
         print(f"| {layout} | {path} | " + " | ".join(cells) + " |")
+    floors = [(key, row["sdk_ms"]) for key, row in table.items() if row["sdk_ms"]]
+    if floors:
+        print("\nThe path's calls through the official SDK alone (examples/sdk_floor.rs), CPU ms per "
+              "request, median [range]; the floor under the runtime's:\n")
+        print("| layout | path | the SDK alone |\n|---|---|---|")
+        for (layout, path), sdk in floors:
+            print(f"| {layout} | {path} | {spread(sdk, 3)} |")
 
 
 def report_fixed(fixed):
@@ -347,15 +366,16 @@ def must_holds(table, order_cpu_before):
     checks = []
     for (layout, path), row in table.items():
         runtime = median(row["api_runtime_ms"])
+        floor = f" (the SDK alone: {median(row['sdk_ms']):.3f})" if row["sdk_ms"] else ""
         if path == "GET /products/{id}":
-            checks.append((f"{layout}: runtime CPU per GET <= {GET_RUNTIME_CPU_MS} ms", f"{runtime:.3f} ms",
+            checks.append((f"{layout}: runtime CPU per GET <= {GET_RUNTIME_CPU_MS} ms", f"{runtime:.3f} ms{floor}",
                            runtime <= GET_RUNTIME_CPU_MS))
         elif path == "POST /orders":
             before = order_cpu_before or next(ms for name, ms in ORDER_RUNTIME_CPU_BEFORE_MS.items()
                                               if layout.startswith(name))
             bound = before / 2
             checks.append((f"{layout}: runtime CPU per POST /orders <= {bound:.3f} ms (half of "
-                           f"{before})", f"{runtime:.3f} ms", runtime <= bound))
+                           f"{before})", f"{runtime:.3f} ms{floor}", runtime <= bound))
         # The cart's round has no must-hold of its own (issue 24 names the two paths): it is
         # reported beside them.
         if layout.startswith("every process") and path != CART_PATH:
@@ -378,6 +398,8 @@ def main():
                              "every layout (default: this machine's, ORDER_RUNTIME_CPU_BEFORE_MS)")
     parser.add_argument("--fixed-seconds", type=int, default=20, help="seconds of each fixed-rate run (0: none)")
     parser.add_argument("--load", required=True, help="the cartwheel-load binary")
+    parser.add_argument("--floor", help="the sdk_floor example's binary: each GET and POST /orders pair "
+                        "also runs the path's calls through the SDK alone")
     parser.add_argument("--out", help="write the results as JSON here")
     parser.add_argument("--only", default=",".join(PATHS), help="the paths to measure, of "
                         f"{','.join(PATHS)} (an A/B of one change; the must-holds need get,orders)")
@@ -388,11 +410,14 @@ def main():
     fixtures = setup(args.api, args.dynamodb, args.table, args.connections)
     requests, pairs = pairs_of(args, stack, args.api, args.dynamodb, fixtures)
     pairs = {path: sides for path, sides in pairs.items() if path in args.only}
+    floors = {path: (lambda seconds, name=name: sdk_floor(stack, args.floor, name, seconds, fixtures["product"],
+                                                          fixtures["order"]))
+              for path, name in FLOOR_PATHS.items() if args.floor and path in pairs}
     print(f"==> warming DynamoDB Local and the runtime for {args.warmup} s", file=sys.stderr)
     warmed = warm(pairs, args.warmup)
     print(f"==> {args.pairs} interleaved raw/API pairs of {args.seconds} s per path and layout, "
           f"{args.connections} connections", file=sys.stderr)
-    found, fixed = measure(args, stack, pairs, requests)
+    found, fixed = measure(args, stack, pairs, requests, floors)
     table = summary(found)
     report(table)
     report_fixed(fixed)
