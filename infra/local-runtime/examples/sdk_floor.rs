@@ -92,10 +92,6 @@ fn id<T: FromStr>(name: &str) -> Result<T, Box<dyn Error>> {
         .map_err(|_| format!("{name} {value} is not an id").into())
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
-}
-
 fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
@@ -118,17 +114,16 @@ async fn order(
     table: Arc<str>,
     (product, order): (Arc<Item>, Arc<Item>),
 ) -> Result<(), Failure> {
-    let keys = KeysAndAttributes::builder()
+    let wanted = KeysAndAttributes::builder()
         .keys((*product).clone())
         .build()?;
-    (client.batch_get_item().request_items(&*table, keys))
+    (client.batch_get_item().request_items(&*table, wanted))
         .return_consumed_capacity(TOTAL)
         .send()
         .await
         .map_err(said)?;
-    let counter = [("PK", s("LIMIT#sdk-floor#one")), ("SK", s("WINDOW#0"))];
     (client.update_item().table_name(&*table))
-        .set_key(Some(counter.map(|(k, v)| (k.to_owned(), v)).into()))
+        .set_key(Some(key(keys::limit_window("sdk-floor", "one", 0))))
         .update_expression("ADD hits :one SET expiresAt = :forget")
         .condition_expression("attribute_not_exists(hits) OR hits < :max")
         .expression_attribute_values(":one", n(1))
@@ -143,14 +138,10 @@ async fn order(
         .map_err(|_| "an order's PK is a string")?;
     let placed = PLACED.fetch_add(1, Ordering::Relaxed);
     let fresh = format!("FLOOR{:08}{placed:010}", std::process::id());
+    // The same length as the stored order's partition, so that the item is the same size.
+    let rest = &place[fresh.len().min(place.len())..];
     let mut item = (*order).clone();
-    item.insert(
-        "PK".into(),
-        s(&format!(
-            "{fresh}{}",
-            &place[fresh.len().min(place.len())..]
-        )),
-    );
+    item.insert("PK".into(), AttributeValue::S(format!("{fresh}{rest}")));
     (client.put_item().table_name(&*table))
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
@@ -204,7 +195,7 @@ where
             "{phase}: {per_s:.0} {what}/s, {cpu_ms:.3} ms of CPU each ({CONCURRENCY} at a time)"
         );
         if phase == "measured" {
-            // For scripts/bench-ab --floor, which reads the stack's CPU around this run.
+            // For scripts/bench-paths and bench-ab --floor, which read the stack's CPU around it.
             println!(r#"FLOOR_JSON {{"done": {done}, "per_s": {per_s}, "cpu_ms": {cpu_ms}}}"#);
         }
     }
@@ -255,6 +246,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let seconds =
         |s: String| (s.parse::<u64>()).map_err(|_| format!("{s} is not a whole number of seconds"));
     let measured = args.next().map_or(Ok(10), seconds)?;
+    if measured == 0 {
+        return Err("the measured run needs at least one second".into());
+    }
     let warm_up = args.next().map_or(Ok(measured), seconds)?;
     // As the runtime sizes its pool (bin/cartwheel-local.rs).
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
